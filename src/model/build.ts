@@ -1,0 +1,155 @@
+// Merge the three sources into one map snapshot. multipathd gives the rich view (names,
+// vendor, checker state); the kernel's dm status is the truth for path and group state and
+// is all we have when multipathd is down; the previous snapshot fills what neither says now.
+import type { DmMultipathStatus, DmMultipathTable } from '../dm/multipath-status';
+import type { MpdGroup, MpdMap, MpdPath } from '../multipathd/maps-json';
+import type { GroupDmState, GroupState, MapState, PathState, Topology } from './topology';
+
+/** One multipath map as device-mapper reports it. */
+export interface DmMapView {
+  name: string;
+  uuid: string;
+  devT: string;
+  sizeSectors: number;
+  status: DmMultipathStatus;
+  table: DmMultipathTable;
+  /** Kernel name of a member path (dev_t -> sdb); asked only when nothing else named it. */
+  resolveName?: (devT: string) => string | undefined;
+}
+
+/** What one read of the sources produced; undefined means "that source could not be read". */
+export interface SourceReadings {
+  multipathd?: readonly MpdMap[];
+  dm?: readonly DmMapView[];
+}
+
+export function wwidFromDmUuid(uuid: string): string | undefined {
+  return uuid.startsWith('mpath-') ? uuid.slice('mpath-'.length) : undefined;
+}
+
+export function buildTopology(readings: SourceReadings, previous: Topology): Topology {
+  const mpdByWwid = new Map<string, MpdMap>();
+  for (const m of readings.multipathd ?? []) if (m.wwid) mpdByWwid.set(m.wwid, m);
+  const dmByWwid = new Map<string, DmMapView>();
+  for (const d of readings.dm ?? []) {
+    const wwid = wwidFromDmUuid(d.uuid);
+    if (wwid) dmByWwid.set(wwid, d);
+  }
+
+  let wwids: Iterable<string>;
+  if (readings.multipathd === undefined && readings.dm === undefined) return previous;
+  if (readings.dm !== undefined) {
+    // The kernel decides which maps exist; multipathd may list a map a moment before or after.
+    wwids = new Set([...dmByWwid.keys(), ...(readings.multipathd ? mpdByWwid.keys() : [])]);
+  } else {
+    wwids = mpdByWwid.keys();
+  }
+
+  const next = new Map<string, MapState>();
+  for (const wwid of wwids) {
+    const map = buildMap(wwid, mpdByWwid.get(wwid), dmByWwid.get(wwid), previous.get(wwid));
+    if (map) next.set(wwid, map);
+  }
+  return next;
+}
+
+const GROUP_STATE: Record<string, GroupDmState> = { active: 'active', enabled: 'enabled', disabled: 'disabled' };
+
+function buildMap(wwid: string, mpd: MpdMap | undefined, dm: DmMapView | undefined, prev: MapState | undefined): MapState | undefined {
+  if (!mpd && !dm) return undefined;
+  const mpdPaths = new Map<string, MpdPath>();
+  for (const g of mpd?.groups ?? []) for (const p of g.paths) mpdPaths.set(p.devT, p);
+
+  const groups: GroupState[] = [];
+  const paths = new Map<string, PathState>();
+  const addPath = (devT: string, group: number, dmActive: boolean | undefined, failCount: number | undefined) => {
+    const rich = mpdPaths.get(devT);
+    const old = prev?.paths.get(devT);
+    paths.set(devT, {
+      devT,
+      device: rich?.dev || old?.device || dm?.resolveName?.(devT) || '',
+      dmState: dmActive !== undefined ? (dmActive ? 'active' : 'failed') : rich ? pathDmState(rich.dmState, old) : (old?.dmState ?? 'active'),
+      deviceState: rich?.devState ?? old?.deviceState ?? '',
+      checkerState: rich?.checkerState ?? old?.checkerState ?? '',
+      checker: rich?.checker ?? old?.checker ?? '',
+      priority: rich?.priority ?? old?.priority ?? 0,
+      hostWwnn: rich?.hostWwnn ?? old?.hostWwnn ?? '',
+      hostWwpn: rich?.hostWwpn ?? old?.hostWwpn ?? '',
+      targetWwnn: rich?.targetWwnn ?? old?.targetWwnn ?? '',
+      targetWwpn: rich?.targetWwpn ?? old?.targetWwpn ?? '',
+      hostAdapter: rich?.hostAdapter ?? old?.hostAdapter ?? '',
+      lun: rich?.lun ?? old?.lun ?? '',
+      marginal: rich?.marginal ?? old?.marginal ?? false,
+      failCount: failCount ?? old?.failCount ?? 0,
+      group,
+    });
+  };
+
+  if (dm) {
+    dm.table.groups.forEach((tg, i) => {
+      const number = i + 1;
+      const sg = dm.status.groups[i];
+      const richGroup = findGroup(mpd?.groups, number) ?? prev?.groups[i];
+      for (const [j, tp] of tg.paths.entries()) {
+        const sp = sg?.paths[j];
+        addPath(tp.devT, number, sp?.active, sp?.failCount);
+      }
+      groups.push({
+        number,
+        selector: tg.selector,
+        priority: richGroup?.priority ?? 0,
+        dmState: sg?.state ?? 'enabled',
+        marginal: richGroup?.marginal ?? false,
+        paths: tg.paths.map((p) => p.devT),
+      });
+    });
+  } else if (mpd) {
+    for (const g of mpd.groups) {
+      for (const p of g.paths) addPath(p.devT, g.number, undefined, undefined);
+      groups.push({
+        number: g.number,
+        selector: g.selector,
+        priority: g.priority,
+        dmState: GROUP_STATE[g.dmState] ?? 'enabled',
+        marginal: g.marginal,
+        paths: g.paths.map((p) => p.devT),
+      });
+    }
+  }
+
+  const sysfsName = mpd?.sysfs || prev?.sysfsName || (dm ? `dm-${dm.devT.split(':')[1]}` : '');
+  return {
+    wwid,
+    name: mpd?.name || dm?.name || prev?.name || wwid,
+    sysfsName,
+    devT: dm?.devT || prev?.devT || '',
+    size: dm ? BigInt(dm.sizeSectors) * 512n : (prev?.size ?? 0n),
+    vendor: mpd?.vendor ?? prev?.vendor ?? '',
+    product: mpd?.product ?? prev?.product ?? '',
+    revision: mpd?.revision ?? prev?.revision ?? '',
+    features: dm?.table.features ?? mpd?.features ?? prev?.features ?? '',
+    hardwareHandler: dm?.table.hardwareHandler ?? mpd?.hwhandler ?? prev?.hardwareHandler ?? '',
+    writeProtect: mpd?.writeProt ?? prev?.writeProtect ?? '',
+    dmState: mpd?.dmState ?? prev?.dmState ?? (dm ? 'active' : ''),
+    failback: mpd?.failback ?? prev?.failback ?? '',
+    queueing: mpd?.queueing ?? prev?.queueing ?? '',
+    pathFaults: mpd?.pathFaults ?? prev?.pathFaults ?? 0,
+    switchGroup: mpd?.switchGroup ?? prev?.switchGroup ?? 0,
+    mapLoads: mpd?.mapLoads ?? prev?.mapLoads ?? 0,
+    queueTimeouts: mpd?.qTimeouts ?? prev?.queueTimeouts ?? 0,
+    groups,
+    paths,
+    dmSeqnum: prev?.dmSeqnum,
+  };
+}
+
+function findGroup(groups: readonly MpdGroup[] | undefined, number: number): MpdGroup | undefined {
+  return groups?.find((g) => g.number === number);
+}
+
+/** multipathd says 'undef' while it has not looked; keep what we knew then. */
+function pathDmState(s: string, old: PathState | undefined): PathState['dmState'] {
+  if (s === 'active') return 'active';
+  if (s === 'failed') return 'failed';
+  return old?.dmState ?? 'active';
+}

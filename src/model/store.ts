@@ -1,0 +1,68 @@
+// The one place state changes. Kernel path events are applied the moment they arrive; full
+// readings replace maps wholesale. Either way the caller gets, per map that changed, the
+// snapshots before and after and the transitions between them.
+import type { PathEvent } from './apply-event';
+import { applyPathEvent } from './apply-event';
+import { buildTopology, type SourceReadings } from './build';
+import { diffMap, type Transition } from './diff';
+import { sameMap } from './equal';
+import type { MapState, Topology } from './topology';
+
+export interface MapChange {
+  wwid: string;
+  prev: MapState | undefined;
+  next: MapState | undefined;
+  transitions: Transition[];
+}
+
+export type PathEventResult =
+  | { kind: 'applied'; change: MapChange | undefined; resync: false | 'seqnum-gap' | 'valid-paths-mismatch' }
+  | { kind: 'stale' }
+  /** The map or path is not known yet: only a re-read can place it. */
+  | { kind: 'unknown' };
+
+export class TopologyStore {
+  private maps = new Map<string, MapState>();
+
+  get topology(): Topology {
+    return this.maps;
+  }
+
+  /** A copy that later changes do not touch. */
+  snapshot(): Topology {
+    return new Map(this.maps);
+  }
+
+  applyPathEvent(ev: PathEvent): PathEventResult {
+    const prev = this.maps.get(ev.wwid);
+    if (!prev) return { kind: 'unknown' };
+    const out = applyPathEvent(prev, ev);
+    if (out.kind === 'stale') return out;
+    if (out.kind === 'unknown-path') return { kind: 'unknown' };
+    this.maps.set(ev.wwid, out.map);
+    const change = out.changed ? { wwid: ev.wwid, prev, next: out.map, transitions: diffMap(prev, out.map) } : undefined;
+    return { kind: 'applied', change, resync: out.needsResync };
+  }
+
+  /** Replace the state with a fresh reading; returns only the maps that really changed. */
+  applyReadings(readings: SourceReadings): MapChange[] {
+    const next = buildTopology(readings, this.maps);
+    if (next === this.maps) return [];
+    const changes: MapChange[] = [];
+    const kept = new Map<string, MapState>();
+    for (const [wwid, n] of next) {
+      const prev = this.maps.get(wwid);
+      if (prev && sameMap(prev, n)) {
+        kept.set(wwid, prev);
+        continue;
+      }
+      kept.set(wwid, n);
+      changes.push({ wwid, prev, next: n, transitions: diffMap(prev, n) });
+    }
+    for (const [wwid, prev] of this.maps) {
+      if (!next.has(wwid)) changes.push({ wwid, prev, next: undefined, transitions: diffMap(prev, undefined) });
+    }
+    this.maps = kept;
+    return changes;
+  }
+}

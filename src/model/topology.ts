@@ -1,0 +1,96 @@
+// The topology model: immutable per-map snapshots keyed by WWID, paths keyed by dev_t.
+// A map owns its groups and paths, so one map can be replaced without copying the rest —
+// a storm of path events on a host with a thousand LUNs touches one map at a time.
+
+export type PathDmState = 'active' | 'failed';
+export type GroupDmState = 'active' | 'enabled' | 'disabled';
+export type Health = 'optimal' | 'degraded' | 'failed' | 'unknown';
+
+export interface PathState {
+  readonly devT: string;
+  /** Kernel name (sdb); '' until multipathd or sysfs told us. */
+  readonly device: string;
+  readonly dmState: PathDmState;
+  readonly deviceState: string;
+  readonly checkerState: string;
+  readonly checker: string;
+  readonly priority: number;
+  readonly hostWwnn: string;
+  readonly hostWwpn: string;
+  readonly targetWwnn: string;
+  readonly targetWwpn: string;
+  readonly hostAdapter: string;
+  readonly lun: string;
+  readonly marginal: boolean;
+  readonly failCount: number;
+  /** 1-based group number within the map. */
+  readonly group: number;
+}
+
+export interface GroupState {
+  readonly number: number;
+  readonly selector: string;
+  readonly priority: number;
+  readonly dmState: GroupDmState;
+  readonly marginal: boolean;
+  /** dev_t of the member paths, in table order. */
+  readonly paths: readonly string[];
+}
+
+export interface MapState {
+  readonly wwid: string;
+  readonly name: string;
+  readonly sysfsName: string;
+  readonly devT: string;
+  readonly size: bigint;
+  readonly vendor: string;
+  readonly product: string;
+  readonly revision: string;
+  readonly features: string;
+  readonly hardwareHandler: string;
+  readonly writeProtect: string;
+  readonly dmState: string;
+  readonly failback: string;
+  readonly queueing: string;
+  readonly pathFaults: number;
+  readonly switchGroup: number;
+  readonly mapLoads: number;
+  readonly queueTimeouts: number;
+  readonly groups: readonly GroupState[];
+  readonly paths: ReadonlyMap<string, PathState>;
+  /** Highest DM_SEQNUM applied; undefined until the first path uevent for this map. */
+  readonly dmSeqnum: number | undefined;
+}
+
+/** An immutable view of every map. */
+export type Topology = ReadonlyMap<string, MapState>;
+
+export function validPaths(map: MapState): number {
+  let n = 0;
+  for (const p of map.paths.values()) if (p.dmState === 'active') n++;
+  return n;
+}
+
+export function mapHealth(map: MapState): Health {
+  const total = map.paths.size;
+  if (total === 0) return 'unknown';
+  const valid = validPaths(map);
+  if (valid === 0) return 'failed';
+  return valid === total ? 'optimal' : 'degraded';
+}
+
+/** The manager's health: the worst of its maps ('optimal' when there are none). */
+export function overallHealth(topology: Topology): Health {
+  const rank: Record<Health, number> = { optimal: 0, unknown: 1, degraded: 2, failed: 3 };
+  let worst: Health = 'optimal';
+  for (const m of topology.values()) {
+    const h = mapHealth(m);
+    if (rank[h] > rank[worst]) worst = h;
+  }
+  return worst;
+}
+
+/** The group the kernel is currently sending I/O to (1-based), 0 when none is active. */
+export function activeGroup(map: MapState): number {
+  return map.groups.find((g) => g.dmState === 'active')?.number ?? 0;
+}

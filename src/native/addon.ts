@@ -1,0 +1,158 @@
+// The one place that loads the native addon and gives it types. The addon is a thin
+// syscall layer (netlink uevents, device-mapper ioctls, exact-length unix sockets);
+// everything it returns is raw, and every failure is a NativeError carrying errno.
+import * as path from 'node:path';
+
+export class NativeError extends Error {
+  constructor(
+    message: string,
+    readonly errno: number,
+    readonly code: string,
+    readonly syscall: string,
+  ) {
+    super(message);
+    this.name = 'NativeError';
+  }
+}
+
+export interface UeventMonitorOptions {
+  /** Requested receive buffer (SO_RCVBUFFORCE, falling back to SO_RCVBUF). */
+  receiveBufferBytes?: number;
+}
+
+export interface UeventMonitorStats {
+  received: number;
+  /** Datagrams refused because the sender was not the kernel (uid 0, port 0). */
+  dropped: number;
+  /** ENOBUFS seen: the kernel discarded datagrams we never got. */
+  overflows: number;
+  /** What the kernel actually granted (getsockopt SO_RCVBUF). */
+  receiveBufferBytes: number;
+  /** Our netlink port id, for tests that send to it. */
+  portId: number;
+}
+
+export interface UeventHandlers {
+  /** One kernel datagram, exactly as recv() returned it. */
+  onDatagram(datagram: Buffer): void;
+  /** The socket overflowed (ENOBUFS): some datagrams were lost. */
+  onOverflow(): void;
+  /** Any other receive error; the monitor stays open. */
+  onError?(err: NativeError): void;
+}
+
+export interface UeventMonitor {
+  close(): void;
+  ref(): void;
+  unref(): void;
+  stats(): UeventMonitorStats;
+  readonly closed: boolean;
+}
+
+export interface DmDeviceInfo {
+  name: string;
+  uuid: string;
+  /** "major:minor" */
+  devT: string;
+}
+
+export interface DmTargetLine {
+  /** In 512-byte sectors. */
+  start: number;
+  length: number;
+  targetType: string;
+  params: string;
+}
+
+interface RawBinding {
+  openUeventMonitor(
+    receiveBufferBytes: number,
+    onDatagram: (b: Buffer) => void,
+    onOverflow: () => void,
+    onError: (e: NativeError) => void,
+  ): {
+    close(): void;
+    ref(): void;
+    unref(): void;
+    stats(): UeventMonitorStats;
+  };
+  dmListDevices(controlPath: string): DmDeviceInfo[];
+  dmTableStatus(controlPath: string, name: string, table: boolean): DmTargetLine[];
+  connectUnixStream(address: string): number;
+  listenUnixStream(address: string, backlog: number): number;
+  closeFd(fd: number): void;
+}
+
+let binding: RawBinding | undefined;
+
+function load(): RawBinding {
+  if (!binding) {
+    // dist/native/addon.js -> build/Release
+    binding = require(path.join(__dirname, '..', '..', 'build', 'Release', 'multipath_native.node')) as RawBinding;
+  }
+  return binding;
+}
+
+/** Rethrow the addon's plain errors (errno, code, syscall) as NativeError. */
+function wrap<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    throw toNativeError(e);
+  }
+}
+
+function toNativeError(e: unknown): NativeError {
+  if (e instanceof NativeError) return e;
+  const err = e as { message?: string; errno?: number; code?: string; syscall?: string };
+  return new NativeError(err.message ?? String(e), err.errno ?? 0, err.code ?? 'EUNKNOWN', err.syscall ?? '');
+}
+
+export const DM_CONTROL_PATH = '/dev/mapper/control';
+
+export function openUeventMonitor(options: UeventMonitorOptions, handlers: UeventHandlers): UeventMonitor {
+  let closed = false;
+  const raw = wrap(() =>
+    load().openUeventMonitor(
+      options.receiveBufferBytes ?? 16 * 1024 * 1024,
+      (b) => handlers.onDatagram(b),
+      () => handlers.onOverflow(),
+      (e) => handlers.onError?.(toNativeError(e)),
+    ),
+  );
+  return {
+    close() {
+      if (closed) return;
+      closed = true;
+      raw.close();
+    },
+    ref: () => raw.ref(),
+    unref: () => raw.unref(),
+    stats: () => raw.stats(),
+    get closed() {
+      return closed;
+    },
+  };
+}
+
+export function dmListDevices(controlPath = DM_CONTROL_PATH): DmDeviceInfo[] {
+  return wrap(() => load().dmListDevices(controlPath));
+}
+
+export function dmTableStatus(name: string, table: boolean, controlPath = DM_CONTROL_PATH): DmTargetLine[] {
+  return wrap(() => load().dmTableStatus(controlPath, name, table));
+}
+
+/** Connect a SOCK_STREAM unix socket; "@name" is abstract with the exact length. Returns the fd. */
+export function connectUnixStream(address: string): number {
+  return wrap(() => load().connectUnixStream(address));
+}
+
+/** Bind and listen the way multipathd does ("@name": exact-length abstract). Returns the fd. */
+export function listenUnixStream(address: string, backlog = 64): number {
+  return wrap(() => load().listenUnixStream(address, backlog));
+}
+
+export function closeFd(fd: number): void {
+  wrap(() => load().closeFd(fd));
+}

@@ -1,0 +1,66 @@
+// Many requests, one read: callers that arrive while a read runs share the next one, and
+// reads start at most once per interval however hard they are asked for.
+
+export interface Timers {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export const realTimers: Timers = {
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+};
+
+export class Coalescer {
+  private running = false;
+  private lastStart = -Infinity;
+  private timer: unknown;
+  private waiting: (() => void)[] = [];
+  private stopped = false;
+
+  constructor(
+    private readonly run: () => Promise<void>,
+    private readonly minIntervalMs: number,
+    private readonly timers: Timers = realTimers,
+  ) {}
+
+  /** Resolves when a read that began after this call has finished. */
+  request(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    const done = new Promise<void>((resolve) => this.waiting.push(resolve));
+    if (!this.running) this.arm();
+    return done;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer !== undefined) this.timers.clearTimeout(this.timer);
+    this.timer = undefined;
+    for (const w of this.waiting.splice(0)) w();
+  }
+
+  private arm(): void {
+    if (this.timer !== undefined || this.stopped) return;
+    const wait = Math.max(0, this.lastStart + this.minIntervalMs - this.timers.now());
+    this.timer = this.timers.setTimeout(() => {
+      this.timer = undefined;
+      void this.go();
+    }, wait);
+  }
+
+  private async go(): Promise<void> {
+    if (this.stopped) return;
+    const served = this.waiting.splice(0);
+    this.running = true;
+    this.lastStart = this.timers.now();
+    try {
+      await this.run();
+    } finally {
+      this.running = false;
+      for (const w of served) w();
+      if (this.waiting.length > 0) this.arm();
+    }
+  }
+}

@@ -1,0 +1,289 @@
+// The service: kernel events in, model updated at once, D-Bus mirrors it. multipathd is
+// read afterwards (coalesced) for the rich fields and never sits on the event path.
+import { randomUUID } from 'node:crypto';
+import { MANAGER_IFACE, ROOT_PATH, BUS_NAME, MANAGER, MAP, PATH_GROUP, PATH } from '../dbus/api';
+import { ObjectServer, variant, type MethodCall } from '../dbus/object-server';
+import { requestName, releaseName, type BusConnection } from '../dbus/connection';
+import { readMultipathMaps, type DmSource } from '../dm/reader';
+import { parseUevent } from '../kernel/uevent';
+import type { SourceReadings } from '../model/build';
+import { TopologyStore } from '../model/store';
+import { MultipathdError } from '../multipathd/client';
+import { parseShowMaps } from '../multipathd/maps-json';
+import { parseShowConfig, type MultipathSettings } from '../multipathd/show-config';
+import type { UeventHandlers, UeventMonitor, UeventMonitorOptions } from '../native/addon';
+import type { ServiceConfig } from '../config/config-file';
+import { rateLimited, type Logger } from '../util/log';
+import { Coalescer, realTimers, type Timers } from './coalescer';
+import { EventHistory } from './history';
+import { MultipathdHealth } from './multipathd-health';
+import { Publisher } from './publisher';
+import { VERSION } from '../version';
+
+export interface MultipathdLike {
+  request(command: string): Promise<string>;
+  close(): void;
+}
+
+export type OpenMonitor = (options: UeventMonitorOptions, handlers: UeventHandlers) => UeventMonitor;
+
+export interface ServiceDeps {
+  bus: BusConnection;
+  config: ServiceConfig;
+  log: Logger;
+  multipathd: MultipathdLike;
+  /** device-mapper; undefined where there is none (the simulator without its fake). */
+  dm: DmSource | undefined;
+  /** Kernel uevents; undefined to run without them (the demo injects datagrams itself). */
+  openMonitor: OpenMonitor | undefined;
+  timers?: Timers;
+  /** Minimum time between two reads, however many are asked for. */
+  minRefreshIntervalMs?: number;
+}
+
+export interface ServiceStats {
+  datagrams: number;
+  malformed: number;
+  ignored: number;
+  stale: number;
+  overflows: number;
+  reads: number;
+}
+
+export class MultipathService {
+  readonly instanceId = randomUUID();
+  readonly stats: ServiceStats = { datagrams: 0, malformed: 0, ignored: 0, stale: 0, overflows: 0, reads: 0 };
+  private readonly store = new TopologyStore();
+  private readonly history: EventHistory;
+  private readonly server: ObjectServer;
+  private readonly publisher: Publisher;
+  private readonly refresher: Coalescer;
+  private readonly health = new MultipathdHealth();
+  private readonly timers: Timers;
+  private readonly pendingResync = new Set<string>();
+  private readonly warnMalformed: (msg: string) => void;
+  private settings: MultipathSettings | undefined;
+  private configStale = true;
+  private monitor: UeventMonitor | undefined;
+  private dmFailureLogged = false;
+  private safetyTimer: unknown;
+  private retryTimer: unknown;
+  private stopped = false;
+
+  constructor(private readonly deps: ServiceDeps) {
+    this.timers = deps.timers ?? realTimers;
+    this.history = new EventHistory(deps.config.historySize);
+    this.server = new ObjectServer(deps.bus, {
+      objectManagerPath: ROOT_PATH,
+      interfaces: [MANAGER, MAP, PATH_GROUP, PATH],
+      handlers: {
+        [`${MANAGER_IFACE}.GetEvents`]: (call) => this.getEvents(call),
+        [`${MANAGER_IFACE}.Refresh`]: async () => {
+          this.configStale = true;
+          await this.refresher.request();
+          return [];
+        },
+      },
+    });
+    this.publisher = new Publisher(
+      this.server,
+      this.history,
+      () => this.store.topology,
+      () => ({
+        version: VERSION,
+        instanceId: this.instanceId,
+        multipathdAvailable: this.health.available,
+        kernelEventsAvailable: this.monitor !== undefined && !this.monitor.closed,
+        settings: this.settings,
+      }),
+    );
+    this.refresher = new Coalescer(() => this.read(), deps.minRefreshIntervalMs ?? 1000, this.timers);
+    this.warnMalformed = rateLimited((m) => deps.log.warning(m), 10_000, () => this.timers.now());
+  }
+
+  get topology() {
+    return this.store.topology;
+  }
+
+  /** Coldplug, export every object, then own the name: a client that sees the name sees everything. */
+  async start(): Promise<void> {
+    this.openMonitor();
+    await this.refresher.request();
+    this.publisher.flush();
+    await requestName(this.deps.bus, BUS_NAME);
+    this.deps.log.info(
+      `serving ${this.store.topology.size} maps on ${BUS_NAME}; multipathd ${this.health.available ? 'available' : 'unavailable'}, ` +
+        `kernel events ${this.monitor ? 'on' : 'off'}, device-mapper ${this.deps.dm ? 'on' : 'off'}`,
+    );
+    this.armSafetyNet();
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.refresher.stop();
+    for (const t of [this.safetyTimer, this.retryTimer]) if (t !== undefined) this.timers.clearTimeout(t);
+    this.monitor?.close();
+    this.deps.multipathd.close();
+    await releaseName(this.deps.bus, BUS_NAME).catch(() => undefined);
+  }
+
+  /** The entry point of every kernel datagram, real or simulated. */
+  handleDatagram(datagram: Buffer): void {
+    this.stats.datagrams++;
+    const parsed = parseUevent(datagram);
+    if (parsed.kind === 'malformed') {
+      this.stats.malformed++;
+      this.warnMalformed(`skipped a malformed uevent (${this.stats.malformed} so far): ${parsed.reason}`);
+      return;
+    }
+    if (parsed.kind === 'ignored') {
+      this.stats.ignored++;
+      return;
+    }
+    const ev = parsed.event;
+    if (ev.kind === 'map') {
+      // Plain dm add/remove/change carry no DM_UUID from the kernel: ask the sources.
+      void this.refresher.request();
+      return;
+    }
+    const result = this.store.applyPathEvent(ev);
+    if (result.kind === 'stale') {
+      this.stats.stale++;
+      this.deps.log.debug(`ignored stale ${ev.action} event for ${ev.pathDevT} on ${ev.mapName} (DM_SEQNUM ${ev.dmSeqnum})`);
+      return;
+    }
+    if (result.kind === 'unknown') {
+      void this.refresher.request();
+      return;
+    }
+    if (result.change) this.publisher.mapsChanged([result.change], false);
+    if (result.resync) this.resync(result.resync);
+  }
+
+  /** Events were lost: rebuild, announce what the rebuild finds, then say so. */
+  resync(reason: string): void {
+    this.pendingResync.add(reason);
+    void this.refresher.request();
+  }
+
+  private openMonitor(): void {
+    if (!this.deps.openMonitor) return;
+    try {
+      this.monitor = this.deps.openMonitor(
+        { receiveBufferBytes: this.deps.config.netlinkBuffer },
+        {
+          onDatagram: (d) => this.handleDatagram(d),
+          onOverflow: () => {
+            this.stats.overflows++;
+            this.deps.log.warning('kernel uevent socket overflowed (ENOBUFS): events were lost, re-reading all state');
+            this.resync('overflow');
+          },
+          onError: (e) => this.deps.log.warning(`uevent socket: ${e.message}`),
+        },
+      );
+    } catch (e) {
+      this.deps.log.warning(`kernel uevents unavailable, relying on reads: ${(e as Error).message}`);
+    }
+  }
+
+  private armSafetyNet(): void {
+    const seconds = this.deps.config.refreshInterval;
+    if (seconds <= 0 || this.stopped) return;
+    this.safetyTimer = this.timers.setTimeout(() => {
+      void this.refresher.request();
+      this.armSafetyNet();
+    }, seconds * 1000);
+  }
+
+  private async read(): Promise<void> {
+    this.stats.reads++;
+    const readings: SourceReadings = {};
+    const mpd = await this.readMultipathd();
+    if (mpd) readings.multipathd = mpd;
+    // After multipathd: the kernel's answer is then at least as new as every event applied so far.
+    const dm = this.readDm();
+    if (dm) readings.dm = dm;
+    if (this.stopped) return;
+    const changes = this.store.applyReadings(readings);
+    this.publisher.mapsChanged(changes, true);
+    if (this.pendingResync.size > 0 && (readings.dm || readings.multipathd)) {
+      const reason = [...this.pendingResync].join(',');
+      this.pendingResync.clear();
+      this.publisher.resynchronized(reason);
+    }
+    this.publisher.managerChanged();
+  }
+
+  private readDm() {
+    if (!this.deps.dm) return undefined;
+    const r = readMultipathMaps(this.deps.dm);
+    if (!r.ok) {
+      if (!this.dmFailureLogged) this.deps.log.warning(`device-mapper unreadable: ${r.error}`);
+      this.dmFailureLogged = true;
+      return undefined;
+    }
+    this.dmFailureLogged = false;
+    for (const s of r.value.skipped) this.deps.log.warning(`device-mapper: skipped ${s}`);
+    return r.value.maps;
+  }
+
+  private async readMultipathd() {
+    try {
+      const text = await this.deps.multipathd.request('show maps json');
+      const parsed = parseShowMaps(text);
+      if (!parsed.ok) throw new MultipathdError('malformed', `multipathd sent an unreadable map list: ${parsed.error}`);
+      if (parsed.value.repaired) this.deps.log.debug('multipathd sent invalid JSON (unescaped strings); read it tolerantly');
+      for (const w of parsed.value.warnings) this.deps.log.debug(`multipathd maps: ${w}`);
+      if (this.configStale || !this.settings) await this.readSettings();
+      if (this.health.succeeded()) {
+        this.deps.log.notice('multipathd is back; re-reading all state');
+        this.pendingResync.add('multipathd-restart');
+        this.configStale = true;
+      }
+      this.publisher.managerChanged();
+      return parsed.value.maps;
+    } catch (e) {
+      const kind = e instanceof MultipathdError ? e.kind : 'unparsable';
+      const lost = this.health.failed(kind);
+      if (lost) this.deps.log.warning(`multipathd unavailable: ${(e as Error).message}; serving the kernel's view`);
+      else this.deps.log.debug(`multipathd read failed: ${(e as Error).message}`);
+      this.publisher.managerChanged();
+      this.scheduleRetry();
+      return undefined;
+    }
+  }
+
+  private async readSettings(): Promise<void> {
+    const parsed = parseShowConfig(await this.deps.multipathd.request('show config'));
+    if (parsed.ok) {
+      this.settings = parsed.value;
+      this.configStale = false;
+    } else {
+      this.deps.log.warning(`multipathd config unreadable: ${parsed.error}`);
+    }
+  }
+
+  private scheduleRetry(): void {
+    if (this.retryTimer !== undefined || this.stopped) return;
+    this.retryTimer = this.timers.setTimeout(() => {
+      this.retryTimer = undefined;
+      void this.refresher.request();
+    }, this.health.backoffMs());
+  }
+
+  private getEvents(call: MethodCall): unknown[] {
+    const [since, max] = call.args as [bigint, number];
+    const { complete, events } = this.history.since(since, max);
+    return [
+      complete,
+      events.map((e) => [
+        e.serial,
+        e.name,
+        e.object,
+        Object.fromEntries(Object.entries(e.data).map(([k, v]) => [k, variant(v.type, v.value)])),
+      ]),
+    ];
+  }
+}
+

@@ -1,0 +1,42 @@
+// Logs go to stderr. Under systemd (JOURNAL_STREAM set) each line carries the sd-daemon
+// "<N>" priority prefix so journald files it at the right level.
+export type LogLevel = 'error' | 'warning' | 'notice' | 'info' | 'debug';
+
+const PRIORITY: Record<LogLevel, number> = { error: 3, warning: 4, notice: 5, info: 6, debug: 7 };
+
+export interface Logger {
+  error(msg: string): void;
+  warning(msg: string): void;
+  notice(msg: string): void;
+  info(msg: string): void;
+  debug(msg: string): void;
+}
+
+export function createLogger(
+  level: LogLevel = 'info',
+  write: (line: string) => void = (l) => process.stderr.write(l),
+  journal = process.env.JOURNAL_STREAM !== undefined,
+): Logger {
+  const max = PRIORITY[level];
+  const at = (l: LogLevel) => (msg: string) => {
+    if (PRIORITY[l] > max) return;
+    write(journal ? `<${PRIORITY[l]}>${msg}\n` : `multipath-dbus: ${l}: ${msg}\n`);
+  };
+  return { error: at('error'), warning: at('warning'), notice: at('notice'), info: at('info'), debug: at('debug') };
+}
+
+/** A logger that says the same thing at most once per window, with a count of what it held back. */
+export function rateLimited(log: (msg: string) => void, windowMs: number, now: () => number = Date.now): (msg: string) => void {
+  let windowStart = -Infinity;
+  let suppressed = 0;
+  return (msg) => {
+    const t = now();
+    if (t - windowStart < windowMs) {
+      suppressed++;
+      return;
+    }
+    windowStart = t;
+    log(suppressed > 0 ? `${msg} (${suppressed} similar messages suppressed)` : msg);
+    suppressed = 0;
+  };
+}
