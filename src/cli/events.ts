@@ -1,0 +1,43 @@
+// `multipath-dbus events`: dm-multipath events straight from the kernel, one line each.
+import { parseUevent } from '../kernel/uevent';
+import { openUeventMonitor, type UeventMonitor } from '../native/addon';
+
+export function events(opts: { json: boolean; receiveBuffer?: number }): Promise<number> {
+  const print = (obj: Record<string, unknown>, text: string) =>
+    process.stdout.write((opts.json ? JSON.stringify({ time: new Date().toISOString(), ...obj }) : `${new Date().toISOString()} ${text}`) + '\n');
+  let monitor: UeventMonitor;
+  try {
+    monitor = openUeventMonitor(
+      { receiveBufferBytes: opts.receiveBuffer },
+      {
+        onDatagram: (d) => {
+          const p = parseUevent(d);
+          if (p.kind === 'malformed') print({ type: 'malformed', reason: p.reason }, `malformed uevent: ${p.reason}`);
+          if (p.kind !== 'event') return;
+          const e = p.event;
+          if (e.kind === 'path') {
+            print(
+              { type: e.action === 'failed' ? 'PathFailed' : 'PathReinstated', ...e },
+              `${e.mapName} (${e.wwid}) path ${e.pathDevT} ${e.action}, ${e.validPaths} valid, DM_SEQNUM ${e.dmSeqnum}`,
+            );
+          } else {
+            print({ type: `map-${e.action}`, ...e }, `${e.sysfs} ${e.action}${e.mapName ? ` (${e.mapName})` : ''}`);
+          }
+        },
+        onOverflow: () => print({ type: 'overflow' }, 'OVERFLOW: the kernel dropped events (receive buffer full)'),
+        onError: (err) => print({ type: 'error', message: err.message }, `error: ${err.message}`),
+      },
+    );
+  } catch (e) {
+    process.stderr.write(`multipath-dbus events: ${(e as Error).message}\n`);
+    return Promise.resolve(1);
+  }
+  return new Promise((resolve) => {
+    const stop = () => {
+      monitor.close();
+      resolve(0);
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+}

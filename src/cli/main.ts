@@ -1,0 +1,91 @@
+// `multipath-dbus`: one command, a subcommand per job.
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { DEFAULT_CONFIG_PATH } from '../config/load';
+import { VERSION } from '../version';
+import { ClientError } from './client';
+
+function integer(min: number, max: number) {
+  return (v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`expected an integer from ${min} to ${max}`);
+    return n;
+  };
+}
+
+const busOption = () =>
+  new Option('--bus <bus>', 'system, session, or a D-Bus address (unix:path=...)').default('system');
+const socketOption = () => new Option('--socket <name>', "multipathd's socket: a path, or @name for an abstract one");
+
+async function run(fn: () => Promise<number>): Promise<void> {
+  try {
+    process.exitCode = await fn();
+  } catch (e) {
+    process.stderr.write(`multipath-dbus: ${(e as Error).message}\n`);
+    process.exitCode = e instanceof ClientError ? 2 : 1;
+  }
+}
+
+const program = new Command('multipath-dbus')
+  .version(VERSION)
+  .description('Device-mapper multipath state on D-Bus: live objects and signals instead of polling multipath -ll');
+
+program
+  .command('serve')
+  .description('run the service')
+  .option('--config <path>', 'configuration file', DEFAULT_CONFIG_PATH)
+  .addOption(busOption())
+  .addOption(socketOption())
+  .option('--enable', 'publish even if the configuration does not say enable = yes')
+  .option('--refresh-interval <seconds>', 'safety-net re-read interval, 0 = events only', integer(0, 86400))
+  .option('--history-size <events>', 'events kept for GetEvents', integer(16, 1_000_000))
+  .option('--netlink-buffer <bytes>', 'uevent socket receive buffer', integer(65536, 1 << 30))
+  .addOption(new Option('--log-level <level>').choices(['error', 'warning', 'notice', 'info', 'debug']))
+  .option('--no-kernel', 'do not read kernel uevents or device-mapper (multipathd only)')
+  .action((o) => run(async () => (await import('./serve')).serve(o)));
+
+program
+  .command('snapshot')
+  .description('print the merged topology read from multipathd and device-mapper (no D-Bus)')
+  .addOption(socketOption())
+  .option('--json', 'JSON with the D-Bus property names as keys')
+  .action((o) => run(async () => (await import('./snapshot')).snapshot({ socket: o.socket, json: !!o.json })));
+
+program
+  .command('events')
+  .description('print dm-multipath events from the kernel as they happen (no D-Bus)')
+  .option('--json', 'one JSON object per line')
+  .action((o) => run(async () => (await import('./events')).events({ json: !!o.json })));
+
+program
+  .command('status')
+  .description('one line per map; exit 1 if any map is degraded or failed')
+  .addOption(busOption())
+  .option('--json', 'JSON output')
+  .action((o) => run(async () => (await import('./status')).status({ bus: o.bus, json: !!o.json })));
+
+program
+  .command('show')
+  .description('the topology as the service publishes it, like multipath -ll')
+  .argument('[map]', 'map name, WWID or dm-N')
+  .addOption(busOption())
+  .option('--json', 'JSON with the D-Bus property names as keys')
+  .action((map, o) => run(async () => (await import('./show')).show({ bus: o.bus, json: !!o.json, map })));
+
+program
+  .command('monitor')
+  .description("print the service's signals as they happen")
+  .addOption(busOption())
+  .option('--json', 'one JSON object per line')
+  .option('--since <serial>', 'replay the history after this serial first', (v) => {
+    if (!/^\d+$/.test(v)) throw new InvalidArgumentError('expected a serial number');
+    return BigInt(v);
+  })
+  .action((o) => run(async () => (await import('./monitor')).monitor({ bus: o.bus, json: !!o.json, since: o.since })));
+
+program
+  .command('demo')
+  .description('a simulated multipath host on a private bus, to explore the API without hardware')
+  .option('--interval <seconds>', 'seconds between simulated path failures', integer(1, 3600), 3)
+  .action((o) => run(async () => (await import('../demo/demo')).demo({ intervalSeconds: o.interval })));
+
+void program.parseAsync(process.argv);

@@ -1,0 +1,36 @@
+// `multipath-dbus snapshot`: read multipathd and device-mapper directly, no D-Bus.
+import { kernelDm, readMultipathMaps } from '../dm/reader';
+import { buildTopology, type SourceReadings } from '../model/build';
+import { MultipathdClient } from '../multipathd/client';
+import { parseShowMaps } from '../multipathd/maps-json';
+import { mapObjects } from '../service/objects';
+import { assemble, renderTree, toJson } from './tree';
+
+export async function snapshot(opts: { socket?: string; json: boolean }): Promise<number> {
+  const readings: SourceReadings = {};
+  const problems: string[] = [];
+  const client = new MultipathdClient({ socket: opts.socket });
+  try {
+    const parsed = parseShowMaps(await client.request('show maps json'));
+    if (parsed.ok) readings.multipathd = parsed.value.maps;
+    else problems.push(`multipathd: unreadable reply: ${parsed.error}`);
+  } catch (e) {
+    problems.push(`multipathd: ${(e as Error).message}`);
+  } finally {
+    client.close();
+  }
+  const dm = readMultipathMaps(kernelDm);
+  if (dm.ok) readings.dm = dm.value.maps;
+  else problems.push(`device-mapper: ${dm.error}`);
+
+  if (!readings.multipathd && !readings.dm) {
+    process.stderr.write(`multipath-dbus snapshot: cannot read multipath state\n${problems.map((p) => `  ${p}\n`).join('')}`);
+    return 1;
+  }
+  for (const p of problems) process.stderr.write(`multipath-dbus snapshot: warning: ${p}\n`);
+  const objects = new Map();
+  for (const map of buildTopology(readings, new Map()).values()) for (const [k, v] of mapObjects(map)) objects.set(k, v);
+  const maps = assemble(objects);
+  process.stdout.write(opts.json ? JSON.stringify(toJson(maps), null, 2) + '\n' : renderTree(maps));
+  return 0;
+}

@@ -1,0 +1,71 @@
+// One rendering of the topology for every command that prints it: `snapshot` builds the
+// objects from its own reading, `show` gets them from the service; both print the same way.
+import { MAP_IFACE, PATH_GROUP_IFACE, PATH_IFACE } from '../dbus/api';
+import type { Props } from '../dbus/object-server';
+
+export type ObjectTree = ReadonlyMap<string, ReadonlyMap<string, Props>>;
+
+export interface TreeMap {
+  map: Props;
+  groups: { group: Props; paths: Props[] }[];
+}
+
+/** Nest the flat object list: maps, their groups in order, the groups' paths in order. */
+export function assemble(objects: ObjectTree): TreeMap[] {
+  const props = (path: string, iface: string) => objects.get(path)?.get(iface);
+  const out: TreeMap[] = [];
+  for (const ifaces of objects.values()) {
+    const map = ifaces.get(MAP_IFACE);
+    if (!map) continue;
+    const groups = (map.PathGroups as string[]).flatMap((gp) => {
+      const group = props(gp, PATH_GROUP_IFACE);
+      if (!group) return [];
+      const paths = (group.Paths as string[]).flatMap((pp) => props(pp, PATH_IFACE) ?? []);
+      return [{ group, paths }];
+    });
+    out.push({ map, groups });
+  }
+  return out.sort((a, b) => String(a.map.Name).localeCompare(String(b.map.Name)));
+}
+
+function humanSize(bytes: bigint): string {
+  const units = ['', 'K', 'M', 'G', 'T', 'P'];
+  let v = Number(bytes);
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return i === 0 ? `${v}` : `${v.toFixed(1)}${units[i]}`;
+}
+
+/** Like `multipath -ll`, plus the health multipath never states. */
+export function renderTree(maps: TreeMap[]): string {
+  const lines: string[] = [];
+  for (const { map, groups } of maps) {
+    const vp = `${map.ValidPaths}/${map.NumPaths}`;
+    lines.push(`${map.Name} (${map.Wwid}) ${map.SysfsName} ${map.Vendor},${map.Product} [${map.Health}, ${vp} paths valid]`);
+    lines.push(`size=${humanSize(BigInt(map.Size as bigint))} features='${map.Features}' hwhandler='${map.HardwareHandler}' wp=${map.WriteProtect}`);
+    groups.forEach(({ group, paths }, gi) => {
+      const lastGroup = gi === groups.length - 1;
+      lines.push(`${lastGroup ? '`' : '|'}-+- policy='${group.Selector}' prio=${group.Priority} status=${group.DmState}`);
+      paths.forEach((p, pi) => {
+        const lead = lastGroup ? '  ' : '| ';
+        const branch = pi === paths.length - 1 ? '`-' : '|-';
+        const dmState = p.DmState === 'failed' ? 'failed' : 'active';
+        lines.push(`${lead}${branch} ${p.Device} ${String(p.DevT).padEnd(6)} ${dmState} ${p.CheckerState || '-'} ${p.DeviceState || '-'}`);
+      });
+    });
+  }
+  return lines.join('\n') + (lines.length ? '\n' : '');
+}
+
+/** JSON whose keys are the D-Bus property names; object paths stay where they help a script. */
+export function toJson(maps: TreeMap[]): unknown {
+  const plain = (p: Props) => Object.fromEntries(Object.entries(p).map(([k, v]) => [k, typeof v === 'bigint' ? Number(v) : v]));
+  return maps.map(({ map, groups }) => ({
+    ...plain(map),
+    PathGroups: groups.map(({ group, paths }) => ({ ...plain(group), Paths: paths.map(plain) })),
+    Paths: groups.flatMap(({ paths }) => paths.map((p) => p.Device)),
+  }));
+}

@@ -1,0 +1,83 @@
+// `multipath-dbus demo`: the real service on a private bus, fed by the multipathd simulator
+// and by simulated kernel datagrams that enter exactly where real ones do.
+import { connectBus, disconnect } from '../dbus/connection';
+import { DEFAULT_CONFIG } from '../config/config-file';
+import { MultipathdClient } from '../multipathd/client';
+import { MultipathService } from '../service/service';
+import { MultipathdSimulator } from '../sim/simulator';
+import { createLogger } from '../util/log';
+import { monitor } from '../cli/monitor';
+import { startPrivateBus } from './private-bus';
+import { BUS_NAME, ROOT_PATH } from '../dbus/api';
+
+/** The next simulated change: fail a path, or bring one back, now and then a whole map. */
+function* script(sim: MultipathdSimulator): Generator<{ say: string; datagrams: () => Buffer[] }> {
+  for (;;) {
+    for (const map of sim.maps()) {
+      const [first, ...rest] = map.paths;
+      yield { say: `fail path ${first.dev} of ${map.name}`, datagrams: () => sim.failPath(first.dev) };
+      yield { say: `reinstate path ${first.dev} of ${map.name}`, datagrams: () => sim.reinstatePath(first.dev) };
+      if (map === sim.maps()[sim.maps().length - 1]) {
+        yield { say: `fail every path of ${map.name}`, datagrams: () => map.paths.flatMap((p) => sim.failPath(p.dev)) };
+        yield { say: `reinstate every path of ${map.name}`, datagrams: () => [first, ...rest].flatMap((p) => sim.reinstatePath(p.dev)) };
+      }
+    }
+  }
+}
+
+export async function demo(opts: { intervalSeconds: number }): Promise<number> {
+  const say = (s: string) => process.stdout.write(`${s}\n`);
+  say('multipath-dbus demo: THIS IS A SIMULATION. No multipath hardware, no system bus, nothing on this host is touched.');
+  say('A private dbus-daemon, a simulated multipathd and simulated kernel events drive the real service.\n');
+
+  const bus = await startPrivateBus({ ownerUid: process.getuid?.() });
+  const socket = `@multipath-dbus-demo-${process.pid}`;
+  const sim = new MultipathdSimulator({ socket, topology: { maps: 3, pathsPerMap: 4, groupsPerMap: 2 } });
+  await sim.listen();
+  const conn = await connectBus(bus.address);
+  const log = createLogger('notice');
+  const service = new MultipathService({
+    bus: conn,
+    config: { ...DEFAULT_CONFIG, enable: true, refreshInterval: 30 },
+    log,
+    multipathd: new MultipathdClient({ socket }),
+    dm: sim,
+    openMonitor: undefined,
+  });
+  await service.start();
+
+  const a = `--address=${bus.address}`;
+  const firstMap = sim.maps()[0];
+  say('Explore it from another terminal while this runs:');
+  say(`  busctl ${a} tree ${BUS_NAME}`);
+  say(`  busctl ${a} introspect ${BUS_NAME} ${ROOT_PATH}`);
+  say(`  busctl ${a} get-property ${BUS_NAME} ${ROOT_PATH} ${BUS_NAME}.Manager Health`);
+  say(`  busctl ${a} call ${BUS_NAME} ${ROOT_PATH} org.freedesktop.DBus.ObjectManager GetManagedObjects`);
+  say(`  busctl ${a} monitor ${BUS_NAME}`);
+  say(`  gdbus introspect --address ${bus.address} --dest ${BUS_NAME} --object-path ${ROOT_PATH} --recurse`);
+  say(`  node ${process.argv[1]} show --bus ${bus.address} ${firstMap.name}`);
+  say(`  node ${process.argv[1]} monitor --bus ${bus.address} --since 0`);
+  say(`\nEvery ${opts.intervalSeconds} s a path fails or comes back. Ctrl-C stops and cleans up.\n`);
+
+  void monitor({ bus: bus.address, json: false, out: (l) => process.stdout.write(`  monitor | ${l}`) });
+  const steps = script(sim);
+  const timer = setInterval(() => {
+    const step = steps.next().value!;
+    say(`simulate: ${step.say}`);
+    for (const d of step.datagrams()) service.handleDatagram(d);
+  }, opts.intervalSeconds * 1000);
+
+  return new Promise((resolve) => {
+    const stop = async () => {
+      clearInterval(timer);
+      say('\nstopping: service, simulator, private bus');
+      await service.stop();
+      disconnect(conn);
+      await sim.close();
+      await bus.stop();
+      resolve(0);
+    };
+    process.once('SIGINT', () => void stop());
+    process.once('SIGTERM', () => void stop());
+  });
+}
