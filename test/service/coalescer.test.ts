@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import { Coalescer, type Timers } from '../../src/service/coalescer';
+
+const settle = () => new Promise<void>((r) => setImmediate(r));
+
+/** Timers driven by the test: time moves only when told. */
+function fakeTimers() {
+  let now = 0;
+  let queue: { at: number; fn: () => void; id: number }[] = [];
+  let id = 0;
+  const timers: Timers = {
+    now: () => now,
+    setTimeout: (fn, ms) => {
+      queue.push({ at: now + ms, fn, id: ++id });
+      return id;
+    },
+    clearTimeout: (h) => (queue = queue.filter((q) => q.id !== h)),
+  };
+  const advance = async (ms: number) => {
+    const end = now + ms;
+    for (;;) {
+      queue.sort((a, b) => a.at - b.at);
+      const next = queue[0];
+      if (!next || next.at > end) break;
+      queue.shift();
+      now = next.at;
+      next.fn();
+      await settle();
+    }
+    now = end;
+    await settle();
+  };
+  return { timers, advance };
+}
+
+describe('coalesced reads', () => {
+  it('a burst of requests causes one read, and every caller is answered', async () => {
+    const { timers, advance } = fakeTimers();
+    let reads = 0;
+    const c = new Coalescer(async () => void reads++, 1000, timers);
+    const all = Promise.all(Array.from({ length: 100 }, () => c.request()));
+    await advance(0);
+    await all;
+    expect(reads).toBe(1);
+  });
+
+  it('a flood causes at most one read per interval', async () => {
+    const { timers, advance } = fakeTimers();
+    let reads = 0;
+    const c = new Coalescer(async () => void reads++, 1000, timers);
+    for (let t = 0; t < 5000; t += 10) {
+      void c.request();
+      await advance(10);
+    }
+    expect(reads).toBeGreaterThanOrEqual(5);
+    expect(reads).toBeLessThanOrEqual(6);
+  });
+
+  it('a request during a read gets a later read, not the running one', async () => {
+    const { timers, advance } = fakeTimers();
+    const started: number[] = [];
+    let finish!: () => void;
+    const c = new Coalescer(
+      () => {
+        started.push(timers.now());
+        return new Promise<void>((r) => (finish = r));
+      },
+      100,
+      timers,
+    );
+    void c.request();
+    await advance(0);
+    let secondDone = false;
+    void c.request().then(() => (secondDone = true));
+    finish();
+    await advance(0);
+    expect(secondDone).toBe(false);
+    await advance(100);
+    expect(started).toEqual([0, 100]);
+    finish();
+    await advance(0);
+    expect(secondDone).toBe(true);
+  });
+});
