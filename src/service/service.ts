@@ -159,6 +159,8 @@ export class MultipathService {
     }
     if (result.change) this.publisher.mapsChanged([result.change], false);
     if (result.resync) this.resync(result.resync);
+    // The kernel said what failed; multipathd says why (checker state) a moment later.
+    else void this.refresher.request();
   }
 
   /** Events were lost: rebuild, announce what the rebuild finds, then say so. */

@@ -1,0 +1,113 @@
+// The real service on a private dbus-daemon, fed by the multipathd simulator (and its
+// device-mapper view), with a separate client connection that records every signal.
+import { spawn } from 'node:child_process';
+import * as path from 'node:path';
+import { BUS_NAME, ROOT_PATH } from '../../src/dbus/api';
+import { connectBus, disconnect, onSignal, type BusConnection } from '../../src/dbus/connection';
+import { DEFAULT_CONFIG, type ServiceConfig } from '../../src/config/config-file';
+import { startPrivateBus, type PrivateBus } from '../../src/demo/private-bus';
+import { MultipathdClient } from '../../src/multipathd/client';
+import { MultipathService } from '../../src/service/service';
+import { MultipathdSimulator, type SimTopologyOptions } from '../../src/sim/simulator';
+import { createLogger } from '../../src/util/log';
+
+export interface Signal {
+  path: string;
+  iface: string;
+  member: string;
+  args: unknown[];
+}
+
+export interface Harness {
+  bus: PrivateBus;
+  sim: MultipathdSimulator;
+  service: MultipathService;
+  client: BusConnection;
+  signals: Signal[];
+  logs: string[];
+  /** Feed datagrams through the service's kernel entry point. */
+  kernel(datagrams: Buffer[]): void;
+  /** Wait until the recorded signals satisfy a predicate. */
+  waitFor(pred: (s: Signal[]) => boolean, what: string, ms?: number): Promise<void>;
+  settle(ms?: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export const CLI = path.resolve(__dirname, '..', '..', 'bin', 'multipath-dbus');
+
+export async function startHarness(
+  topology: SimTopologyOptions | 'small' = 'small',
+  config: Partial<ServiceConfig> = {},
+): Promise<Harness> {
+  const bus = await startPrivateBus();
+  const socket = `@multipath-dbus-test-${process.pid}-${Math.random().toString(36).slice(2)}`;
+  const sim = new MultipathdSimulator({ socket, topology });
+  await sim.listen();
+  const logs: string[] = [];
+  const conn = await connectBus(bus.address);
+  const service = new MultipathService({
+    bus: conn,
+    config: { ...DEFAULT_CONFIG, enable: true, refreshInterval: 0, ...config },
+    log: createLogger('debug', (l) => logs.push(l), false),
+    multipathd: new MultipathdClient({ socket, timeoutMs: 1500 }),
+    dm: sim,
+    openMonitor: undefined,
+    minRefreshIntervalMs: 50,
+  });
+  const client = await connectBus(bus.address);
+  const signals: Signal[] = [];
+  await onSignal(client, { pathNamespace: ROOT_PATH }, (m) => signals.push(m));
+  await service.start();
+  const settle = (ms = 300) => new Promise<void>((r) => setTimeout(r, ms));
+  return {
+    bus,
+    sim,
+    service,
+    client,
+    signals,
+    logs,
+    kernel: (ds) => ds.forEach((d) => service.handleDatagram(d)),
+    settle,
+    async waitFor(pred, what, ms = 5000) {
+      const end = Date.now() + ms;
+      while (!pred(signals)) {
+        if (Date.now() > end) throw new Error(`timed out waiting for ${what}; got ${signals.map((s) => s.member).join(', ')}`);
+        await settle(20);
+      }
+    },
+    async stop() {
+      await service.stop();
+      disconnect(conn);
+      disconnect(client);
+      await sim.close();
+      await bus.stop();
+    },
+  };
+}
+
+export interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run a command to completion (or until `killAfterMs`, then SIGINT). */
+export function run(cmd: string, args: string[], opts: { killAfterMs?: number; env?: NodeJS.ProcessEnv; uid?: number } = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { env: { ...process.env, ...opts.env }, uid: opts.uid, gid: opts.uid });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    const t = opts.killAfterMs ? setTimeout(() => child.kill('SIGINT'), opts.killAfterMs) : undefined;
+    child.on('close', (code) => {
+      if (t) clearTimeout(t);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+export const busctl = (h: Harness, ...args: string[]) => run('busctl', [`--address=${h.bus.address}`, ...args]);
+
+export { BUS_NAME, ROOT_PATH };
