@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Install multipath-dbus as a system service: the program under $PREFIX/lib/multipath-dbus,
+# the command in $PREFIX/bin, the D-Bus policy and activation file, the systemd unit, the
+# polkit actions and (if absent) /etc/multipath-dbus.conf. DESTDIR stages into another root.
+#   scripts/install-system.sh            install
+#   scripts/install-system.sh --remove   remove (the config file stays; --purge removes it too)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DESTDIR=${DESTDIR:-}
+PREFIX=${PREFIX:-/usr/local}
+LIB=$DESTDIR$PREFIX/lib/multipath-dbus
+BIN=$DESTDIR$PREFIX/bin/multipath-dbus
+POLICY=$DESTDIR/usr/share/dbus-1/system.d/org.kernel.linux.storage.multipath1.conf
+ACTIVATION=$DESTDIR/usr/share/dbus-1/system-services/org.kernel.linux.storage.multipath1.service
+UNIT=$DESTDIR/etc/systemd/system/multipath-dbus.service
+POLKIT=$DESTDIR/usr/share/polkit-1/actions/org.kernel.linux.storage.multipath1.policy
+CONF=$DESTDIR/etc/multipath-dbus.conf
+
+reload() {
+  [ -z "$DESTDIR" ] || return 0
+  if [ -d /run/systemd/system ]; then systemctl daemon-reload || true; fi
+  # dbus-daemon re-reads policy on its own; ask anyway so activation files are seen at once.
+  busctl call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus ReloadConfig >/dev/null 2>&1 || true
+}
+
+case "${1:-}" in
+  --remove|--purge)
+    if [ -z "$DESTDIR" ] && [ -d /run/systemd/system ]; then systemctl disable --now multipath-dbus.service 2>/dev/null || true; fi
+    rm -rf "$LIB"
+    rm -f "$BIN" "$POLICY" "$ACTIVATION" "$UNIT" "$POLKIT"
+    [ "$1" = --purge ] && rm -f "$CONF"
+    reload
+    echo "multipath-dbus removed${1/--remove/ (kept ${CONF#$DESTDIR})}"
+    exit 0
+    ;;
+  "") ;;
+  *) echo "usage: $0 [--remove|--purge]" >&2; exit 2 ;;
+esac
+
+[ -f dist/cli/main.js ] && [ -f build/Release/multipath_native.node ] || { echo "build first: npm ci" >&2; exit 1; }
+rm -rf "$LIB"
+mkdir -p "$LIB" "$(dirname "$BIN")" "$(dirname "$POLICY")" "$(dirname "$ACTIVATION")" "$(dirname "$UNIT")" "$(dirname "$POLKIT")" "$(dirname "$CONF")"
+cp -r package.json package-lock.json bin dist dbus "$LIB/"
+mkdir -p "$LIB/build/Release" && cp build/Release/multipath_native.node "$LIB/build/Release/"
+(cd "$LIB" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --silent)
+ln -sf "$PREFIX/lib/multipath-dbus/bin/multipath-dbus" "$BIN"
+install -m 0644 dbus/org.kernel.linux.storage.multipath1.conf "$POLICY"
+install -m 0644 dbus/org.kernel.linux.storage.multipath1.service "$ACTIVATION"
+install -m 0644 dbus/multipath-dbus.service "$UNIT"
+install -m 0644 dbus/org.kernel.linux.storage.multipath1.policy "$POLKIT"
+[ -e "$CONF" ] || install -m 0644 dbus/multipath-dbus.conf.example "$CONF"
+reload
+echo "multipath-dbus installed in ${LIB#$DESTDIR}; edit ${CONF#$DESTDIR} (enable = yes), then: systemctl enable --now multipath-dbus"
