@@ -19,6 +19,7 @@ export class Coalescer {
   private timer: unknown;
   private waiting: (() => void)[] = [];
   private stopped = false;
+  private pokes = false;
 
   constructor(
     private readonly run: () => Promise<void>,
@@ -32,6 +33,13 @@ export class Coalescer {
     const done = new Promise<void>((resolve) => this.waiting.push(resolve));
     if (!this.running) this.arm();
     return done;
+  }
+
+  /** Ask for a read without waiting for it (the event path: no promise per event). */
+  poke(): void {
+    if (this.stopped) return;
+    this.pokes = true;
+    if (!this.running) this.arm();
   }
 
   stop(): void {
@@ -53,6 +61,7 @@ export class Coalescer {
   private async go(): Promise<void> {
     if (this.stopped) return;
     const served = this.waiting.splice(0);
+    this.pokes = false;
     this.running = true;
     this.lastStart = this.timers.now();
     try {
@@ -60,7 +69,7 @@ export class Coalescer {
     } finally {
       this.running = false;
       for (const w of served) w();
-      if (this.waiting.length > 0) this.arm();
+      if (this.waiting.length > 0 || this.pokes) this.arm();
     }
   }
 }

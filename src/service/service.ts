@@ -144,7 +144,7 @@ export class MultipathService {
     const ev = parsed.event;
     if (ev.kind === 'map') {
       // Plain dm add/remove/change carry no DM_UUID from the kernel: ask the sources.
-      void this.refresher.request();
+      this.refresher.poke();
       return;
     }
     const result = this.store.applyPathEvent(ev);
@@ -154,19 +154,19 @@ export class MultipathService {
       return;
     }
     if (result.kind === 'unknown') {
-      void this.refresher.request();
+      this.refresher.poke();
       return;
     }
     if (result.change) this.publisher.mapsChanged([result.change], false);
     if (result.resync) this.resync(result.resync);
     // The kernel said what failed; multipathd says why (checker state) a moment later.
-    else void this.refresher.request();
+    else this.refresher.poke();
   }
 
   /** Events were lost: rebuild, announce what the rebuild finds, then say so. */
   resync(reason: string): void {
     this.pendingResync.add(reason);
-    void this.refresher.request();
+    this.refresher.poke();
   }
 
   private openMonitor(): void {
@@ -193,7 +193,7 @@ export class MultipathService {
     const seconds = this.deps.config.refreshInterval;
     if (seconds <= 0 || this.stopped) return;
     this.safetyTimer = this.timers.setTimeout(() => {
-      void this.refresher.request();
+      this.refresher.poke();
       this.armSafetyNet();
     }, seconds * 1000);
   }
@@ -270,7 +270,7 @@ export class MultipathService {
     if (this.retryTimer !== undefined || this.stopped) return;
     this.retryTimer = this.timers.setTimeout(() => {
       this.retryTimer = undefined;
-      void this.refresher.request();
+      this.refresher.poke();
     }, this.health.backoffMs());
   }
 

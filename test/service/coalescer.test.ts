@@ -81,4 +81,18 @@ describe('coalesced reads', () => {
     await advance(0);
     expect(secondDone).toBe(true);
   });
+
+  it('pokes from the event path coalesce like requests', async () => {
+    const { timers, advance } = fakeTimers();
+    let reads = 0;
+    const c = new Coalescer(async () => void reads++, 1000, timers);
+    for (let i = 0; i < 10000; i++) c.poke();
+    await advance(0);
+    expect(reads).toBe(1);
+    c.poke();
+    await advance(999);
+    expect(reads).toBe(1);
+    await advance(1);
+    expect(reads).toBe(2);
+  });
 });
