@@ -1,0 +1,21 @@
+// What the addon's source files share: the one error shape every failure crosses
+// into JS as, and the registration hook of each file. Everything here runs on the
+// JS main thread; the addon starts no threads.
+#pragma once
+
+#include <napi.h>
+
+#include <string>
+
+namespace mpnative {
+
+// An Error whose message reads "<syscall> <subject>: <strerror>" (subject may be
+// empty) and which carries errno (positive, as the kernel returned it), code
+// ("ENOENT") and syscall, so JS can branch on code without parsing text.
+Napi::Error ErrnoError(Napi::Env env, int err, const char* syscall, const std::string& subject);
+
+void RegisterUeventMonitor(Napi::Env env, Napi::Object exports);
+void RegisterDmIoctl(Napi::Env env, Napi::Object exports);
+void RegisterUnixSockets(Napi::Env env, Napi::Object exports);
+
+}  // namespace mpnative

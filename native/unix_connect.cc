@@ -1,0 +1,119 @@
+// Unix stream sockets addressed the way multipathd binds them. An abstract name
+// ("@name") is matched byte for byte including its length, so the address must be
+// exactly offsetof(sun_path) + 1 + strlen(name) long; Node's net pads it to the full
+// sun_path and reaches a different socket. The fd is handed to net.Socket/net.Server.
+#include "addon.h"
+
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstddef>
+#include <cstring>
+#include <string>
+
+namespace mpnative {
+namespace {
+
+// "@name" -> abstract name of exactly that length; anything else -> filesystem path.
+// Returns 0 or an errno.
+int ToSockaddr(const std::string& address, sockaddr_un& addr, socklen_t& length) {
+  std::memset(&addr, 0, sizeof addr);
+  addr.sun_family = AF_UNIX;
+  if (address.empty() || address.find('\0') != std::string::npos) return EINVAL;
+  bool abstract = address[0] == '@';
+  const char* name = address.c_str() + (abstract ? 1 : 0);
+  size_t name_length = address.size() - (abstract ? 1 : 0);
+  // Room for the abstract name's leading NUL, or the path's terminating one.
+  if (name_length > sizeof addr.sun_path - 1) return ENAMETOOLONG;
+  std::memcpy(addr.sun_path + (abstract ? 1 : 0), name, name_length);
+  length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + name_length);
+  return 0;
+}
+
+bool ReadArguments(const Napi::CallbackInfo& info, const char* usage, std::string& address) {
+  if (info.Length() < 1 || !info[0].IsString()) {
+    Napi::TypeError::New(info.Env(), usage).ThrowAsJavaScriptException();
+    return false;
+  }
+  address = info[0].As<Napi::String>().Utf8Value();
+  return true;
+}
+
+Napi::Value Fail(Napi::Env env, int fd, const char* syscall, const std::string& address) {
+  int err = errno;
+  if (fd >= 0) close(fd);
+  ErrnoError(env, err, syscall, address).ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
+// JS main thread. connectUnixStream(address) -> fd of a connected, non-blocking,
+// close-on-exec stream socket. A unix connect never waits for the peer to accept:
+// it completes at once, or fails with EAGAIN when the listener's backlog is full
+// (the socket is non-blocking from the start so a stuck server cannot stall the loop).
+Napi::Value ConnectUnixStream(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string address;
+  if (!ReadArguments(info, "connectUnixStream(address)", address)) return env.Undefined();
+  sockaddr_un addr;
+  socklen_t length = 0;
+  if (int err = ToSockaddr(address, addr, length)) {
+    ErrnoError(env, err, "connect", address).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Fail(env, -1, "socket", address);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), length) != 0) return Fail(env, fd, "connect", address);
+  return Napi::Number::New(env, fd);
+}
+
+// JS main thread. listenUnixStream(address, backlog) -> fd of a bound, listening,
+// non-blocking, close-on-exec socket, for net.createServer().listen({ fd }).
+// An existing filesystem path is not removed: that is the caller's decision.
+Napi::Value ListenUnixStream(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string address;
+  if (!ReadArguments(info, "listenUnixStream(address, backlog)", address)) return env.Undefined();
+  if (info.Length() < 2 || !info[1].IsNumber()) {
+    Napi::TypeError::New(env, "listenUnixStream(address, backlog)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  int backlog = info[1].As<Napi::Number>().Int32Value();
+  sockaddr_un addr;
+  socklen_t length = 0;
+  if (int err = ToSockaddr(address, addr, length)) {
+    ErrnoError(env, err, "bind", address).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Fail(env, -1, "socket", address);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), length) != 0) return Fail(env, fd, "bind", address);
+  if (listen(fd, backlog) != 0) return Fail(env, fd, "listen", address);
+  return Napi::Number::New(env, fd);
+}
+
+// JS main thread. closeFd(fd): for an fd no net object has taken over yet.
+Napi::Value CloseFd(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) {
+    Napi::TypeError::New(env, "closeFd(fd)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  // On Linux the fd is released even when close reports EINTR.
+  if (close(fd) != 0 && errno != EINTR) {
+    ErrnoError(env, errno, "close", std::to_string(fd)).ThrowAsJavaScriptException();
+  }
+  return env.Undefined();
+}
+
+}  // namespace
+
+void RegisterUnixSockets(Napi::Env env, Napi::Object exports) {
+  exports.Set("connectUnixStream", Napi::Function::New(env, ConnectUnixStream, "connectUnixStream"));
+  exports.Set("listenUnixStream", Napi::Function::New(env, ListenUnixStream, "listenUnixStream"));
+  exports.Set("closeFd", Napi::Function::New(env, CloseFd, "closeFd"));
+}
+
+}  // namespace mpnative
