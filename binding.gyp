@@ -9,7 +9,6 @@
     ],
     "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
     "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
-    "cflags_cc": ["-std=c++17", "-Wall", "-Wextra"],
-    "cflags!": ["-fno-exceptions"]
+    "cflags_cc": ["-std=c++17", "-Wall", "-Wextra"]
   }]
 }
