@@ -20,7 +20,10 @@ export function assemble(objects: ObjectTree): TreeMap[] {
     const groups = (map.PathGroups as string[]).flatMap((gp) => {
       const group = props(gp, PATH_GROUP_IFACE);
       if (!group) return [];
-      const paths = (group.Paths as string[]).flatMap((pp) => props(pp, PATH_IFACE) ?? []);
+      const paths = (group.Paths as string[]).flatMap((pp): Props[] => {
+        const p = props(pp, PATH_IFACE);
+        return p ? [p] : [];
+      });
       return [{ group, paths }];
     });
     out.push({ map, groups });

@@ -61,32 +61,42 @@ describe('objects', () => {
 });
 
 describe('path failure and recovery', () => {
-  it('emits PathFailed at once, then one PropertiesChanged per object with just the changes', async () => {
+  it('emits PathFailed at once, then PropertiesChanged with just the changes, each value announced once', async () => {
     const map = h.sim.maps()[0];
     const dev = map.paths[0];
-    h.kernel(h.sim.failPath(dev.dev));
-    await h.waitFor((s) => s.some((x) => x.member === 'PropertiesChanged'), 'PropertiesChanged');
-    await h.settle(300);
-    const first = h.signals[0];
-    expect(first.member).toBe('PathFailed');
-    expect(first.path).toBe(mapObjectPath(map.wwid));
-    expect(first.args.slice(0, 3)).toEqual([pathObjectPath(dev.dev), dev.devT, map.paths.length - 1]);
-    expect(typeof first.args[4]).toBe('bigint');
+    try {
+      h.kernel(h.sim.failPath(dev.dev));
+      await h.waitFor((s) => s.some((x) => x.member === 'PropertiesChanged'), 'PropertiesChanged');
+      await h.settle(300);
+      const first = h.signals[0];
+      expect(first.member).toBe('PathFailed');
+      expect(first.path).toBe(mapObjectPath(map.wwid));
+      expect(first.args.slice(0, 3)).toEqual([pathObjectPath(dev.dev), dev.devT, map.paths.length - 1]);
+      expect(typeof first.args[4]).toBe('bigint');
 
-    const changed = h.signals.filter((s) => s.member === 'PropertiesChanged');
-    const byPath = new Map<string, number>();
-    for (const c of changed) byPath.set(c.path, (byPath.get(c.path) ?? 0) + 1);
-    for (const [p, n] of byPath) expect(n, p).toBe(1);
-    const pathChange = changed.find((c) => c.path === pathObjectPath(dev.dev))!;
-    expect(pathChange.args[0]).toBe(PATH_IFACE);
-    expect(pathChange.args[1]).toMatchObject({ DmState: 'failed', FailCount: 1 });
-    const mapChange = changed.find((c) => c.path === mapObjectPath(map.wwid))!;
-    expect(mapChange.args[1]).toMatchObject({ ValidPaths: map.paths.length - 1, Health: 'degraded' });
-    expect(Object.keys(mapChange.args[1] as object)).not.toContain('Name');
-    expect(await getProp(mapObjectPath(map.wwid), MAP_IFACE, 'Health')).toBe('degraded');
-
-    h.signals.length = 0;
-    h.kernel(h.sim.reinstatePath(dev.dev));
+      // The kernel's news is one burst; multipathd's follow-up read (checker state, path
+      // faults) may be a second one. No value is ever announced twice.
+      const changed = h.signals.filter((s) => s.member === 'PropertiesChanged');
+      const seen = new Map<string, Set<string>>();
+      for (const c of changed.filter((x) => x.path !== ROOT_PATH)) {
+        const keys = seen.get(c.path) ?? new Set<string>();
+        for (const k of Object.keys(c.args[1] as object)) {
+          expect(keys.has(k), `${c.path} ${k} announced twice`).toBe(false);
+          keys.add(k);
+        }
+        seen.set(c.path, keys);
+      }
+      const pathChange = changed.find((c) => c.path === pathObjectPath(dev.dev))!;
+      expect(pathChange.args[0]).toBe(PATH_IFACE);
+      expect(pathChange.args[1]).toMatchObject({ DmState: 'failed', FailCount: 1 });
+      const mapChange = changed.find((c) => c.path === mapObjectPath(map.wwid))!;
+      expect(mapChange.args[1]).toMatchObject({ ValidPaths: map.paths.length - 1, Health: 'degraded' });
+      expect(seen.get(mapObjectPath(map.wwid))!.has('Name')).toBe(false);
+      expect(await getProp(mapObjectPath(map.wwid), MAP_IFACE, 'Health')).toBe('degraded');
+    } finally {
+      h.signals.length = 0;
+      h.kernel(h.sim.reinstatePath(dev.dev));
+    }
     await h.waitFor((s) => s.some((x) => x.member === 'PathReinstated'), 'PathReinstated');
     expect(await getProp(mapObjectPath(map.wwid), MAP_IFACE, 'Health')).toBe('optimal');
   });

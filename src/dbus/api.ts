@@ -1,0 +1,80 @@
+// Version 1 of the API, exactly as DESIGN.md names it. dbus/org.kernel.linux.storage.multipath1.xml
+// is the same contract written by hand; a test holds the two together.
+import type { ArgSpec, InterfaceSpec, PropertySpec } from './interface-spec';
+
+export const BUS_NAME = 'org.kernel.linux.storage.multipath1';
+export const ROOT_PATH = '/org/kernel/linux/storage/multipath1';
+export const MANAGER_IFACE = `${BUS_NAME}.Manager`;
+export const MAP_IFACE = `${BUS_NAME}.Map`;
+export const PATH_GROUP_IFACE = `${BUS_NAME}.PathGroup`;
+export const PATH_IFACE = `${BUS_NAME}.Path`;
+
+const props = (list: string): PropertySpec[] =>
+  list
+    .trim()
+    .split(/\s+/)
+    .map((entry) => {
+      const [name, type] = entry.split(':');
+      return { name, type };
+    });
+
+const args = (list: string): ArgSpec[] => (list ? props(list) : []);
+
+export const MANAGER: InterfaceSpec = {
+  name: MANAGER_IFACE,
+  properties: props(`
+    Version:s InstanceId:s EventSerial:t Health:s MultipathdAvailable:b KernelEventsAvailable:b Maps:ao Paths:ao
+    UserFriendlyNames:b FindMultipaths:s PollingInterval:u Blacklist:a(ss) BlacklistExceptions:a(ss)`),
+  methods: [
+    { name: 'GetEvents', in: args('since:t max:u'), out: args('complete:b events:a(tsoa{sv})') },
+    { name: 'Refresh', in: [], out: [] },
+  ],
+  signals: [{ name: 'Resynchronized', args: args('reason:s serial:t') }],
+};
+
+export const MAP: InterfaceSpec = {
+  name: MAP_IFACE,
+  properties: props(`
+    Name:s Wwid:s SysfsName:s DevT:s Size:t Vendor:s Product:s Revision:s Features:s HardwareHandler:s WriteProtect:s
+    DmState:s Failback:s Queueing:s Health:s NumPaths:u ValidPaths:u PathFaults:u SwitchGroup:u MapLoads:u
+    QueueTimeouts:u PathGroups:ao Paths:ao`),
+  methods: [],
+  signals: [
+    { name: 'PathFailed', args: args('path:o dev_t:s valid_paths:u dm_seqnum:u serial:t') },
+    { name: 'PathReinstated', args: args('path:o dev_t:s valid_paths:u dm_seqnum:u serial:t') },
+    { name: 'Failed', args: args('serial:t') },
+    { name: 'Restored', args: args('serial:t') },
+    { name: 'PolicyChanged', args: args('properties:as serial:t') },
+  ],
+};
+
+export const PATH_GROUP: InterfaceSpec = {
+  name: PATH_GROUP_IFACE,
+  properties: props('Number:u Selector:s Priority:i DmState:s Marginal:b Map:o Paths:ao'),
+  methods: [],
+  signals: [],
+};
+
+export const PATH: InterfaceSpec = {
+  name: PATH_IFACE,
+  properties: props(`
+    Device:s DevT:s DmState:s DeviceState:s CheckerState:s Checker:s Priority:i HostWwnn:s HostWwpn:s TargetWwnn:s
+    TargetWwpn:s HostAdapter:s Lun:s Marginal:b FailCount:u Map:o PathGroup:o UDisksBlock:o`),
+  methods: [],
+  signals: [],
+};
+
+/** Every byte outside [A-Za-z0-9] as _xx, as udisks does; '' becomes '_'. */
+export function escapePathElement(s: string): string {
+  if (s === '') return '_';
+  let out = '';
+  for (const b of Buffer.from(s, 'utf8')) {
+    const c = String.fromCharCode(b);
+    out += /[A-Za-z0-9]/.test(c) ? c : `_${b.toString(16).padStart(2, '0')}`;
+  }
+  return out;
+}
+
+export const mapObjectPath = (wwid: string) => `${ROOT_PATH}/maps/${escapePathElement(wwid)}`;
+export const groupObjectPath = (wwid: string, n: number) => `${mapObjectPath(wwid)}/group${n}`;
+export const pathObjectPath = (dev: string) => `${ROOT_PATH}/paths/${escapePathElement(dev)}`;

@@ -1,0 +1,163 @@
+// The one module (with object-server.ts) that touches dbus-next: bus connections, names,
+// and the client calls the CLI needs. Everything else sees plain JS values.
+import { EventEmitter } from 'node:events';
+import * as dbus from 'dbus-next';
+import { unwrap } from './values';
+
+type RawBus = dbus.MessageBus & {
+  name: string | null;
+  _connection: EventEmitter;
+  on(event: 'message', cb: (m: dbus.Message) => void): void;
+};
+
+/** A connection to one bus. `disconnect` fires once when the bus goes away under us. */
+export class BusConnection extends EventEmitter {
+  private closedByUs = false;
+
+  constructor(readonly raw: RawBus) {
+    super();
+    const lost = () => {
+      if (!this.closedByUs) this.emit('disconnect');
+      this.closedByUs = true;
+    };
+    raw._connection.on('end', lost);
+    raw.on('error', lost);
+  }
+
+  /** Send, unless the connection is gone (a late flush during shutdown is not an error). */
+  send(msg: dbus.Message): void {
+    if (this.closedByUs) return;
+    this.raw.send(msg);
+  }
+
+  get uniqueName(): string {
+    return this.raw.name ?? '';
+  }
+
+  close(): void {
+    if (this.closedByUs) return;
+    this.closedByUs = true;
+    this.raw.disconnect();
+  }
+}
+
+export async function connectBus(spec: string): Promise<BusConnection> {
+  let raw: RawBus;
+  if (spec === 'system') raw = dbus.systemBus() as RawBus;
+  else if (spec === 'session') raw = dbus.sessionBus() as RawBus;
+  else raw = dbus.sessionBus({ busAddress: spec }) as RawBus;
+  await new Promise<void>((resolve, reject) => {
+    const fail = (e: Error) => reject(new Error(e?.message ?? String(e)));
+    raw.once('connect', () => {
+      raw.removeListener('error', fail);
+      resolve();
+    });
+    raw.once('error', fail);
+  });
+  return new BusConnection(raw);
+}
+
+export function disconnect(bus: BusConnection): void {
+  bus.close();
+}
+
+export class DBusCallError extends Error {
+  constructor(
+    readonly type: string,
+    message: string,
+  ) {
+    super(`${type}: ${message}`);
+  }
+}
+
+async function call(bus: BusConnection, msg: dbus.Message): Promise<dbus.Message> {
+  try {
+    const reply = await bus.raw.call(msg);
+    return reply as dbus.Message;
+  } catch (e) {
+    const err = e as { type?: string; text?: string; message?: string };
+    throw new DBusCallError(err.type ?? 'org.freedesktop.DBus.Error.Failed', err.text ?? err.message ?? String(e));
+  }
+}
+
+export async function callMethod(
+  bus: BusConnection,
+  destination: string,
+  path: string,
+  iface: string,
+  member: string,
+  signature: string,
+  args: unknown[],
+): Promise<unknown[]> {
+  const reply = await call(bus, new dbus.Message({ destination, path, interface: iface, member, signature, body: args }));
+  return unwrap((reply as unknown as { body: unknown[] }).body ?? []) as unknown[];
+}
+
+const DBUS = { destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', interface: 'org.freedesktop.DBus' };
+
+/** Own a name outright (no queueing, no replacing), or fail saying why. */
+export async function requestName(bus: BusConnection, name: string): Promise<void> {
+  const DO_NOT_QUEUE = 4;
+  let code: number;
+  try {
+    [code] = (await callMethod(bus, DBUS.destination, DBUS.path, DBUS.interface, 'RequestName', 'su', [name, DO_NOT_QUEUE])) as [number];
+  } catch (e) {
+    throw new Error(`cannot own ${name}: ${(e as Error).message}`);
+  }
+  if (code !== 1 && code !== 4) throw new Error(`cannot own ${name}: another process owns it`);
+}
+
+export async function releaseName(bus: BusConnection, name: string): Promise<void> {
+  await callMethod(bus, DBUS.destination, DBUS.path, DBUS.interface, 'ReleaseName', 's', [name]);
+}
+
+export type Props = Record<string, unknown>;
+
+export async function getManagedObjects(bus: BusConnection, destination: string, rootPath: string): Promise<Map<string, Map<string, Props>>> {
+  const [objects] = (await callMethod(bus, destination, rootPath, 'org.freedesktop.DBus.ObjectManager', 'GetManagedObjects', '', [])) as [
+    Record<string, Record<string, Props>>,
+  ];
+  return new Map(Object.entries(objects).map(([path, ifaces]) => [path, new Map(Object.entries(ifaces))]));
+}
+
+export interface SignalMatch {
+  sender?: string;
+  path?: string;
+  pathNamespace?: string;
+  iface?: string;
+  member?: string;
+}
+
+export interface ReceivedSignal {
+  path: string;
+  iface: string;
+  member: string;
+  sender: string;
+  args: unknown[];
+}
+
+/** Subscribe (AddMatch) and deliver matching signals; the returned function unsubscribes. */
+export async function onSignal(bus: BusConnection, match: SignalMatch, cb: (s: ReceivedSignal) => void): Promise<() => Promise<void>> {
+  const parts = ["type='signal'"];
+  if (match.sender) parts.push(`sender='${match.sender}'`);
+  if (match.path) parts.push(`path='${match.path}'`);
+  if (match.pathNamespace) parts.push(`path_namespace='${match.pathNamespace}'`);
+  if (match.iface) parts.push(`interface='${match.iface}'`);
+  if (match.member) parts.push(`member='${match.member}'`);
+  const rule = parts.join(',');
+  const under = (p: string) => !match.pathNamespace || p === match.pathNamespace || p.startsWith(`${match.pathNamespace}/`);
+  const listener = (m: dbus.Message) => {
+    const msg = m as unknown as { type: number; path: string; interface: string; member: string; sender: string; body?: unknown[] };
+    if (msg.type !== dbus.MessageType.SIGNAL) return;
+    if ((match.path && msg.path !== match.path) || !under(msg.path)) return;
+    if ((match.iface && msg.interface !== match.iface) || (match.member && msg.member !== match.member)) return;
+    // A well-known sender is matched by the daemon; the unique names we see here differ.
+    cb({ path: msg.path, iface: msg.interface, member: msg.member, sender: msg.sender, args: unwrap(msg.body ?? []) as unknown[] });
+  };
+  bus.raw.on('message', listener);
+  await callMethod(bus, DBUS.destination, DBUS.path, DBUS.interface, 'AddMatch', 's', [rule]);
+  return async () => {
+    bus.raw.removeListener('message', listener);
+    await callMethod(bus, DBUS.destination, DBUS.path, DBUS.interface, 'RemoveMatch', 's', [rule]).catch(() => undefined);
+  };
+}

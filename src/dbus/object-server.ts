@@ -1,0 +1,316 @@
+// The export layer. dbus-next's own Interface class cannot see callers, cannot unexport one
+// interface, and mishandles Properties.Set, so every method call on this connection is
+// answered here from the declarative tables: validate -> dispatch -> reply, and signals
+// (PropertiesChanged, InterfacesAdded/Removed) are sent only for real changes.
+import * as fs from 'node:fs';
+import * as dbus from 'dbus-next';
+import type { BusConnection } from './connection';
+import { signatureOf, type InterfaceSpec, type MethodSpec } from './interface-spec';
+import { nodeXml, OBJECT_MANAGER, STANDARD } from './introspect';
+import { variant } from './values';
+
+export { variant };
+export type Props = Record<string, unknown>;
+
+export interface MethodCall {
+  path: string;
+  iface: string;
+  member: string;
+  args: unknown[];
+  sender: string;
+  /** The caller allows interactive authorization (polkit may ask a password). */
+  allowInteractive: boolean;
+}
+
+export type MethodHandler = (call: MethodCall) => unknown[] | Promise<unknown[]>;
+
+/** Thrown by handlers for a named D-Bus error; anything else becomes Error.Failed. */
+export class DBusError extends Error {
+  constructor(
+    readonly errorName: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface ObjectServerOptions {
+  objectManagerPath: string;
+  interfaces: InterfaceSpec[];
+  handlers: Record<string, MethodHandler>;
+  /** Told about handler failures that were not DBusErrors (bugs). */
+  onInternalError?: (e: unknown, call: MethodCall) => void;
+}
+
+const ERR = 'org.freedesktop.DBus.Error.';
+const ALLOW_INTERACTIVE_AUTHORIZATION = 0x4;
+const NO_REPLY_EXPECTED = 0x1;
+
+interface RawMessage {
+  type: number;
+  flags?: number;
+  serial: number;
+  path: string;
+  interface?: string;
+  member: string;
+  signature?: string;
+  sender: string;
+  body?: unknown[];
+}
+
+function same(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => same(x, b[i]));
+  return false;
+}
+
+/** Numbers where the table says 't' or 'x' are promoted, so handlers need not care. */
+function coerce(type: string, value: unknown): unknown {
+  if ((type === 't' || type === 'x') && typeof value === 'number') return BigInt(value);
+  return value;
+}
+
+export class ObjectServer {
+  private readonly specs = new Map<string, InterfaceSpec>();
+  private readonly objects = new Map<string, Map<string, Props>>();
+  private readonly pending = new Map<string, Map<string, Props>>();
+  private machineId: string | undefined;
+
+  constructor(
+    private readonly bus: BusConnection,
+    private readonly options: ObjectServerOptions,
+  ) {
+    for (const s of options.interfaces) this.specs.set(s.name, s);
+    bus.raw.addMethodHandler((msg: dbus.Message) => {
+      void this.dispatch(msg as unknown as RawMessage);
+      return true;
+    });
+  }
+
+  has(path: string): boolean {
+    return this.objects.has(path);
+  }
+
+  paths(): IterableIterator<string> {
+    return this.objects.keys();
+  }
+
+  setObject(path: string, interfaces: Map<string, Props>): void {
+    const current = this.objects.get(path);
+    if (!current) {
+      const copy = new Map<string, Props>();
+      for (const [i, p] of interfaces) copy.set(i, { ...p });
+      this.objects.set(path, copy);
+      this.signal(this.options.objectManagerPath, OBJECT_MANAGER.name, 'InterfacesAdded', 'oa{sa{sv}}', [path, this.marshalObject(copy)]);
+      return;
+    }
+    const removed = [...current.keys()].filter((i) => !interfaces.has(i));
+    if (removed.length > 0) {
+      for (const i of removed) {
+        current.delete(i);
+        this.pending.get(path)?.delete(i);
+      }
+      this.signal(this.options.objectManagerPath, OBJECT_MANAGER.name, 'InterfacesRemoved', 'oas', [path, removed]);
+    }
+    const added: Record<string, Record<string, dbus.Variant>> = {};
+    for (const [iface, props] of interfaces) {
+      const old = current.get(iface);
+      if (!old) {
+        current.set(iface, { ...props });
+        added[iface] = this.marshalProps(iface, props);
+        continue;
+      }
+      for (const [k, v] of Object.entries(props)) {
+        if (same(old[k], v)) continue;
+        old[k] = v;
+        let byIface = this.pending.get(path);
+        if (!byIface) this.pending.set(path, (byIface = new Map()));
+        let changed = byIface.get(iface);
+        if (!changed) byIface.set(iface, (changed = {}));
+        changed[k] = v;
+      }
+    }
+    if (Object.keys(added).length > 0) this.signal(this.options.objectManagerPath, OBJECT_MANAGER.name, 'InterfacesAdded', 'oa{sa{sv}}', [path, added]);
+  }
+
+  removeObject(path: string): void {
+    const current = this.objects.get(path);
+    if (!current) return;
+    this.objects.delete(path);
+    this.pending.delete(path);
+    this.signal(this.options.objectManagerPath, OBJECT_MANAGER.name, 'InterfacesRemoved', 'oas', [path, [...current.keys()]]);
+  }
+
+  /** One PropertiesChanged per object and interface for everything changed since the last flush. */
+  flush(): void {
+    for (const [path, byIface] of this.pending) {
+      for (const [iface, changed] of byIface) {
+        this.signal(path, 'org.freedesktop.DBus.Properties', 'PropertiesChanged', 'sa{sv}as', [iface, this.marshalProps(iface, changed), []]);
+      }
+    }
+    this.pending.clear();
+  }
+
+  emitSignal(path: string, iface: string, member: string, args: unknown[]): void {
+    const spec = this.specs.get(iface)?.signals.find((s) => s.name === member);
+    if (!spec) throw new Error(`no signal ${iface}.${member} in the tables`);
+    if (args.length !== spec.args.length) throw new Error(`${member} takes ${spec.args.length} arguments, got ${args.length}`);
+    this.signal(path, iface, member, signatureOf(spec.args), args.map((a, i) => coerce(spec.args[i].type, a)));
+  }
+
+  private signal(path: string, iface: string, member: string, signature: string, body: unknown[]): void {
+    this.bus.send(dbus.Message.newSignal(path, iface, member, signature, body));
+  }
+
+  private marshalProps(iface: string, props: Props): Record<string, dbus.Variant> {
+    const spec = this.specs.get(iface);
+    const out: Record<string, dbus.Variant> = {};
+    for (const [k, v] of Object.entries(props)) {
+      const type = spec?.properties.find((p) => p.name === k)?.type;
+      if (type) out[k] = variant(type, coerce(type, v));
+    }
+    return out;
+  }
+
+  private marshalObject(ifaces: Map<string, Props>): Record<string, Record<string, dbus.Variant>> {
+    const out: Record<string, Record<string, dbus.Variant>> = {};
+    for (const [i, p] of ifaces) out[i] = this.marshalProps(i, p);
+    return out;
+  }
+
+  private reply(msg: RawMessage, signature: string, body: unknown[]): void {
+    if ((msg.flags ?? 0) & NO_REPLY_EXPECTED) return;
+    this.bus.send(dbus.Message.newMethodReturn(msg as unknown as dbus.Message, signature, body));
+  }
+
+  private error(msg: RawMessage, name: string, text: string): void {
+    if ((msg.flags ?? 0) & NO_REPLY_EXPECTED) return;
+    // dbus-next's typings name the wrong first parameter; the runtime takes the call message.
+    const newError = dbus.Message.newError as unknown as (m: unknown, n: string, t: string) => dbus.Message;
+    this.bus.send(newError(msg, name, text));
+  }
+
+  private async dispatch(msg: RawMessage): Promise<void> {
+    try {
+      await this.route(msg);
+    } catch (e) {
+      // Never let a bad message or a bug leave a caller without an answer.
+      this.error(msg, `${ERR}Failed`, 'internal error');
+    }
+  }
+
+  private checkArgs(msg: RawMessage, expected: string): boolean {
+    const got = msg.signature ?? '';
+    if (got === expected) return true;
+    this.error(msg, `${ERR}InvalidArgs`, `${msg.member} takes arguments of type "${expected}", got "${got}"`);
+    return false;
+  }
+
+  private async route(msg: RawMessage): Promise<void> {
+    const { path, member } = msg;
+    const iface = msg.interface ?? '';
+    const obj = this.objects.get(path);
+    switch (iface) {
+      case 'org.freedesktop.DBus.Introspectable':
+        if (member === 'Introspect' && this.checkArgs(msg, '')) return this.introspect(msg);
+        break;
+      case 'org.freedesktop.DBus.Peer':
+        if (member === 'Ping' && this.checkArgs(msg, '')) return this.reply(msg, '', []);
+        if (member === 'GetMachineId' && this.checkArgs(msg, '')) return this.reply(msg, 's', [this.readMachineId()]);
+        break;
+      case 'org.freedesktop.DBus.Properties':
+        return this.properties(msg, obj);
+      case OBJECT_MANAGER.name:
+        if (member === 'GetManagedObjects' && path === this.options.objectManagerPath && this.checkArgs(msg, '')) {
+          const out: Record<string, Record<string, Record<string, dbus.Variant>>> = {};
+          for (const [p, ifaces] of this.objects) if (p === path || p.startsWith(`${path}/`)) out[p] = this.marshalObject(ifaces);
+          return this.reply(msg, 'a{oa{sa{sv}}}', [out]);
+        }
+        break;
+      default: {
+        if (!obj) return this.error(msg, `${ERR}UnknownObject`, `no object at ${path}`);
+        const candidates = iface ? [iface] : [...obj.keys()];
+        for (const name of candidates) {
+          const method = obj.has(name) ? this.specs.get(name)?.methods.find((m) => m.name === member) : undefined;
+          if (method) return this.invoke(msg, name, method);
+        }
+      }
+    }
+    if (!obj && !this.isAncestor(path)) return this.error(msg, `${ERR}UnknownObject`, `no object at ${path}`);
+    this.error(msg, `${ERR}UnknownMethod`, `no method ${member} on interface ${iface || '(none)'} at ${path}`);
+  }
+
+  private async invoke(msg: RawMessage, iface: string, method: MethodSpec): Promise<void> {
+    if (!this.checkArgs(msg, signatureOf(method.in))) return;
+    const handler = this.options.handlers[`${iface}.${method.name}`];
+    const call: MethodCall = {
+      path: msg.path,
+      iface,
+      member: method.name,
+      args: msg.body ?? [],
+      sender: msg.sender,
+      allowInteractive: ((msg.flags ?? 0) & ALLOW_INTERACTIVE_AUTHORIZATION) !== 0,
+    };
+    if (!handler) return this.error(msg, `${ERR}NotSupported`, `${method.name} is not implemented`);
+    try {
+      const out = await handler(call);
+      this.reply(msg, signatureOf(method.out), out.map((v, i) => coerce(method.out[i].type, v)));
+    } catch (e) {
+      if (e instanceof DBusError) return this.error(msg, e.errorName, e.message);
+      this.options.onInternalError?.(e, call);
+      this.error(msg, `${ERR}Failed`, `${method.name} failed`);
+    }
+  }
+
+  private properties(msg: RawMessage, obj: Map<string, Props> | undefined): void {
+    const { member } = msg;
+    const expected: Record<string, string> = { Get: 'ss', GetAll: 's', Set: 'ssv' };
+    if (!(member in expected)) return this.error(msg, `${ERR}UnknownMethod`, `no method ${member} on org.freedesktop.DBus.Properties`);
+    if (!this.checkArgs(msg, expected[member])) return;
+    if (!obj) return this.error(msg, `${ERR}UnknownObject`, `no object at ${msg.path}`);
+    const [iface, name] = msg.body as [string, string];
+    const props = obj.get(iface);
+    const spec = this.specs.get(iface);
+    if (!props || !spec) return this.error(msg, `${ERR}UnknownInterface`, `no interface ${iface} at ${msg.path}`);
+    if (member === 'GetAll') return this.reply(msg, 'a{sv}', [this.marshalProps(iface, props)]);
+    const prop = spec.properties.find((p) => p.name === name);
+    if (!prop) return this.error(msg, `${ERR}UnknownProperty`, `no property ${name} on ${iface}`);
+    if (member === 'Set') return this.error(msg, `${ERR}PropertyReadOnly`, `${name} is read-only; changes go through methods`);
+    this.reply(msg, 'v', [variant(prop.type, coerce(prop.type, props[name]))]);
+  }
+
+  private isAncestor(path: string): boolean {
+    const prefix = path === '/' ? '/' : `${path}/`;
+    for (const p of this.objects.keys()) if (p.startsWith(prefix)) return true;
+    return false;
+  }
+
+  private introspect(msg: RawMessage): void {
+    const path = msg.path;
+    const prefix = path === '/' ? '/' : `${path}/`;
+    const children = new Set<string>();
+    for (const p of this.objects.keys()) {
+      if (p.startsWith(prefix)) children.add(p.slice(prefix.length).split('/')[0]);
+    }
+    const obj = this.objects.get(path);
+    if (!obj && children.size === 0) return this.error(msg, `${ERR}UnknownObject`, `no object at ${path}`);
+    const ifaces = [...STANDARD];
+    if (path === this.options.objectManagerPath) ifaces.push(OBJECT_MANAGER);
+    for (const name of obj?.keys() ?? []) {
+      const s = this.specs.get(name);
+      if (s) ifaces.push(s);
+    }
+    this.reply(msg, 's', [nodeXml(obj ? ifaces : STANDARD.filter((s) => s.name !== 'org.freedesktop.DBus.Properties'), children)]);
+  }
+
+  private readMachineId(): string {
+    if (this.machineId === undefined) {
+      try {
+        this.machineId = fs.readFileSync('/etc/machine-id', 'utf8').trim();
+      } catch {
+        this.machineId = '';
+      }
+    }
+    return this.machineId;
+  }
+}
