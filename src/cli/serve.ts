@@ -72,7 +72,9 @@ export async function serve(opts: ServeOptions): Promise<number> {
       if (!exiting) {
         log.error('lost the D-Bus connection; exiting so the service manager can restart us');
         exiting = true;
-        void service.stop().finally(() => resolve(1));
+        // Nothing to release on a dead connection; stop timers and sockets and go.
+        void service.stop();
+        resolve(1);
       }
     });
     service.start().catch((e: Error) => {

@@ -30,6 +30,10 @@ export class BusConnection extends EventEmitter {
     this.raw.send(msg);
   }
 
+  get connected(): boolean {
+    return !this.closedByUs;
+  }
+
   get uniqueName(): string {
     return this.raw.name ?? '';
   }

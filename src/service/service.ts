@@ -125,7 +125,7 @@ export class MultipathService {
     for (const t of [this.safetyTimer, this.retryTimer]) if (t !== undefined) this.timers.clearTimeout(t);
     this.monitor?.close();
     this.deps.multipathd.close();
-    await releaseName(this.deps.bus, BUS_NAME).catch(() => undefined);
+    if (this.deps.bus.connected) await releaseName(this.deps.bus, BUS_NAME).catch(() => undefined);
   }
 
   /** The entry point of every kernel datagram, real or simulated. */

@@ -66,6 +66,23 @@ describe('serve lifecycle', () => {
     expect(stderr).toMatch(/multipathd unavailable|not-running|not running/i);
   });
 
+  it('losing the bus exits non-zero with a clear message', async () => {
+    const own = await startPrivateBus();
+    const file = conf('on2.conf', 'enable = yes\nsocket = @multipath-dbus-nobody-listens\n');
+    const child = spawn(CLI, ['serve', '--config', file, '--bus', own.address, '--no-kernel']);
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const end = Date.now() + 10000;
+    while (!(await nameOwned(own))) {
+      if (Date.now() > end) throw new Error(`service never owned the name: ${stderr}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    await own.stop();
+    expect(await exited).toBe(1);
+    expect(stderr).toMatch(/lost the D-Bus connection/);
+  });
+
   it('logs carry sd-daemon priority prefixes under journald', async () => {
     const r = await run(CLI, ['serve', '--config', conf('off2.conf', ''), '--bus', bus.address, '--no-kernel'], {
       env: { JOURNAL_STREAM: '8:1234' },
