@@ -6,7 +6,7 @@ import { unwrap } from './values';
 
 type RawBus = dbus.MessageBus & {
   name: string | null;
-  _connection: EventEmitter;
+  _connection: EventEmitter & { stream: NodeJS.WritableStream & { writableLength: number } };
   on(event: 'message', cb: (m: dbus.Message) => void): void;
 };
 
@@ -22,6 +22,12 @@ export class BusConnection extends EventEmitter {
     };
     raw._connection.on('end', lost);
     raw.on('error', lost);
+    raw._connection.stream.on('drain', () => this.emit('drain'));
+  }
+
+  /** Bytes written but not yet taken by the bus daemon. */
+  get outboundBytes(): number {
+    return this.raw._connection.stream.writableLength;
   }
 
   /** Send, unless the connection is gone (a late flush during shutdown is not an error). */

@@ -40,6 +40,13 @@ export interface ObjectServerOptions {
   handlers: Record<string, MethodHandler>;
   /** Told about handler failures that were not DBusErrors (bugs). */
   onInternalError?: (e: unknown, call: MethodCall) => void;
+  /**
+   * Signals are dropped, not queued, while this many bytes wait for the bus daemon: a bus
+   * that stops reading must not grow our memory. Default 16 MiB.
+   */
+  maxOutboundBytes?: number;
+  /** Signals were dropped and the queue has drained: clients must be told to re-read. */
+  onSignalsDropped?: (count: number) => void;
 }
 
 const ERR = 'org.freedesktop.DBus.Error.';
@@ -75,6 +82,7 @@ export class ObjectServer {
   private readonly objects = new Map<string, Map<string, Props>>();
   private readonly pending = new Map<string, Map<string, Props>>();
   private machineId: string | undefined;
+  private dropped = 0;
 
   constructor(
     private readonly bus: BusConnection,
@@ -158,7 +166,25 @@ export class ObjectServer {
     this.signal(path, iface, member, signatureOf(spec.args), args.map((a, i) => coerce(spec.args[i].type, a)));
   }
 
+  /** Signals are dropped while the daemon is not reading; see maxOutboundBytes. */
+  get dropping(): boolean {
+    return this.dropped > 0;
+  }
+
   private signal(path: string, iface: string, member: string, signature: string, body: unknown[]): void {
+    if (this.dropped > 0) {
+      this.dropped++;
+      return;
+    }
+    if (this.bus.outboundBytes > (this.options.maxOutboundBytes ?? 16 * 1024 * 1024)) {
+      this.dropped = 1;
+      this.bus.once('drain', () => {
+        const n = this.dropped;
+        this.dropped = 0;
+        this.options.onSignalsDropped?.(n);
+      });
+      return;
+    }
     this.bus.send(dbus.Message.newSignal(path, iface, member, signature, body));
   }
 

@@ -9,6 +9,8 @@ export const POLICY_FILE = path.resolve(__dirname, '..', '..', 'dbus', 'org.kern
 
 export interface PrivateBus {
   address: string;
+  /** The dbus-daemon's pid (tests stop it to play a bus that does not read). */
+  pid: number;
   socketPath: string;
   dir: string;
   stop(): Promise<void>;
@@ -84,6 +86,7 @@ export async function startPrivateBus(opts: PrivateBusOptions = {}): Promise<Pri
   child.removeAllListeners('exit');
   return {
     address,
+    pid: child.pid!,
     socketPath,
     dir,
     stop: () =>

@@ -39,6 +39,8 @@ export interface ServiceDeps {
   timers?: Timers;
   /** Minimum time between two reads, however many are asked for. */
   minRefreshIntervalMs?: number;
+  /** Outbound bytes queued for the bus daemon above which signals are dropped (then Resynchronized). */
+  maxOutboundBytes?: number;
 }
 
 export interface ServiceStats {
@@ -76,6 +78,12 @@ export class MultipathService {
     this.server = new ObjectServer(deps.bus, {
       objectManagerPath: ROOT_PATH,
       interfaces: [MANAGER, MAP, PATH_GROUP, PATH],
+      maxOutboundBytes: deps.maxOutboundBytes,
+      onInternalError: (e, call) => deps.log.error(`${call.iface}.${call.member} failed: ${(e as Error).stack ?? e}`),
+      onSignalsDropped: (n) => {
+        deps.log.warning(`dropped ${n} signals while the bus was not reading; telling clients to resynchronize`);
+        this.publisher.resynchronized('backpressure');
+      },
       handlers: {
         [`${MANAGER_IFACE}.GetEvents`]: (call) => this.getEvents(call),
         [`${MANAGER_IFACE}.Refresh`]: async () => {

@@ -38,6 +38,7 @@ export const CLI = path.resolve(__dirname, '..', '..', 'bin', 'multipath-dbus');
 export async function startHarness(
   topology: SimTopologyOptions | 'small' = 'small',
   config: Partial<ServiceConfig> = {},
+  maxOutboundBytes?: number,
 ): Promise<Harness> {
   const bus = await startPrivateBus();
   const socket = `@multipath-dbus-test-${process.pid}-${Math.random().toString(36).slice(2)}`;
@@ -53,6 +54,7 @@ export async function startHarness(
     dm: sim,
     openMonitor: undefined,
     minRefreshIntervalMs: 50,
+    maxOutboundBytes,
   });
   const client = await connectBus(bus.address);
   const signals: Signal[] = [];
@@ -71,7 +73,7 @@ export async function startHarness(
     async waitFor(pred, what, ms = 5000) {
       const end = Date.now() + ms;
       while (!pred(signals)) {
-        if (Date.now() > end) throw new Error(`timed out waiting for ${what}; got ${signals.map((s) => s.member).join(', ')}`);
+        if (Date.now() > end) throw new Error(`timed out waiting for ${what}; got ${signals.length} signals, the last: ${signals.slice(-10).map((s) => s.member).join(', ')}`);
         await settle(20);
       }
     },

@@ -51,4 +51,28 @@ describe('event storm', () => {
     }
     expect(h.service.stats.malformed).toBe(0);
   }, 60_000);
+
+  it('a bus that stops reading: signals are dropped, not queued, then Resynchronized("backpressure")', async () => {
+    const tight = await startHarness({ maps: 16, pathsPerMap: 4 }, { historySize: 8192 }, 256 * 1024);
+    try {
+      const devs = tight.sim.maps().flatMap((m) => m.paths.map((p) => p.dev));
+      const datagrams: Buffer[] = [];
+      for (let round = 0; round < 160; round++) for (const d of devs) datagrams.push(...(round % 2 ? tight.sim.reinstatePath(d) : tight.sim.failPath(d)));
+      process.kill(tight.bus.pid, 'SIGSTOP');
+      try {
+        tight.kernel(datagrams);
+        await tight.settle(200);
+      } finally {
+        process.kill(tight.bus.pid, 'SIGCONT');
+      }
+      await tight.waitFor((s) => s.some((x) => x.member === 'Resynchronized' && x.args[0] === 'backpressure'), 'Resynchronized(backpressure)', 20_000);
+      const delivered = tight.signals.filter((x) => /^Path(Failed|Reinstated)$/.test(x.member)).length;
+      expect(delivered).toBeLessThan(datagrams.length);
+      expect(tight.logs.join('')).toMatch(/dropped \d+ signals while the bus was not reading/);
+      // Nothing was lost for a client that follows the protocol: the history has every event.
+      expect(tight.service.stats.datagrams).toBe(datagrams.length);
+    } finally {
+      await tight.stop();
+    }
+  }, 60_000);
 });

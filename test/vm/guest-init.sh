@@ -1,0 +1,67 @@
+#!/bin/bash
+# PID 1 inside the VM, after the initramfs switched to the overlay on the host's root.
+# Mounts the rest of a normal system, runs each scenario in turn (own log, own time
+# limit, a clean kernel state between them), records a result for every scenario even
+# when it dies, then powers off. /vmtest is the writable share run.sh reads.
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export HOME=/root LANG=C.UTF-8 TERM=dumb
+
+mountpoint -q /proc || mount -t proc proc /proc
+mountpoint -q /sys || mount -t sysfs sysfs /sys
+mountpoint -q /dev || mount -t devtmpfs devtmpfs /dev
+mkdir -p /dev/pts /dev/shm
+# devtmpfs lacks the links systemd would make; bash's <(...) needs /dev/fd.
+ln -sfn /proc/self/fd /dev/fd
+ln -sfn /proc/self/fd/0 /dev/stdin
+ln -sfn /proc/self/fd/1 /dev/stdout
+ln -sfn /proc/self/fd/2 /dev/stderr
+mount -t devpts -o gid=5,mode=620,ptmxmode=666 devpts /dev/pts
+mount -t tmpfs -o mode=1777 tmpfs /dev/shm
+# A fresh /run: the host's pid files and sockets must not leak in.
+mount -t tmpfs -o mode=755 tmpfs /run
+mkdir -p /run/lock
+mount -t tmpfs -o mode=1777 tmpfs /tmp
+hostname vmtest
+
+export VM_RESULTS=/vmtest/results VM_LOGS=/vmtest/logs VM_LIB=/vmtest/harness/lib.sh
+# shellcheck source=lib.sh
+. "$VM_LIB"
+# shellcheck disable=SC1091
+. /vmtest/job.sh
+export VM_REPO
+
+read -r uptime _ </proc/uptime
+echo "BOOT ${uptime} s (kernel $(uname -r), $(nproc) cpus)" >>"$VM_RESULTS"
+vm_metric boot_to_init "$uptime" s
+
+for scenario in "${VM_SCENARIOS[@]}"; do
+	name=$(basename "$scenario" .sh)
+	export VM_SCENARIO=$name
+	echo "=== scenario $name ===" >/dev/console
+	echo "RUNNING $name" >>"$VM_RESULTS"
+	before=$(grep -c '^SCENARIO ' "$VM_RESULTS")
+	failed_before=$(grep -c '^SCENARIO [^ ]* FAIL' "$VM_RESULTS")
+	start=$EPOCHREALTIME
+	# Straight to the shared log, no pipe: a background process the scenario leaves
+	# behind would hold a pipe open and hang us. Its own session, so the timeout ends
+	# it; whatever it started is ended by vm_teardown below.
+	(cd /tmp && timeout -k 5 "$VM_SCENARIO_TIMEOUT" setsid bash "$scenario") >"$VM_LOGS/$name.log" 2>&1 </dev/null
+	rc=$?
+	cat "$VM_LOGS/$name.log" >/dev/console
+	seconds=$(vm_elapsed_s "$start")
+	after=$(grep -c '^SCENARIO ' "$VM_RESULTS")
+	failed_after=$(grep -c '^SCENARIO [^ ]* FAIL' "$VM_RESULTS")
+	if [ "$rc" = 124 ]; then
+		vm_fail "$name" "timed out after ${VM_SCENARIO_TIMEOUT}s (log: logs/$name.log)"
+	elif [ "$rc" != 0 ] && [ "$failed_after" = "$failed_before" ]; then
+		vm_fail "$name" "script exited with status $rc (log: logs/$name.log)"
+	elif [ "$after" = "$before" ]; then
+		vm_fail "$name" "script recorded no result (log: logs/$name.log)"
+	fi
+	vm_metric "scenario_${name}" "$seconds" s
+	vm_teardown
+done
+
+echo DONE >>"$VM_RESULTS"
+sync
+vm_poweroff
