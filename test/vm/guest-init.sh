@@ -20,7 +20,6 @@ mount -t tmpfs -o mode=1777 tmpfs /dev/shm
 # A fresh /run: the host's pid files and sockets must not leak in.
 mount -t tmpfs -o mode=755 tmpfs /run
 mkdir -p /run/lock
-mount -t tmpfs -o mode=1777 tmpfs /tmp
 hostname vmtest
 
 export VM_RESULTS=/vmtest/results VM_LOGS=/vmtest/logs VM_LIB=/vmtest/harness/lib.sh
@@ -29,6 +28,12 @@ export VM_RESULTS=/vmtest/results VM_LOGS=/vmtest/logs VM_LIB=/vmtest/harness/li
 # shellcheck disable=SC1091
 . /vmtest/job.sh
 export VM_REPO
+# A fresh /tmp, unless the checkout itself lives there (CI may clone into /tmp): the
+# overlay's upper layer is tmpfs anyway, so nothing written reaches the host.
+case "$VM_REPO" in
+/tmp/*) ;;
+*) mount -t tmpfs -o mode=1777 tmpfs /tmp ;;
+esac
 
 read -r uptime _ </proc/uptime
 echo "BOOT ${uptime} s (kernel $(uname -r), $(nproc) cpus)" >>"$VM_RESULTS"
