@@ -19,6 +19,20 @@ async function nameOwned(bus: PrivateBus): Promise<boolean> {
   return r.code === 0;
 }
 
+/** `serve` with a config file, once it owns the name. */
+async function startServe(bus: PrivateBus, configFile: string) {
+  const child = spawn(CLI, ['serve', '--config', configFile, '--bus', bus.address, '--no-kernel']);
+  const out = { stderr: '' };
+  child.stderr.on('data', (d) => (out.stderr += d));
+  const end = Date.now() + 10000;
+  while (!(await nameOwned(bus))) {
+    if (Date.now() > end) throw new Error(`service never owned the name: ${out.stderr}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  return { child, out, exited };
+}
+
 describe('serve lifecycle', () => {
   let bus: PrivateBus;
   beforeAll(async () => {
@@ -48,39 +62,21 @@ describe('serve lifecycle', () => {
   });
 
   it('enabled: owns the name; SIGTERM releases it and exits 0 promptly', async () => {
-    const file = conf('on.conf', 'enable = yes\nsocket = @multipath-dbus-nobody-listens\n');
-    const child = spawn(CLI, ['serve', '--config', file, '--bus', bus.address, '--no-kernel']);
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
-    const end = Date.now() + 10000;
-    while (!(await nameOwned(bus))) {
-      if (Date.now() > end) throw new Error(`service never owned the name: ${stderr}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const { child, out, exited } = await startServe(bus, conf('on.conf', 'enable = yes\nsocket = @multipath-dbus-nobody-listens\n'));
     const t0 = Date.now();
-    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
     expect(Date.now() - t0).toBeLessThan(2000);
     expect(await nameOwned(bus)).toBe(false);
-    expect(stderr).toMatch(/multipathd unavailable|not-running|not running/i);
+    expect(out.stderr).toMatch(/multipathd unavailable|not-running|not running/i);
   });
 
   it('losing the bus exits non-zero with a clear message', async () => {
     const own = await startPrivateBus();
-    const file = conf('on2.conf', 'enable = yes\nsocket = @multipath-dbus-nobody-listens\n');
-    const child = spawn(CLI, ['serve', '--config', file, '--bus', own.address, '--no-kernel']);
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
-    const end = Date.now() + 10000;
-    while (!(await nameOwned(own))) {
-      if (Date.now() > end) throw new Error(`service never owned the name: ${stderr}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    const { out, exited } = await startServe(own, conf('on2.conf', 'enable = yes\nsocket = @multipath-dbus-nobody-listens\n'));
     await own.stop();
     expect(await exited).toBe(1);
-    expect(stderr).toMatch(/lost the D-Bus connection/);
+    expect(out.stderr).toMatch(/lost the D-Bus connection/);
   });
 
   it('logs carry sd-daemon priority prefixes under journald', async () => {

@@ -4,16 +4,8 @@
 import * as fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { DM_CONTROL_PATH, dmListDevices, dmTableStatus, NativeError } from '../../src/native/addon';
+import { thrown } from '../helpers/native';
 
-function thrown(fn: () => unknown): NativeError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(NativeError);
-    return e as NativeError;
-  }
-  throw new Error('expected a NativeError, nothing was thrown');
-}
 
 describe('device-mapper ioctls', () => {
   it('names the missing control node, with errno and code', () => {

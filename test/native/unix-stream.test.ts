@@ -7,6 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { closeFd, connectUnixStream, listenUnixStream, NativeError } from '../../src/native/addon';
+import { thrown } from '../helpers/native';
 
 const servers: net.Server[] = [];
 afterEach(async () => {
@@ -33,15 +34,6 @@ function exchange(socket: net.Socket, message: string): Promise<string> {
   });
 }
 
-function thrown(fn: () => unknown): NativeError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(NativeError);
-    return e as NativeError;
-  }
-  throw new Error('expected a NativeError, nothing was thrown');
-}
 
 const abstractName = () => `@multipath-dbus-test-${randomUUID()}`;
 
