@@ -3,10 +3,11 @@
 import { EventEmitter } from 'node:events';
 import * as dbus from 'dbus-next';
 import { unwrap } from './values';
+import { marshalSignal } from './wire';
 
 type RawBus = dbus.MessageBus & {
   name: string | null;
-  _connection: EventEmitter & { stream: NodeJS.WritableStream & { writableLength: number } };
+  _connection: EventEmitter & { stream: NodeJS.WritableStream & { writableLength: number; writable: boolean } };
   on(event: 'message', cb: (m: dbus.Message) => void): void;
 };
 
@@ -34,6 +35,15 @@ export class BusConnection extends EventEmitter {
   send(msg: dbus.Message): void {
     if (this.closedByUs) return;
     this.raw.send(msg);
+  }
+
+  /** A signal: our own marshaller where it can, dbus-next's otherwise. */
+  sendSignal(path: string, iface: string, member: string, signature: string, body: unknown[]): void {
+    if (this.closedByUs) return;
+    const stream = this.raw._connection.stream;
+    const bytes = marshalSignal((this.raw as unknown as { newSerial(): number }).newSerial(), path, iface, member, signature, body);
+    if (bytes && stream.writable) stream.write(bytes);
+    else this.raw.send(dbus.Message.newSignal(path, iface, member, signature, body));
   }
 
   get connected(): boolean {

@@ -185,7 +185,7 @@ export class ObjectServer {
       });
       return;
     }
-    this.bus.send(dbus.Message.newSignal(path, iface, member, signature, body));
+    this.bus.sendSignal(path, iface, member, signature, body);
   }
 
   private marshalProps(iface: string, props: Props): Record<string, dbus.Variant> {
