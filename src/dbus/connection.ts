@@ -3,7 +3,7 @@
 import { EventEmitter } from 'node:events';
 import * as dbus from 'dbus-next';
 import { unwrap } from './values';
-import { marshalSignal } from './wire';
+import { marshalMessage, marshalSignal } from './wire';
 
 type RawBus = dbus.MessageBus & {
   name: string | null;
@@ -37,13 +37,20 @@ export class BusConnection extends EventEmitter {
     this.raw.send(msg);
   }
 
-  /** A signal: our own marshaller where it can, dbus-next's otherwise. */
+  /** A signal, marshalled by us (see wire.ts). */
   sendSignal(path: string, iface: string, member: string, signature: string, body: unknown[]): void {
-    if (this.closedByUs) return;
+    this.write((serial) => marshalSignal(serial, path, iface, member, signature, body));
+  }
+
+  /** The reply to a method call, marshalled by us. */
+  sendReply(call: { serial: number; sender: string }, signature: string, body: unknown[]): void {
+    this.write((serial) => marshalMessage({ type: 2, serial, replySerial: call.serial, destination: call.sender }, signature, body));
+  }
+
+  private write(make: (serial: number) => Buffer): void {
     const stream = this.raw._connection.stream;
-    const bytes = marshalSignal((this.raw as unknown as { newSerial(): number }).newSerial(), path, iface, member, signature, body);
-    if (bytes && stream.writable) stream.write(bytes);
-    else this.raw.send(dbus.Message.newSignal(path, iface, member, signature, body));
+    if (this.closedByUs || !stream.writable) return;
+    stream.write(make((this.raw as unknown as { newSerial(): number }).newSerial()));
   }
 
   get connected(): boolean {

@@ -206,7 +206,7 @@ export class ObjectServer {
 
   private reply(msg: RawMessage, signature: string, body: unknown[]): void {
     if ((msg.flags ?? 0) & NO_REPLY_EXPECTED) return;
-    this.bus.send(dbus.Message.newMethodReturn(msg as unknown as dbus.Message, signature, body));
+    this.bus.sendReply(msg, signature, body);
   }
 
   private error(msg: RawMessage, name: string, text: string): void {
