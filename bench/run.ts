@@ -188,17 +188,41 @@ async function stormSdBus(bus: PrivateBus, n: number) {
   return { events: n, delivered: got.count, totalMs: ms(BigInt(got.arrivals[got.count - 1]?.[1] ?? 0) - t0), arrivalSpanRate: (got.count / span(got)) * 1000 };
 }
 
+/** Wall time of a command, in ms. */
+function timed(cmd: string, args: string[]): number {
+  const t = now();
+  execFileSync(cmd, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+  return ms(now() - t);
+}
+
+/** The real command in its own process (multipathd view only), so its RSS is its own. */
 async function scale(topology: SimTopologyOptions) {
-  const r = await rig(topology);
+  const bus = await startPrivateBus();
+  const socket = `@multipath-dbus-bench-scale-${process.pid}`;
+  const sim = new MultipathdSimulator({ socket, topology });
+  await sim.listen();
+  const busctl = (...a: string[]) => [`--address=${bus.address}`, ...a];
+  const t0 = now();
+  const child = spawn(path.join(__dirname, '..', 'bin', 'multipath-dbus'), ['serve', '--enable', '--no-kernel', '--bus', bus.address, '--socket', socket, '--refresh-interval', '0', '--config', '/nonexistent', '--log-level', 'error'], { stdio: 'inherit' });
   try {
-    const client = await connectBus(r.bus.address);
-    const gmo: number[] = [];
-    let objects = 0;
-    for (let i = 0; i < RUNS; i++) {
-      const t = now();
-      objects = (await getManagedObjects(client, BUS_NAME, ROOT_PATH)).size;
-      gmo.push(ms(now() - t));
+    const client = await connectBus(bus.address);
+    for (;;) {
+      const [has] = (await callMethod(client, 'org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus', 'NameHasOwner', 's', [BUS_NAME])) as [boolean];
+      if (has) break;
+      await sleep(5);
     }
+    const readyMs = ms(now() - t0);
+    const baseline = median(Array.from({ length: RUNS }, () => timed('busctl', busctl('get-property', BUS_NAME, ROOT_PATH, MANAGER_IFACE, 'Health'))));
+    const cpuMs = (pid: number) => {
+      const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      return (Number(f[11]) + Number(f[12])) * (1000 / 100);
+    };
+    const c0 = cpuMs(child.pid!);
+    const d0 = cpuMs(bus.pid);
+    const gmo = Array.from({ length: RUNS }, () => timed('busctl', busctl('call', BUS_NAME, ROOT_PATH, 'org.freedesktop.DBus.ObjectManager', 'GetManagedObjects')) - baseline);
+    const gmoServiceCpuMs = (cpuMs(child.pid!) - c0) / RUNS;
+    const gmoDaemonCpuMs = (cpuMs(bus.pid) - d0) / RUNS;
+    const objects = (await getManagedObjects(client, BUS_NAME, ROOT_PATH)).size;
     let signals = 0;
     await onSignal(client, { pathNamespace: ROOT_PATH }, () => signals++);
     const refresh: number[] = [];
@@ -209,7 +233,8 @@ async function scale(topology: SimTopologyOptions) {
       refresh.push(ms(now() - t));
     }
     await sleep(300);
-    const mpd = new MultipathdClient({ socket: r.sim.socket });
+    const rss = Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
+    const mpd = new MultipathdClient({ socket });
     const poll: number[] = [];
     let bytes = 0;
     for (let i = 0; i < RUNS; i++) {
@@ -225,16 +250,21 @@ async function scale(topology: SimTopologyOptions) {
       maps: topology.maps,
       paths: topology.maps * topology.pathsPerMap,
       objects,
-      readyMs: r.readyMs,
+      readyMs,
       getManagedObjectsMs: median(gmo),
+      getManagedObjectsServiceCpuMs: gmoServiceCpuMs,
+      getManagedObjectsDaemonCpuMs: gmoDaemonCpuMs,
       noChangeRefreshMs: median(refresh),
       noChangeRefreshSignals: signals,
       showMapsJsonRoundTripMs: median(poll),
       showMapsJsonBytes: bytes,
-      rssMiB: mib(process.memoryUsage().rss),
+      rssMiB: mib(rss),
     };
   } finally {
-    await r.stop();
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+    await sim.close();
+    await bus.stop();
   }
 }
 
@@ -308,7 +338,7 @@ async function main(): Promise<void> {
 
   const scales = [await scale({ maps: 1000, pathsPerMap: 4 }), await scale({ maps: 2500, pathsPerMap: 4 })];
   for (const s of scales) {
-    say(`scale ${s.maps}x4: ready ${s.readyMs.toFixed(0)} ms, GetManagedObjects ${s.getManagedObjectsMs.toFixed(0)} ms (${s.objects} objects), no-change refresh ${s.noChangeRefreshMs.toFixed(0)} ms with ${s.noChangeRefreshSignals} signals, show maps json round trip ${s.showMapsJsonRoundTripMs.toFixed(0)} ms (${s.showMapsJsonBytes} bytes), rss ${s.rssMiB} MiB`);
+    say(`scale ${s.maps}x4: ready ${s.readyMs.toFixed(0)} ms, GetManagedObjects ${s.getManagedObjectsMs.toFixed(0)} ms through busctl (service ${s.getManagedObjectsServiceCpuMs.toFixed(0)} + dbus-daemon ${s.getManagedObjectsDaemonCpuMs.toFixed(0)} cpu-ms; ${s.objects} objects), no-change refresh ${s.noChangeRefreshMs.toFixed(0)} ms with ${s.noChangeRefreshSignals} signals, show maps json round trip ${s.showMapsJsonRoundTripMs.toFixed(0)} ms (${s.showMapsJsonBytes} bytes), rss ${s.rssMiB} MiB`);
   }
   results.scale = scales;
 
