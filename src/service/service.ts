@@ -109,6 +109,11 @@ export class MultipathService {
     this.warnMalformed = rateLimited((m) => deps.log.warning(m), 10_000, () => this.timers.now());
   }
 
+  /** Serial of the newest event (the Manager's EventSerial). */
+  get eventSerial(): bigint {
+    return this.history.lastSerial;
+  }
+
   get topology() {
     return this.store.topology;
   }
