@@ -139,7 +139,8 @@ function buildMap(wwid: string, mpd: MpdMap | undefined, dm: DmMapView | undefin
     queueTimeouts: mpd?.qTimeouts ?? prev?.queueTimeouts ?? 0,
     groups,
     paths,
-    dmSeqnum: prev?.dmSeqnum,
+    // DM_SEQNUM counts per dm device: a map re-created under another minor starts again at 1.
+    dmSeqnum: dm && prev && prev.devT !== dm.devT ? undefined : prev?.dmSeqnum,
   };
 }
 

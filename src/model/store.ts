@@ -44,6 +44,13 @@ export class TopologyStore {
     return { kind: 'applied', change, resync: out.needsResync };
   }
 
+  /** A dm device was created or removed: its DM_SEQNUM count starts again. */
+  forgetSeqnum(sysfs: string): void {
+    for (const [wwid, m] of this.maps) {
+      if (m.sysfsName === sysfs && m.dmSeqnum !== undefined) this.maps.set(wwid, { ...m, dmSeqnum: undefined });
+    }
+  }
+
   /** Replace the state with a fresh reading; returns only the maps that really changed. */
   applyReadings(readings: SourceReadings): MapChange[] {
     const next = buildTopology(readings, this.maps);

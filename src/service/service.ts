@@ -157,6 +157,7 @@ export class MultipathService {
     const ev = parsed.event;
     if (ev.kind === 'map') {
       // Plain dm add/remove/change carry no DM_UUID from the kernel: ask the sources.
+      if (ev.action !== 'change') this.store.forgetSeqnum(ev.sysfs);
       this.refresher.poke();
       return;
     }
@@ -164,6 +165,8 @@ export class MultipathService {
     if (result.kind === 'stale') {
       this.stats.stale++;
       this.deps.log.debug(`ignored stale ${ev.action} event for ${ev.pathDevT} on ${ev.mapName} (DM_SEQNUM ${ev.dmSeqnum})`);
+      // Not applied; a re-read still confirms the state (cheap: reads are coalesced).
+      this.refresher.poke();
       return;
     }
     if (result.kind === 'unknown') {

@@ -98,6 +98,8 @@ export class SimTopology {
     const map = this.findMap(name);
     if (!map || map.present === present) return [];
     map.present = present;
+    // A new dm device: the kernel's per-device DM_SEQNUM starts again.
+    if (present) map.dmSeqnum = 0;
     return [this.datagram(present ? 'add' : 'remove', map, {})];
   }
 

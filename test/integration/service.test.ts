@@ -204,6 +204,13 @@ describe('maps coming and going', () => {
     await h.waitFor((s) => s.some((x) => x.member === 'InterfacesAdded' && x.args[0] === mapObjectPath(map.wwid)), 'map added');
     const added = h.signals.find((s) => s.member === 'InterfacesAdded' && s.args[0] === mapObjectPath(map.wwid))!;
     expect((added.args[1] as Record<string, Record<string, unknown>>)[MAP_IFACE]).toMatchObject({ Name: map.name });
+
+    // The re-created dm device numbers its events from 1 again; they must not look stale.
+    h.signals.length = 0;
+    h.kernel(h.sim.failPath(map.paths[0].dev));
+    await h.waitFor((s) => s.some((x) => x.member === 'PathFailed'), 'PathFailed on the re-created map');
+    h.kernel(h.sim.reinstatePath(map.paths[0].dev));
+    await h.waitFor((s) => s.some((x) => x.member === 'PathReinstated'), 'PathReinstated on the re-created map');
   });
 });
 

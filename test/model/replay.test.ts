@@ -171,3 +171,14 @@ describe('refresh diffs', () => {
     expect(c[0].transitions).toContainEqual({ type: 'policy-changed', wwid: A, properties: ['Selector', 'Queueing'] });
   });
 });
+
+describe('maps re-created', () => {
+  it('a removed and re-added map counts DM_SEQNUM from 1 again', () => {
+    const store = storeFrom('show-maps-2x2.json');
+    const evs = pathEvents().filter((e) => e.kind === 'path' && e.mapName === 'mpatha');
+    for (const e of evs) store.applyPathEvent(e as never);
+    expect(store.applyPathEvent(evs[0] as never).kind).toBe('stale');
+    store.forgetSeqnum('dm-0');
+    expect(store.applyPathEvent(evs[0] as never).kind).toBe('applied');
+  });
+});
