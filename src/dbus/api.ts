@@ -64,14 +64,21 @@ export const PATH: InterfaceSpec = {
   signals: [],
 };
 
+const escaped = new Map<string, string>();
+
 /** Every byte outside [A-Za-z0-9] as _xx, as udisks does; '' becomes '_'. */
 export function escapePathElement(s: string): string {
-  if (s === '') return '_';
+  const hit = escaped.get(s);
+  if (hit !== undefined) return hit;
   let out = '';
   for (const b of Buffer.from(s, 'utf8')) {
-    const c = String.fromCharCode(b);
-    out += /[A-Za-z0-9]/.test(c) ? c : `_${b.toString(16).padStart(2, '0')}`;
+    const alnum = (b >= 48 && b <= 57) || (b >= 65 && b <= 90) || (b >= 97 && b <= 122);
+    out += alnum ? String.fromCharCode(b) : `_${b.toString(16).padStart(2, '0')}`;
   }
+  if (out === '') out = '_';
+  // Names of maps and paths on one host: bounded in practice; the cap keeps it so.
+  if (escaped.size > 100_000) escaped.clear();
+  escaped.set(s, out);
   return out;
 }
 
