@@ -198,11 +198,15 @@ vm_start_service() { # [serve args...]: the service on the system bus, as root, 
 	node "$VM_REPO/bin/multipath-dbus" serve --config "$VM_SERVICE_CONF" --bus system "$@" \
 		>>"$VM_LOGS/$VM_SCENARIO.service.log" 2>&1 &
 	VM_SERVICE_PID=$!
-	vm_wait 90 busctl --system status "$VM_SERVICE_NAME" || {
+	vm_wait 90 vm_name_owned || {
 		vm_log "the service did not own $VM_SERVICE_NAME within 90 s; its log:"
 		tail -n 20 "$VM_LOGS/$VM_SCENARIO.service.log" >&2
 		return 1
 	}
+}
+
+vm_name_owned() { # [name]: the name has an owner on the system bus
+	[ "$(busctl --system call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus NameHasOwner s "${1:-$VM_SERVICE_NAME}" 2>/dev/null)" = "b true" ]
 }
 
 vm_stop_service() {
@@ -265,7 +269,13 @@ vm_teardown() { # back to a clean kernel: no processes but PID 1, no dm maps, no
 	dmsetup remove_all --force >/dev/null 2>&1
 	modprobe -r scsi_debug 2>/dev/null || vm_log "teardown: scsi_debug still in use"
 	rm -f /etc/multipath.conf "$VM_SERVICE_CONF"
-	rm -rf /etc/multipath /run/* /tmp/* /tmp/.[!.]* 2>/dev/null
+	rm -rf /etc/multipath /run/* 2>/dev/null
+	# /tmp, but never the checkout itself when it lives there (CI may clone into /tmp).
+	local keep=${VM_REPO#/tmp/}
+	keep=/tmp/${keep%%/*}
+	for i in /tmp/* /tmp/.[!.]*; do
+		[ -e "$i" ] && [ "$i" != "$keep" ] && rm -rf "$i"
+	done
 	mkdir -p /run/lock
 }
 

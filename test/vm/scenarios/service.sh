@@ -1,0 +1,185 @@
+#!/bin/bash
+# The service as it runs on a server: a real system dbus-daemon with our policy, the
+# config file enabled, multipathd over scsi_debug on dm-multipath — judged by independent
+# clients (gdbus monitor, busctl) against multipathd's and device-mapper's own view.
+# shellcheck source=../lib.sh
+. "${VM_LIB:?run me through test/vm/run.sh}"
+
+S=service
+B=org.kernel.linux.storage.multipath1
+R=/org/kernel/linux/storage/multipath1
+CLI="node $VM_REPO/bin/multipath-dbus"
+
+prop() { busctl --system get-property "$B" "$1" "$B.$2" "$3" 2>&1; }
+path_obj() { echo "$R/paths/$1"; }
+map_obj() { echo "$R/maps/$(node -e 'process.stdout.write(require(process.argv[1]).escapePathElement(process.argv[2]))' "$VM_REPO/dist/dbus/api.js" "$1")"; }
+
+if ! vm_multipath_up 2 2 add_host=2 vpd_use_hostno=0 max_luns=2; then
+	vm_fail "$S.setup" "multipathd did not build 2 maps x 2 paths"
+	exit 1
+fi
+vm_start_system_bus || { vm_fail "$S.setup" "no system dbus-daemon"; exit 1; }
+vm_service_conf "refresh_interval = 30"
+SIG=$(vm_watch_signals)
+vm_start_service || { vm_fail "$S.setup" "service did not start: $(tail -n 5 "$VM_LOGS/$S.service.log" | tr '\n' '|')"; exit 1; }
+sleep 1
+
+# 1. Coldplug: what the service publishes equals multipathd's and the kernel's view.
+multipathd show maps json >/tmp/mpd.json
+dmsetup status --target multipath >/tmp/dm-status
+$CLI show --json --bus system >/tmp/published.json
+if out=$(node -e '
+  const [mpd, pub, dm] = [JSON.parse(require("fs").readFileSync("/tmp/mpd.json", "utf8")), require("/tmp/published.json"), require("fs").readFileSync("/tmp/dm-status", "utf8")];
+  const bad = [];
+  if (pub.length !== mpd.maps.length) bad.push(`maps ${pub.length} != ${mpd.maps.length}`);
+  for (const m of mpd.maps) {
+    const p = pub.find((x) => x.Wwid === m.uuid);
+    if (!p) { bad.push(`missing ${m.uuid}`); continue; }
+    if (p.Name !== m.name || p.SysfsName !== m.sysfs) bad.push(`${m.name}: name/sysfs ${p.Name}/${p.SysfsName}`);
+    const mpaths = m.path_groups.flatMap((g) => g.paths.map((x) => `${x.dev}=${x.dev_t}`)).sort().join();
+    const ppaths = p.PathGroups.flatMap((g) => g.Paths.map((x) => `${x.Device}=${x.DevT}`)).sort().join();
+    if (mpaths !== ppaths) bad.push(`${m.name}: paths ${ppaths} != ${mpaths}`);
+    const line = dm.split("\n").find((l) => l.startsWith(m.name + ":"));
+    const sectors = Number(line.split(" ")[2]);
+    if (p.Size !== sectors * 512) bad.push(`${m.name}: Size ${p.Size} != ${sectors * 512}`);
+    for (const g of p.PathGroups) for (const x of g.Paths) {
+      const k = new RegExp(`${x.DevT} ([AF])`).exec(line)?.[1];
+      if ((k === "A") !== (x.DmState === "active")) bad.push(`${x.Device}: DmState ${x.DmState} vs dm ${k}`);
+    }
+    if (p.NumPaths !== 2 || p.ValidPaths !== 2 || p.Health !== "optimal") bad.push(`${m.name}: ${p.ValidPaths}/${p.NumPaths} ${p.Health}`);
+  }
+  if (bad.length) { console.log(bad.join("; ")); process.exit(1); }
+  console.log(`${pub.length} maps, ${pub.reduce((n, m) => n + m.NumPaths, 0)} paths equal multipathd and dmsetup`);
+' 2>&1); then vm_pass "$S.coldplug" "$out"; else vm_fail "$S.coldplug" "$out"; fi
+
+MAPA=$(map_obj 1Linux_scsi_debug_2000)
+SDA=$(vm_dev_t sda)
+
+# 2. multipathd fail path / reinstate path -> PathFailed / PathReinstated.
+n=$(vm_lines "$SIG"); t0=$(vm_now_ms)
+vm_mpd "fail path sda" >/dev/null
+if line=$(vm_wait_line "$SIG" "Map.PathFailed \(objectpath '$(path_obj sda)', '$SDA', uint32 1, uint32 [0-9]+, uint64 [0-9]+\)" 20 "$n"); then
+	vm_metric fail_path_to_signal_ms $((${line%% *} - t0)) ms
+	st=$(prop "$(path_obj sda)" Path DmState)
+	if [ "$st" = 's "failed"' ]; then vm_pass "$S.fail-path" "${line#* }"; else vm_fail "$S.fail-path" "signal ok but DmState $st"; fi
+else
+	vm_fail "$S.fail-path" "no PathFailed for sda; signals: $(tail -n 5 "$SIG" | tr '\n' '|')"
+fi
+n=$(vm_lines "$SIG")
+vm_mpd "reinstate path sda" >/dev/null
+if line=$(vm_wait_line "$SIG" "Map.PathReinstated \(objectpath '$(path_obj sda)', '$SDA', uint32 2," 20 "$n"); then
+	vm_pass "$S.reinstate-path" "${line#* }"
+else
+	vm_fail "$S.reinstate-path" "no PathReinstated for sda"
+fi
+
+# 3. Checker-driven: an offline SCSI device fails within the checker interval.
+n=$(vm_lines "$SIG"); t0=$(vm_now_ms)
+echo offline >/sys/block/sdc/device/state
+if line=$(vm_wait_line "$SIG" "Map.PathFailed \(objectpath '$(path_obj sdc)'" 30 "$n"); then
+	vm_metric offline_to_signal_ms $((${line%% *} - t0)) ms
+	vm_pass "$S.checker-offline" "${line#* }"
+else
+	vm_fail "$S.checker-offline" "no PathFailed for sdc within 30 s"
+fi
+n=$(vm_lines "$SIG")
+echo running >/sys/block/sdc/device/state
+if vm_wait_line "$SIG" "Map.PathReinstated \(objectpath '$(path_obj sdc)'" 30 "$n" >/dev/null; then
+	vm_pass "$S.checker-running" "sdc reinstated by the checker"
+else
+	vm_fail "$S.checker-running" "no PathReinstated for sdc within 30 s"
+fi
+
+# 4. All paths of mpatha fail -> Failed, Health failed; one returns -> Restored.
+n=$(vm_lines "$SIG")
+vm_mpd "fail path sda" "fail path sdc" >/dev/null
+if vm_wait_line "$SIG" "$MAPA: $B.Map.Failed \(uint64" 20 "$n" >/dev/null; then
+	mh=$(prop "$MAPA" Map Health); gh=$(prop "$R" Manager Health)
+	if [ "$mh" = 's "failed"' ] && [ "$gh" = 's "failed"' ]; then vm_pass "$S.map-failed" "Failed; map and manager Health failed"; else vm_fail "$S.map-failed" "Health map $mh manager $gh"; fi
+else
+	vm_fail "$S.map-failed" "no Failed signal"
+fi
+n=$(vm_lines "$SIG")
+vm_mpd "reinstate path sda" >/dev/null
+if vm_wait_line "$SIG" "$MAPA: $B.Map.Restored \(uint64" 20 "$n" >/dev/null; then
+	vm_pass "$S.map-restored" "Restored; Health $(prop "$MAPA" Map Health)"
+else
+	vm_fail "$S.map-restored" "no Restored signal"
+fi
+vm_mpd "reinstate path sdc" >/dev/null
+
+# 5. del map / add map -> InterfacesRemoved / InterfacesAdded.
+MAPB=$(map_obj 1Linux_scsi_debug_2001)
+n=$(vm_lines "$SIG")
+vm_mpd "del map mpathb" >/dev/null
+if vm_wait_line "$SIG" "ObjectManager.InterfacesRemoved \(objectpath '$MAPB'" 20 "$n" >/dev/null; then
+	vm_pass "$S.del-map" "InterfacesRemoved for mpathb"
+else
+	vm_fail "$S.del-map" "no InterfacesRemoved for $MAPB"
+fi
+n=$(vm_lines "$SIG")
+vm_mpd "add map mpathb" >/dev/null
+if vm_wait_line "$SIG" "ObjectManager.InterfacesAdded \(objectpath '$MAPB'" 30 "$n" >/dev/null; then
+	vm_pass "$S.add-map" "InterfacesAdded for mpathb"
+else
+	vm_fail "$S.add-map" "no InterfacesAdded for $MAPB"
+fi
+
+# 9. snapshot and events against the real kernel.
+if $CLI snapshot --json >/tmp/snap.json 2>/tmp/snap.err && node -e '
+  const s = require("/tmp/snap.json"); const m = JSON.parse(require("fs").readFileSync("/tmp/mpd2.json", "utf8"));
+  process.exit(s.length === m.maps.length && s.every((x) => m.maps.some((y) => y.uuid === x.Wwid && y.name === x.Name)) ? 0 : 1)' 2>/dev/null < <(multipathd show maps json >/tmp/mpd2.json); then
+	vm_pass "$S.snapshot" "$(node -e 'console.log(require("/tmp/snap.json").map((m) => `${m.Name}:${m.ValidPaths}/${m.NumPaths}`).join(" "))')"
+else
+	vm_fail "$S.snapshot" "snapshot differs from multipathd: $(head -c 300 /tmp/snap.json) $(cat /tmp/snap.err)"
+fi
+$CLI events --json >/tmp/events.out 2>&1 &
+EV=$!
+sleep 2
+vm_mpd "fail path sdb" >/dev/null
+vm_wait 15 grep -q '"type":"PathFailed"' /tmp/events.out
+kill -INT $EV; wait $EV; evrc=$?
+if grep -q "\"pathDevT\":\"$(vm_dev_t sdb)\"" /tmp/events.out && [ $evrc = 0 ]; then
+	vm_pass "$S.events" "$(grep -m1 PathFailed /tmp/events.out | cut -c1-160)"
+else
+	vm_fail "$S.events" "rc $evrc: $(head -c 300 /tmp/events.out)"
+fi
+vm_mpd "reinstate path sdb" >/dev/null
+
+# 6. multipathd killed: maps stay, kernel events still signal; back: Resynchronized.
+vm_stop_multipathd
+busctl --system call "$B" "$R" "$B.Manager" Refresh >/dev/null 2>&1
+av=$(prop "$R" Manager MultipathdAvailable); maps=$(prop "$R" Manager Maps)
+n=$(vm_lines "$SIG"); t0=$(vm_now_ms)
+dmsetup message mpatha 0 fail_path "$SDA"
+if line=$(vm_wait_line "$SIG" "Map.PathFailed \(objectpath '$(path_obj sda)'" 20 "$n") && [ "$av" = "b false" ] && [[ $maps == "ao 2 "* ]]; then
+	vm_metric dmsetup_fail_path_to_signal_ms $((${line%% *} - t0)) ms
+	vm_pass "$S.multipathd-down" "MultipathdAvailable false, $maps, PathFailed from the kernel alone"
+else
+	vm_fail "$S.multipathd-down" "available=$av maps=$maps signal=${line:-none}"
+fi
+dmsetup message mpatha 0 reinstate_path "$SDA"
+n=$(vm_lines "$SIG")
+vm_start_multipathd
+vm_wait_maps 2 2 60
+busctl --system call "$B" "$R" "$B.Manager" Refresh >/dev/null 2>&1
+if vm_wait_line "$SIG" "Manager.Resynchronized \('[^']*multipathd-restart" 30 "$n" >/dev/null && [ "$(prop "$R" Manager MultipathdAvailable)" = "b true" ]; then
+	vm_pass "$S.multipathd-back" "MultipathdAvailable true, Resynchronized"
+else
+	vm_fail "$S.multipathd-back" "available=$(prop "$R" Manager MultipathdAvailable); $(tail -n 3 "$SIG" | tr '\n' '|')"
+fi
+
+# 8. Policy on the real system bus, as uid 65534.
+r1=$(vm_as_nobody busctl --system get-property "$B" "$R" "$B.Manager" Health 2>&1)
+r2=$(vm_as_nobody busctl --system call "$B" "$R" org.freedesktop.DBus.ObjectManager GetManagedObjects 2>&1 | head -c 40)
+r3=$(vm_as_nobody busctl --system set-property "$B" "$R" "$B.Manager" Health s optimal 2>&1)
+r4=$(vm_as_nobody node -e '
+  const { connectBus, requestName } = require(process.argv[1]);
+  connectBus("system").then((b) => requestName(b, "'"$B"'")).then(() => { console.log("owned"); process.exit(0); }, (e) => { console.log(e.message); process.exit(3); });' "$VM_REPO/dist/dbus/connection.js" 2>&1)
+if [[ $r1 == 's "'* ]] && [[ $r2 == "a{oa{sa{sv}}}"* ]] && [[ $r3 == *"ccess denied"* ]] && [[ $r4 == *AccessDenied* ]]; then
+	vm_pass "$S.policy" "nobody reads ($r1), cannot Set, cannot own the name"
+else
+	vm_fail "$S.policy" "get=$r1 | gmo=$r2 | set=$r3 | own=$r4"
+fi
+
+vm_stop_service
