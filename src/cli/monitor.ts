@@ -1,6 +1,6 @@
 // `multipath-dbus monitor`: the service's signals as they happen, one line each; with
 // --since, the history first, and a plain warning when part of it is gone.
-import { BUS_NAME, MANAGER_IFACE, MAP_IFACE, ROOT_PATH } from '../dbus/api';
+import { BUS_NAME, MANAGER_IFACE, MAP_IFACE, PATH_IFACE, ROOT_PATH } from '../dbus/api';
 import { callMethod, disconnect, onSignal } from '../dbus/connection';
 import { fetchObjects, openClient } from './client';
 
@@ -43,7 +43,7 @@ export async function monitor(opts: { bus: string; json: boolean; since?: bigint
   };
   const remember = (path: string, ifaces: Record<string, Record<string, unknown>> | ReadonlyMap<string, Record<string, unknown>>) => {
     const get = (i: string) => (ifaces instanceof Map ? ifaces.get(i) : (ifaces as Record<string, Record<string, unknown>>)[i]);
-    const props = get(MAP_IFACE) ?? get(`${BUS_NAME}.Path`);
+    const props = get(MAP_IFACE) ?? get(PATH_IFACE);
     const n = props?.Name ?? props?.Device;
     if (typeof n === 'string' && n) names.set(path, n);
   };
