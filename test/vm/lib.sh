@@ -205,6 +205,21 @@ vm_start_service() { # [serve args...]: the service on the system bus, as root, 
 	}
 }
 
+vm_service_up() { # setup-name maps paths_each config-lines scsi_debug-params...: the whole stack,
+	# multipathd to the service on a system bus, with `gdbus monitor` logging to $VM_SIGNALS;
+	# records a FAIL for setup-name and returns 1 if any step fails
+	local name=$1 maps=$2 paths=$3 conf=$4
+	shift 4
+	if ! vm_multipath_up "$maps" "$paths" "$@"; then
+		vm_fail "$name" "multipathd did not build $maps maps x $paths paths"
+		return 1
+	fi
+	vm_start_system_bus || { vm_fail "$name" "no system dbus-daemon"; return 1; }
+	vm_service_conf "$conf"
+	VM_SIGNALS=$(vm_watch_signals)
+	vm_start_service || { vm_fail "$name" "service did not start: $(tail -n 5 "$VM_LOGS/$VM_SCENARIO.service.log" | tr '\n' '|')"; return 1; }
+}
+
 vm_name_owned() { # [name]: the name has an owner on the system bus
 	[ "$(busctl --system call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus NameHasOwner s "${1:-$VM_SERVICE_NAME}" 2>/dev/null)" = "b true" ]
 }

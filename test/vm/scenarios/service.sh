@@ -14,14 +14,8 @@ prop() { busctl --system get-property "$B" "$1" "$B.$2" "$3" 2>&1; }
 path_obj() { echo "$R/paths/$1"; }
 map_obj() { echo "$R/maps/$(node -e 'process.stdout.write(require(process.argv[1]).escapePathElement(process.argv[2]))' "$VM_REPO/dist/dbus/api.js" "$1")"; }
 
-if ! vm_multipath_up 2 2 add_host=2 vpd_use_hostno=0 max_luns=2; then
-	vm_fail "$S.setup" "multipathd did not build 2 maps x 2 paths"
-	exit 1
-fi
-vm_start_system_bus || { vm_fail "$S.setup" "no system dbus-daemon"; exit 1; }
-vm_service_conf "refresh_interval = 30"
-SIG=$(vm_watch_signals)
-vm_start_service || { vm_fail "$S.setup" "service did not start: $(tail -n 5 "$VM_LOGS/$S.service.log" | tr '\n' '|')"; exit 1; }
+vm_service_up "$S.setup" 2 2 "refresh_interval = 30" add_host=2 vpd_use_hostno=0 max_luns=2 || exit 1
+SIG=$VM_SIGNALS
 sleep 1
 
 # 1. Coldplug: what the service publishes equals multipathd's and the kernel's view.

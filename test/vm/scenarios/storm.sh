@@ -12,14 +12,9 @@ B=org.kernel.linux.storage.multipath1
 R=/org/kernel/linux/storage/multipath1
 CLI="node $VM_REPO/bin/multipath-dbus"
 
-if ! vm_multipath_up 16 4 add_host=4 vpd_use_hostno=0 max_luns=16; then
-	vm_fail "$S.setup" "multipathd did not build 16 maps x 4 paths"
-	exit 1
-fi
-vm_start_system_bus || { vm_fail "$S.setup" "no system dbus-daemon"; exit 1; }
-vm_service_conf "$(printf 'refresh_interval = 0\nnetlink_buffer = 64K\nhistory_size = 65536')"
-SIG=$(vm_watch_signals)
-vm_start_service || { vm_fail "$S.setup" "service did not start"; exit 1; }
+vm_service_up "$S.setup" 16 4 "$(printf 'refresh_interval = 0\nnetlink_buffer = 64K\nhistory_size = 65536')" \
+	add_host=4 vpd_use_hostno=0 max_luns=16 || exit 1
+SIG=$VM_SIGNALS
 sleep 1
 DEVS=$(multipathd show paths raw format '%d' | sort)
 NDEV=$(echo "$DEVS" | wc -l)
