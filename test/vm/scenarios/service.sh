@@ -52,8 +52,10 @@ SDA=$(vm_dev_t sda)
 # 2. multipathd fail path / reinstate path -> PathFailed / PathReinstated.
 n=$(vm_lines "$SIG"); t0=$(vm_now_ms)
 vm_mpd "fail path sda" >/dev/null
+SEQ=
 if line=$(vm_wait_line "$SIG" "Map.PathFailed \(objectpath '$(path_obj sda)', '$SDA', uint32 1, uint32 [0-9]+, uint64 [0-9]+\)" 20 "$n"); then
 	vm_metric fail_path_to_signal_ms $((${line%% *} - t0)) ms
+	SEQ=$(echo "$line" | sed -E 's/.*uint32 ([0-9]+), uint64.*/\1/')
 	st=$(prop "$(path_obj sda)" Path DmState)
 	if [ "$st" = 's "failed"' ]; then vm_pass "$S.fail-path" "${line#* }"; else vm_fail "$S.fail-path" "signal ok but DmState $st"; fi
 else
@@ -61,10 +63,11 @@ else
 fi
 n=$(vm_lines "$SIG")
 vm_mpd "reinstate path sda" >/dev/null
-if line=$(vm_wait_line "$SIG" "Map.PathReinstated \(objectpath '$(path_obj sda)', '$SDA', uint32 2," 20 "$n"); then
+# dm-mpath numbers each map's uevents: the reinstate is the fail's DM_SEQNUM + 1.
+if line=$(vm_wait_line "$SIG" "Map.PathReinstated \(objectpath '$(path_obj sda)', '$SDA', uint32 2, uint32 $((${SEQ:-0} + 1)), " 20 "$n"); then
 	vm_pass "$S.reinstate-path" "${line#* }"
 else
-	vm_fail "$S.reinstate-path" "no PathReinstated for sda"
+	vm_fail "$S.reinstate-path" "no PathReinstated for sda with 2 valid paths and seqnum $((${SEQ:-0} + 1)); signals: $(tail -n 3 "$SIG" | tr '\n' '|')"
 fi
 
 # 3. Checker-driven: an offline SCSI device fails within the checker interval.
