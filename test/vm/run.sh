@@ -12,7 +12,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 OUT=${VM_OUT:-$HERE/out}
 VM_TIMEOUT=${VM_TIMEOUT:-480}
-VM_SCENARIO_TIMEOUT=${VM_SCENARIO_TIMEOUT:-240}
+VM_SCENARIO_TIMEOUT=${VM_SCENARIO_TIMEOUT:-300}
 PACKAGES="qemu-system-x86 linux-image-amd64 multipath-tools udev busybox-static dbus systemd libglib2.0-bin"
 
 die() {
