@@ -272,8 +272,16 @@ export class MultipathService {
     }
   }
 
+  /** Settings are worth less than maps: a failure here is logged and the maps still count. */
   private async readSettings(): Promise<void> {
-    const parsed = parseShowConfig(await this.deps.multipathd.request('show config'));
+    let text: string;
+    try {
+      text = await this.deps.multipathd.request('show config');
+    } catch (e) {
+      this.deps.log.warning(`multipathd config unreadable: ${(e as Error).message}`);
+      return;
+    }
+    const parsed = parseShowConfig(text);
     if (parsed.ok) {
       this.settings = parsed.value;
       this.configStale = false;
