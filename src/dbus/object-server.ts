@@ -65,10 +65,14 @@ interface RawMessage {
   body?: unknown[];
 }
 
+/** Deep equality of property values: arrays, structs, dicts and variants by content. */
 function same(a: unknown, b: unknown): boolean {
   if (a === b) return true;
-  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => same(x, b[i]));
-  return false;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Object.getPrototypeOf(a) !== Object.getPrototypeOf(b)) return false;
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  return ka.length === kb.length && ka.every((k) => Object.hasOwn(b, k) && same((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
 }
 
 /** Numbers where the table says 't' or 'x' are promoted, so handlers need not care. */
@@ -79,8 +83,13 @@ function coerce(type: string, value: unknown): unknown {
 
 export class ObjectServer {
   private readonly specs = new Map<string, InterfaceSpec>();
+  /** interface -> property -> signature */
+  private readonly propTypes = new Map<string, Map<string, string>>();
+  /** The values as last set: what Get/GetAll answer and what was or will be announced. */
   private readonly objects = new Map<string, Map<string, Props>>();
-  private readonly pending = new Map<string, Map<string, Props>>();
+  /** Changed since the last flush: path -> interface -> property -> the value clients last saw. */
+  private readonly pending = new Map<string, Map<string, Map<string, unknown>>>();
+  private flushScheduled = false;
   private machineId: string | undefined;
   private dropped = 0;
 
@@ -88,7 +97,10 @@ export class ObjectServer {
     private readonly bus: BusConnection,
     private readonly options: ObjectServerOptions,
   ) {
-    for (const s of options.interfaces) this.specs.set(s.name, s);
+    for (const s of options.interfaces) {
+      this.specs.set(s.name, s);
+      this.propTypes.set(s.name, new Map(s.properties.map((p) => [p.name, p.type])));
+    }
     bus.raw.addMethodHandler((msg: dbus.Message) => {
       void this.dispatch(msg as unknown as RawMessage);
       return true;
@@ -103,11 +115,17 @@ export class ObjectServer {
     return this.objects.keys();
   }
 
+  /**
+   * Create or update one object. A new object or interface is announced at once
+   * (InterfacesAdded); changed values are announced at the end of the burst, one
+   * PropertiesChanged per object and interface, and only if they still differ from what
+   * clients last saw.
+   */
   setObject(path: string, interfaces: Map<string, Props>): void {
     const current = this.objects.get(path);
     if (!current) {
       const copy = new Map<string, Props>();
-      for (const [i, p] of interfaces) copy.set(i, { ...p });
+      for (const [i, p] of interfaces) copy.set(i, this.normalize(i, p));
       this.objects.set(path, copy);
       this.signal(this.options.objectManagerPath, OBJECT_MANAGER.name, 'InterfacesAdded', 'oa{sa{sv}}', [path, this.marshalObject(copy)]);
       return;
@@ -124,21 +142,24 @@ export class ObjectServer {
     for (const [iface, props] of interfaces) {
       const old = current.get(iface);
       if (!old) {
-        current.set(iface, { ...props });
-        added[iface] = this.marshalProps(iface, props);
+        const fresh = this.normalize(iface, props);
+        current.set(iface, fresh);
+        added[iface] = this.marshalProps(iface, fresh);
         continue;
       }
-      for (const [k, v] of Object.entries(props)) {
+      for (const [k, v] of Object.entries(this.normalize(iface, props))) {
         if (same(old[k], v)) continue;
-        old[k] = v;
         let byIface = this.pending.get(path);
         if (!byIface) this.pending.set(path, (byIface = new Map()));
-        let changed = byIface.get(iface);
-        if (!changed) byIface.set(iface, (changed = {}));
-        changed[k] = v;
+        let seen = byIface.get(iface);
+        if (!seen) byIface.set(iface, (seen = new Map()));
+        if (!seen.has(k)) seen.set(k, old[k]);
+        else if (same(seen.get(k), v)) seen.delete(k);
+        old[k] = v;
       }
     }
     if (Object.keys(added).length > 0) this.signal(this.options.objectManagerPath, OBJECT_MANAGER.name, 'InterfacesAdded', 'oa{sa{sv}}', [path, added]);
+    if (this.pending.size > 0) this.scheduleFlush();
   }
 
   removeObject(path: string): void {
@@ -152,7 +173,12 @@ export class ObjectServer {
   /** One PropertiesChanged per object and interface for everything changed since the last flush. */
   flush(): void {
     for (const [path, byIface] of this.pending) {
-      for (const [iface, changed] of byIface) {
+      const obj = this.objects.get(path)!;
+      for (const [iface, seen] of byIface) {
+        if (seen.size === 0) continue;
+        const values = obj.get(iface)!;
+        const changed: Props = {};
+        for (const k of seen.keys()) changed[k] = values[k];
         this.signal(path, 'org.freedesktop.DBus.Properties', 'PropertiesChanged', 'sa{sv}as', [iface, this.marshalProps(iface, changed), []]);
       }
     }
@@ -188,13 +214,33 @@ export class ObjectServer {
     this.bus.sendSignal(path, iface, member, signature, body);
   }
 
-  private marshalProps(iface: string, props: Props): Record<string, dbus.Variant> {
-    const spec = this.specs.get(iface);
-    const out: Record<string, dbus.Variant> = {};
+  /** Changes made in one turn of the event loop go out together. */
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.flush();
+    });
+  }
+
+  /** A copy with numbers promoted where the table says 't' or 'x'; a name outside the tables is a bug and throws. */
+  private normalize(iface: string, props: Props): Props {
+    const types = this.propTypes.get(iface);
+    if (!types) throw new Error(`no interface ${iface} in the tables`);
+    const out: Props = {};
     for (const [k, v] of Object.entries(props)) {
-      const type = spec?.properties.find((p) => p.name === k)?.type;
-      if (type) out[k] = variant(type, coerce(type, v));
+      const type = types.get(k);
+      if (!type) throw new Error(`no property ${k} on ${iface} in the tables`);
+      out[k] = coerce(type, v);
     }
+    return out;
+  }
+
+  private marshalProps(iface: string, props: Props): Record<string, dbus.Variant> {
+    const types = this.propTypes.get(iface)!;
+    const out: Record<string, dbus.Variant> = {};
+    for (const [k, v] of Object.entries(props)) out[k] = variant(types.get(k)!, v);
     return out;
   }
 
@@ -296,13 +342,13 @@ export class ObjectServer {
     if (!obj) return this.error(msg, `${ERR}UnknownObject`, `no object at ${msg.path}`);
     const [iface, name] = msg.body as [string, string];
     const props = obj.get(iface);
-    const spec = this.specs.get(iface);
-    if (!props || !spec) return this.error(msg, `${ERR}UnknownInterface`, `no interface ${iface} at ${msg.path}`);
+    if (!props) return this.error(msg, `${ERR}UnknownInterface`, `no interface ${iface} at ${msg.path}`);
     if (member === 'GetAll') return this.reply(msg, 'a{sv}', [this.marshalProps(iface, props)]);
-    const prop = spec.properties.find((p) => p.name === name);
-    if (!prop) return this.error(msg, `${ERR}UnknownProperty`, `no property ${name} on ${iface}`);
+    const type = this.propTypes.get(iface)!.get(name);
+    if (!type) return this.error(msg, `${ERR}UnknownProperty`, `no property ${name} on ${iface}`);
     if (member === 'Set') return this.error(msg, `${ERR}PropertyReadOnly`, `${name} is read-only; changes go through methods`);
-    this.reply(msg, 'v', [variant(prop.type, coerce(prop.type, props[name]))]);
+    if (!Object.hasOwn(props, name)) return this.error(msg, `${ERR}UnknownProperty`, `${name} has no value at ${msg.path}`);
+    this.reply(msg, 'v', [variant(type, props[name])]);
   }
 
   private isAncestor(path: string): boolean {
@@ -319,14 +365,13 @@ export class ObjectServer {
       if (p.startsWith(prefix)) children.add(p.slice(prefix.length).split('/')[0]);
     }
     const obj = this.objects.get(path);
-    if (!obj && children.size === 0) return this.error(msg, `${ERR}UnknownObject`, `no object at ${path}`);
-    const ifaces = [...STANDARD];
-    if (path === this.options.objectManagerPath) ifaces.push(OBJECT_MANAGER);
-    for (const name of obj?.keys() ?? []) {
-      const s = this.specs.get(name);
-      if (s) ifaces.push(s);
-    }
-    this.reply(msg, 's', [nodeXml(obj ? ifaces : STANDARD.filter((s) => s.name !== 'org.freedesktop.DBus.Properties'), children)]);
+    const isManager = path === this.options.objectManagerPath;
+    if (!obj && !isManager && children.size === 0) return this.error(msg, `${ERR}UnknownObject`, `no object at ${path}`);
+    // Intermediate nodes only list their children, so `busctl tree` can walk down to the objects.
+    const ifaces = obj ? [...STANDARD] : STANDARD.filter((s) => s.name !== 'org.freedesktop.DBus.Properties');
+    if (isManager) ifaces.push(OBJECT_MANAGER);
+    for (const name of obj?.keys() ?? []) ifaces.push(this.specs.get(name)!);
+    this.reply(msg, 's', [nodeXml(ifaces, children)]);
   }
 
   private readMachineId(): string {

@@ -49,10 +49,10 @@ describe('the introspection contract', () => {
   });
 
   it.each([
-    ['manager', () => ROOT_PATH, ['Manager']],
-    ['map', () => mapObjectPath(h.sim.maps()[0].wwid), ['Map']],
-    ['path group', () => groupObjectPath(h.sim.maps()[0].wwid, 1), ['PathGroup']],
-    ['path', () => pathObjectPath(h.sim.maps()[0].paths[0].dev), ['Path']],
+    ['manager', (): string => ROOT_PATH, ['Manager']],
+    ['map', (): string => mapObjectPath(h.sim.maps()[0].wwid), ['Map']],
+    ['path group', (): string => groupObjectPath(h.sim.maps()[0].wwid, 1), ['PathGroup']],
+    ['path', (): string => pathObjectPath(h.sim.maps()[0].paths[0].dev), ['Path']],
   ] as const)('the live %s object matches it', async (_kind, objectPath, ifaces) => {
     const got = await live(objectPath());
     for (const i of ifaces) expect(got.get(`${BUS_NAME}.${i}`), i).toEqual(contract.get(`${BUS_NAME}.${i}`));

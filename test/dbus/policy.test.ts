@@ -2,16 +2,16 @@
 // reading is open, writing properties and owning the name are denied.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MANAGER_IFACE, MAP_IFACE, mapObjectPath } from '../../src/dbus/api';
+import { NOBODY, runAs } from '../helpers/dbus-daemon';
 import { BUS_NAME, CLI, ROOT_PATH, run, startHarness, type Harness } from '../helpers/service-harness';
 
-const NOBODY = 65534;
 let h: Harness;
 beforeAll(async () => {
   h = await startHarness('small');
 });
 afterAll(async () => h?.stop());
 
-const asNobody = (...args: string[]) => run('busctl', [`--address=${h.bus.address}`, ...args], { uid: NOBODY });
+const asNobody = (...args: string[]) => runAs(NOBODY, 'busctl', [`--address=${h.bus.address}`, ...args]);
 
 describe.skipIf(process.getuid?.() !== 0)('policy as uid 65534', () => {
   it('may introspect and read properties', async () => {
@@ -35,7 +35,7 @@ describe.skipIf(process.getuid?.() !== 0)('policy as uid 65534', () => {
   });
 
   it('the status command works unprivileged', async () => {
-    const r = await run(CLI, ['status', '--bus', h.bus.address], { uid: NOBODY });
+    const r = await runAs(NOBODY, CLI, ['status', '--bus', h.bus.address]);
     expect(r.code, r.stderr).toBe(0);
   });
 
@@ -50,7 +50,7 @@ describe.skipIf(process.getuid?.() !== 0)('policy as uid 65534', () => {
       const { connectBus, requestName } = require(${JSON.stringify(require.resolve('../../dist/dbus/connection.js'))});
       connectBus(process.argv[1]).then((b) => requestName(b, ${JSON.stringify(BUS_NAME)}))
         .then(() => { console.log('owned'); process.exit(0); }, (e) => { console.log(e.message); process.exit(3); });`;
-    const r = await run('node', ['-e', script, h.bus.address], { uid: NOBODY });
+    const r = await runAs(NOBODY, process.execPath, ['-e', script, h.bus.address]);
     expect(r.code).toBe(3);
     expect(r.stdout).toMatch(/AccessDenied/);
   });

@@ -1,0 +1,61 @@
+// The files an administrator installs from dbus/: they must agree with the code and with each
+// other, or the service fails at boot in ways no other test would notice.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_CONFIG, parseConfigFile } from '../../src/config/config-file';
+import { BUS_NAME } from '../../src/dbus/api';
+import { run } from '../helpers/dbus-daemon';
+
+const DIR = path.resolve(__dirname, '../../dbus');
+const read = (name: string) => fs.readFileSync(path.join(DIR, name), 'utf8');
+const UNIT = read('multipath-dbus.service');
+
+describe('the example configuration', () => {
+  const example = read('multipath-dbus.conf.example');
+
+  it('parses, and installs a disabled service', () => {
+    expect(parseConfigFile(example, 'example')).toEqual({ ok: true, value: { ...DEFAULT_CONFIG, enable: false } });
+  });
+
+  it('documents the defaults: with every setting uncommented it still means the defaults', () => {
+    const uncommented = example.replace(/^#(\w+ = .*)$/gm, '$1');
+    expect(uncommented).not.toEqual(example);
+    const r = parseConfigFile(uncommented, 'example');
+    expect(r.ok && { ...r.value, socket: undefined }).toEqual({ ...DEFAULT_CONFIG, socket: undefined });
+  });
+});
+
+describe('activation and the systemd unit', () => {
+  it('the activation file names our bus name and the unit that owns it', () => {
+    const activation = read(`${BUS_NAME}.service`);
+    expect(activation).toMatch(new RegExp(`^Name=${BUS_NAME.replace(/\./g, '\\.')}$`, 'm'));
+    expect(activation).toMatch(/^User=root$/m);
+    expect(activation).toMatch(/^SystemdService=multipath-dbus\.service$/m);
+    expect(UNIT).toMatch(new RegExp(`^BusName=${BUS_NAME.replace(/\./g, '\\.')}$`, 'm'));
+    expect(UNIT).toMatch(/^Type=dbus$/m);
+  });
+
+  it('keeps what Node and the dm ioctls need', () => {
+    // V8 aborts under MemoryDenyWriteExecute; PrivateDevices hides /dev/mapper/control.
+    expect(UNIT).not.toMatch(/^MemoryDenyWriteExecute=(yes|true|1)/m);
+    expect(UNIT).not.toMatch(/^PrivateDevices=(yes|true|1)/m);
+    expect(UNIT).toMatch(/^DeviceAllow=\/dev\/mapper\/control rw$/m);
+    expect(UNIT).toMatch(/^RestrictAddressFamilies=AF_UNIX AF_NETLINK$/m);
+  });
+
+  it('systemd accepts every directive', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'multipath-dbus-unit-'));
+    try {
+      // verify insists the binary exists; the rest of the unit is what is checked here.
+      const unit = path.join(dir, 'multipath-dbus.service');
+      fs.writeFileSync(unit, UNIT.replace(/\/usr\/local\/bin\/multipath-dbus/g, '/bin/true'));
+      const r = await run('systemd-analyze', ['verify', '--man=no', unit]);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
