@@ -3,7 +3,7 @@
 // stream), a reply cap, and a fresh connection on the next request after any failure.
 import * as net from 'node:net';
 import { closeFd, connectUnixStream, NativeError } from '../native/addon';
-import { decodeFrame, encodeFrame } from './framing';
+import { encodeFrame, FrameReader } from './framing';
 import { defaultSocketCandidates } from './socket-address';
 
 export type MultipathdErrorKind = 'not-running' | 'timeout' | 'refused' | 'malformed' | 'closed' | 'too-large';
@@ -32,11 +32,24 @@ interface Pending {
   command: string;
   resolve: (text: string) => void;
   reject: (e: Error) => void;
+  retried: boolean;
 }
 
+interface Connection {
+  socket: net.Socket;
+  reader: FrameReader;
+  address: string;
+  /** A reply has come back on it: a close before the next reply may just mean multipathd restarted meanwhile. */
+  proven: boolean;
+  /** Bytes received for the request in flight. */
+  received: number;
+}
+
+// multipathd's own notion of a command that changes nothing (VRB_LIST): safe to send twice.
+const READ_ONLY = /^\s*(list|show)\b/;
+
 export class MultipathdClient {
-  private socket: net.Socket | undefined;
-  private buffer: Buffer = Buffer.alloc(0);
+  private conn: Connection | undefined;
   private queue: Pending[] = [];
   private inFlight: Pending | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -52,6 +65,7 @@ export class MultipathdClient {
     this.connectFd = options.connect ?? connectUnixStream;
   }
 
+  /** The address currently, or last, connected. */
   get address(): string | undefined {
     return this.current;
   }
@@ -59,7 +73,7 @@ export class MultipathdClient {
   request(command: string): Promise<string> {
     if (this.closed) return Promise.reject(new MultipathdError('closed', 'client closed'));
     return new Promise((resolve, reject) => {
-      this.queue.push({ command, resolve, reject });
+      this.queue.push({ command, resolve, reject, retried: false });
       this.next();
     });
   }
@@ -72,36 +86,41 @@ export class MultipathdClient {
   }
 
   private next(): void {
-    if (this.inFlight || this.queue.length === 0) return;
-    const p = this.queue.shift()!;
-    try {
-      this.ensureConnected();
-    } catch (e) {
-      p.reject(e as Error);
-      this.next();
-      return;
+    while (!this.inFlight && this.queue.length > 0) {
+      const p = this.queue.shift()!;
+      let conn: Connection;
+      try {
+        conn = this.conn ?? this.connect();
+      } catch (e) {
+        p.reject(e as Error);
+        continue;
+      }
+      this.inFlight = p;
+      conn.received = 0;
+      // An idle connection must not keep the process alive; one with a question pending must.
+      conn.socket.ref();
+      this.timer = setTimeout(() => {
+        this.fail(new MultipathdError('timeout', `multipathd did not answer "${p.command}" within ${this.timeoutMs} ms (${conn.address})`));
+      }, this.timeoutMs);
+      conn.socket.write(encodeFrame(p.command));
     }
-    this.inFlight = p;
-    this.timer = setTimeout(() => {
-      this.fail(new MultipathdError('timeout', `multipathd did not answer "${p.command}" within ${this.timeoutMs} ms (${this.current})`));
-    }, this.timeoutMs);
-    this.socket!.write(encodeFrame(p.command));
   }
 
-  private ensureConnected(): void {
-    if (this.socket) return;
+  private connect(): Connection {
     const candidates = this.options.socket ? [this.options.socket] : defaultSocketCandidates();
     const tried: string[] = [];
+    let denied = false;
     for (const address of candidates) {
       let fd: number;
       try {
         fd = this.connectFd(address);
       } catch (e) {
-        const err = e as NativeError;
-        if (err.code === 'EACCES' || err.code === 'EPERM') {
-          throw new MultipathdError('refused', `multipathd at ${address} refused us: ${err.message}`);
+        const code = (e as NativeError).code ?? (e as Error).message;
+        if (code === 'EAGAIN') {
+          throw new MultipathdError('timeout', `multipathd at ${address} is not accepting connections (EAGAIN: its listen backlog is full)`);
         }
-        tried.push(`${address} (${err.code ?? err.message})`);
+        denied ||= code === 'EACCES' || code === 'EPERM';
+        tried.push(`${address} (${code})`);
         continue;
       }
       let socket: net.Socket;
@@ -111,32 +130,55 @@ export class MultipathdClient {
         closeFd(fd);
         throw e;
       }
-      this.socket = socket;
+      const conn: Connection = { socket, reader: new FrameReader(this.maxReplyBytes), address, proven: false, received: 0 };
+      this.conn = conn;
       this.current = address;
-      this.buffer = Buffer.alloc(0);
-      socket.on('data', (d) => this.onData(socket, d));
-      socket.on('error', (e) => this.socket === socket && this.fail(new MultipathdError('closed', `multipathd connection error: ${e.message}`)));
-      socket.on('close', () => this.socket === socket && this.fail(new MultipathdError('closed', `multipathd closed the connection (${address})`)));
-      return;
+      socket.on('data', (d) => this.onData(conn, d));
+      socket.on('error', (e) => this.onGone(conn, `multipathd connection error: ${e.message}`));
+      socket.on('close', () => this.onGone(conn, `multipathd closed the connection (${address})`));
+      return conn;
     }
-    throw new MultipathdError('not-running', `multipathd is not running (tried ${tried.join(', ')})`);
+    const list = tried.join(', ');
+    if (denied) throw new MultipathdError('refused', `multipathd refused us (tried ${list})`);
+    throw new MultipathdError('not-running', `multipathd is not running (tried ${list})`);
   }
 
-  private onData(socket: net.Socket, data: Buffer): void {
-    if (socket !== this.socket) return;
-    this.buffer = this.buffer.length ? Buffer.concat([this.buffer, data]) : data;
-    const r = decodeFrame(this.buffer, this.maxReplyBytes);
-    if (r.kind === 'need-more') return;
-    if (r.kind === 'too-large') return this.fail(new MultipathdError('too-large', `multipathd reply of ${r.length} bytes exceeds the ${this.maxReplyBytes}-byte cap`));
-    if (r.kind === 'malformed' || !this.inFlight) {
-      return this.fail(new MultipathdError('malformed', `multipathd sent ${r.kind === 'malformed' ? r.reason : 'an unrequested reply'}`));
-    }
-    this.buffer = r.rest;
+  private onData(conn: Connection, data: Buffer): void {
+    if (conn !== this.conn) return;
     const p = this.inFlight;
+    if (!p) return this.fail(new MultipathdError('malformed', `multipathd sent ${data.length} bytes nobody asked for`));
+    conn.received += data.length;
+    const events = conn.reader.push(data);
+    if (events.length === 0) return;
+    const [first] = events;
+    if (first.kind === 'too-large') {
+      return this.fail(new MultipathdError('too-large', `multipathd reply of ${first.length} bytes exceeds the ${this.maxReplyBytes}-byte cap`));
+    }
+    if (first.kind === 'malformed') return this.fail(new MultipathdError('malformed', `multipathd sent ${first.reason}`));
+    // One question, one answer: anything more would be taken for the next reply.
+    if (events.length > 1 || conn.reader.pending > 0) {
+      return this.fail(new MultipathdError('malformed', `multipathd sent more than one reply to "${p.command}"`));
+    }
     this.inFlight = undefined;
     clearTimeout(this.timer);
-    p.resolve(r.text);
+    conn.proven = true;
+    conn.socket.unref();
+    p.resolve(first.text);
     this.next();
+  }
+
+  private onGone(conn: Connection, why: string): void {
+    if (conn !== this.conn) return;
+    const p = this.inFlight;
+    // A kept connection that dies before a byte of the answer most likely died idle
+    // (multipathd restarted) and we wrote into it before we heard: ask again, once, on
+    // a fresh one — only a question that changes nothing, as multipathd may have acted on it.
+    if (p && conn.proven && conn.received === 0 && !p.retried && READ_ONLY.test(p.command)) {
+      p.retried = true;
+      this.inFlight = undefined;
+      this.queue.unshift(p);
+    }
+    this.fail(new MultipathdError('closed', why));
   }
 
   /** Reject the request in flight and drop the connection; the next request reconnects. */
@@ -147,10 +189,9 @@ export class MultipathdClient {
 
   private drop(err: MultipathdError): void {
     clearTimeout(this.timer);
-    const socket = this.socket;
-    this.socket = undefined;
-    this.buffer = Buffer.alloc(0);
-    socket?.destroy();
+    const conn = this.conn;
+    this.conn = undefined;
+    conn?.socket.destroy();
     const p = this.inFlight;
     this.inFlight = undefined;
     p?.reject(err);

@@ -11,11 +11,11 @@ export function sdName(index: number): string {
   return `sd${name}`;
 }
 
-/** The sd driver's dev_t: majors 8, 65-71, 128-135 by disk index bits, extended minors beyond 256 disks. */
+/** The sd driver's dev_t: bits 4-7 of the disk index pick the major (8, 65-71, 128-135), the rest the minor, 16 per disk. */
 export function sdDevT(index: number): string {
   const majorIndex = (index & 0xf0) >> 4;
   const major = majorIndex === 0 ? 8 : majorIndex < 8 ? 64 + majorIndex : 120 + majorIndex;
-  const minor = ((index & 0xf) << 4) | ((index & 0xfff00) << 12);
+  const minor = ((index & 0xf) << 4) | (index & 0xfff00);
   return `${major}:${minor}`;
 }
 

@@ -5,7 +5,8 @@
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { listenUnixStream, NativeError, type DmDeviceInfo, type DmTargetLine } from '../native/addon';
-import { decodeFrame, encodeFrame } from '../multipathd/framing';
+import { encodeFrame, FrameReader } from '../multipathd/framing';
+import { parseCommand } from './commands';
 import { SIM_SHOW_CONFIG } from './show-config';
 import { SimTopology, type SimTopologyOptions } from './topology';
 
@@ -16,7 +17,9 @@ export interface SimMapView {
   wwid: string;
   sysfs: string;
   devT: string;
-  paths: { dev: string; devT: string; failed: boolean }[];
+  /** The path group dm-mpath is using, 1-based; 0 when none has a usable path. */
+  activeGroup: number;
+  paths: { dev: string; devT: string; failed: boolean; group: number }[];
 }
 
 const SMALL: SimTopologyOptions = { maps: 2, pathsPerMap: 2, groupsPerMap: 2 };
@@ -29,10 +32,17 @@ export class MultipathdSimulator {
   private server: net.Server | undefined;
   private readonly sockets = new Set<net.Socket>();
   private stalled = false;
+  private hangUps = 0;
+  private accepted = 0;
 
   constructor(private readonly options: { socket: string; topology?: SimTopologyOptions | 'small'; onUevent?: (d: Buffer) => void }) {
     const t = options.topology;
     this.topo = new SimTopology(t === undefined || t === 'small' ? SMALL : t);
+  }
+
+  /** Connections accepted so far: tells a test whether a client reconnected. */
+  get connections(): number {
+    return this.accepted;
   }
 
   get socket(): string {
@@ -74,6 +84,11 @@ export class MultipathdSimulator {
     this.stalled = on;
   }
 
+  /** The next `count` requests are read, then the connection is closed unanswered (multipathd died on them). */
+  hangUp(count = 1): void {
+    this.hangUps = count;
+  }
+
   setVendorProduct(vendor: string, product: string): void {
     this.topo.vendor = vendor;
     this.topo.product = product;
@@ -103,7 +118,8 @@ export class MultipathdSimulator {
         wwid: m.wwid,
         sysfs: `dm-${m.minor}`,
         devT: `254:${m.minor}`,
-        paths: m.paths.map((p) => ({ dev: p.dev, devT: p.devT, failed: p.failed })),
+        activeGroup: m.activeGroup,
+        paths: m.paths.map((p) => ({ dev: p.dev, devT: p.devT, failed: p.failed, group: p.group })),
       }));
   }
 
@@ -124,27 +140,29 @@ export class MultipathdSimulator {
 
   private serve(socket: net.Socket): void {
     this.sockets.add(socket);
-    let buf: Buffer = Buffer.alloc(0);
+    this.accepted++;
+    // multipathd drops a client whose command is longer than its 512-byte buffer.
+    const reader = new FrameReader(512);
     socket.on('close', () => this.sockets.delete(socket));
     socket.on('error', () => socket.destroy());
     socket.on('data', (d) => {
-      buf = buf.length ? Buffer.concat([buf, d]) : d;
-      for (;;) {
-        const r = decodeFrame(buf, 1 << 20);
-        if (r.kind === 'need-more') return;
-        if (r.kind !== 'frame') return void socket.destroy();
-        buf = r.rest;
-        this.requests.push(r.text);
-        if (this.stalled) continue;
-        socket.write(encodeFrame(this.answer(r.text)));
+      for (const f of reader.push(d)) {
+        if (f.kind !== 'frame') return void socket.destroy();
+        this.requests.push(f.text);
+        if (this.hangUps > 0) {
+          this.hangUps--;
+          return void socket.destroy();
+        }
+        if (!this.stalled) socket.write(encodeFrame(this.answer(f.text)));
       }
     });
   }
 
   private answer(command: string): string {
-    const words = command.trim().split(/\s+/);
-    const cmd = words.slice(0, 2).join(' ');
-    const arg = words.slice(2).join(' ');
+    const c = parseCommand(command);
+    if (!c.ok) return c.reply;
+    // multipathd takes "/dev/sda" for "sda", "/dev/dm-0" for "dm-0".
+    const arg = c.param.replace(/^\/dev\//, '');
     const kernel = (ds: Buffer[]) => {
       for (const d of ds) {
         this.emitted.push(d);
@@ -152,28 +170,32 @@ export class MultipathdSimulator {
       }
       return 'ok\n';
     };
-    switch (cmd) {
-      case 'show maps':
-        return arg === 'json' ? this.topo.showMapsJson() : this.maps().map((m) => `${m.name} ${m.sysfs} ${m.wwid}`).join('\n') + '\n';
-      case 'show config':
+    const live = this.topo.findMap(arg)?.present;
+    switch (c.shape) {
+      case 'LIST MAPS JSON':
+        return this.topo.showMapsJson();
+      case 'LIST MAPS':
+        return columns([['name', 'sysfs', 'uuid'], ...this.maps().map((m) => [m.name, m.sysfs, m.wwid])]);
+      case 'LIST CONFIG':
         return SIM_SHOW_CONFIG;
-      case 'show status': {
-        const paths = this.maps().flatMap((m) => m.paths);
-        const up = paths.filter((p) => !p.failed).length;
-        return `path checker states:\nup                  ${up}\nfaulty              ${paths.length - up}\n\npaths: ${paths.length}\nbusy: False\n`;
-      }
-      case 'show version':
-        return 'multipathd v0.9.4 (simulated)\n';
-      case 'fail path':
+      case 'LIST STATUS':
+        return this.topo.showStatus();
+      case 'LIST DAEMON':
+        return `pid ${process.pid} idle\n`;
+      case 'FAIL PATH':
         return this.topo.findPath(arg) ? kernel(this.failPath(arg)) : 'fail\n';
-      case 'reinstate path':
+      case 'REINSTATE PATH':
         return this.topo.findPath(arg) ? kernel(this.reinstatePath(arg)) : 'fail\n';
-      case 'del map':
-        return this.topo.findMap(arg) ? kernel(this.removeMap(arg)) : 'fail\n';
-      case 'add map':
-        return this.topo.findMap(arg) ? kernel(this.addMap(arg)) : 'fail\n';
-      default:
-        return `multipathd: unknown command "${command}"\n`;
+      case 'DEL MAP':
+        return live ? kernel(this.removeMap(arg)) : 'fail\n';
+      case 'ADD MAP':
+        return live === undefined ? 'fail\n' : kernel(this.addMap(arg));
     }
   }
+}
+
+/** multipathd's plain listings: columns as wide as their widest cell, one space apart. */
+function columns(rows: string[][]): string {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i])).join(' ').trimEnd() + '\n').join('');
 }

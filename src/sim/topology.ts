@@ -14,9 +14,9 @@ export interface SimTopologyOptions {
 export interface SimPath {
   dev: string;
   devT: string;
-  host: number;
   failed: boolean;
   failCount: number;
+  /** 1-based path group. */
   group: number;
 }
 
@@ -26,19 +26,25 @@ export interface SimMap {
   minor: number;
   groups: number;
   paths: SimPath[];
+  /** The group dm-mpath is using; 0 when no group has a usable path. */
+  activeGroup: number;
   dmSeqnum: number;
+  diskseq: number;
   pathFaults: number;
   present: boolean;
 }
 
 const DM_MAJOR = 254;
 const SIZE_SECTORS = 16384;
+// What libdevmapper's udev synchronisation puts on the add/remove it triggers (as recorded).
+const DM_COOKIE = '6291456';
 
 export class SimTopology {
   readonly maps: SimMap[] = [];
   vendor: string;
   product: string;
   private kernelSeqnum = 1000;
+  private lastDiskseq: number;
 
   constructor(o: SimTopologyOptions) {
     this.vendor = o.vendor ?? 'Linux';
@@ -49,10 +55,13 @@ export class SimTopology {
       const paths: SimPath[] = [];
       for (let p = 0; p < o.pathsPerMap; p++) {
         const i = disk++;
-        paths.push({ dev: sdName(i), devT: sdDevT(i), host: p, failed: false, failCount: 0, group: Math.floor((p * groups) / o.pathsPerMap) + 1 });
+        paths.push({ dev: sdName(i), devT: sdDevT(i), failed: false, failCount: 0, group: Math.floor((p * groups) / o.pathsPerMap) + 1 });
       }
-      this.maps.push({ name: mpathName(m), wwid: simWwid(m), minor: m, groups, paths, dmSeqnum: 0, pathFaults: 0, present: true });
+      this.maps.push({ name: mpathName(m), wwid: simWwid(m), minor: m, groups, paths, activeGroup: 1, dmSeqnum: 0, diskseq: 0, pathFaults: 0, present: true });
     }
+    // The disks were numbered first, the dm devices after them, as at boot.
+    this.lastDiskseq = disk;
+    for (const map of this.maps) map.diskseq = ++this.lastDiskseq;
   }
 
   findPath(dev: string): { map: SimMap; path: SimPath } | undefined {
@@ -78,6 +87,7 @@ export class SimTopology {
       path.failCount++;
       map.pathFaults++;
     }
+    this.chooseGroup(map);
     map.dmSeqnum++;
     const valid = map.paths.filter((p) => !p.failed).length;
     return [
@@ -93,53 +103,72 @@ export class SimTopology {
     ];
   }
 
-  /** Remove or re-create a map; like the kernel, add/remove uevents carry no DM_UUID. */
+  /**
+   * Remove or re-create a map, with the datagrams the kernel sends for it (recorded:
+   * add then change on creation, two removes on removal; none carries DM_UUID).
+   * A re-created map is a new dm device: all paths usable, counters and DM_SEQNUM from zero.
+   */
   setPresent(name: string, present: boolean): Buffer[] {
     const map = this.findMap(name);
     if (!map || map.present === present) return [];
     map.present = present;
-    // A new dm device: the kernel's per-device DM_SEQNUM starts again.
-    if (present) map.dmSeqnum = 0;
-    return [this.datagram(present ? 'add' : 'remove', map, {})];
+    if (!present) return [this.datagram('remove', map, { DM_COOKIE }), this.datagram('remove', map, {})];
+    for (const p of map.paths) {
+      p.failed = false;
+      p.failCount = 0;
+    }
+    Object.assign(map, { activeGroup: 1, dmSeqnum: 0, pathFaults: 0, diskseq: ++this.lastDiskseq });
+    return [this.datagram('add', map, {}), this.datagram('change', map, { DM_COOKIE })];
   }
 
-  private datagram(action: string, map: SimMap, dm: Record<string, string>): Buffer {
+  /** dm-mpath uses the first group with a usable path, or none. */
+  private chooseGroup(map: SimMap): void {
+    map.activeGroup = 0;
+    for (let g = 1; g <= map.groups; g++) {
+      if (map.paths.some((p) => p.group === g && !p.failed)) {
+        map.activeGroup = g;
+        return;
+      }
+    }
+  }
+
+  private datagram(action: string, map: SimMap, extra: Record<string, string>): Buffer {
     const devpath = `/devices/virtual/block/dm-${map.minor}`;
     const vars: Record<string, string> = {
       ACTION: action,
       DEVPATH: devpath,
       SUBSYSTEM: 'block',
-      ...dm,
+      ...extra,
       MAJOR: String(DM_MAJOR),
       MINOR: String(map.minor),
       DEVNAME: `dm-${map.minor}`,
       DEVTYPE: 'disk',
+      DISKSEQ: String(map.diskseq),
       SEQNUM: String(++this.kernelSeqnum),
     };
-    return Buffer.from(`${action}@${devpath}\0${Object.entries(vars).map(([k, v]) => `${k}=${v}\0`).join('')}`, 'latin1');
+    let text = `${action}@${devpath}\0`;
+    for (const k in vars) text += `${k}=${vars[k]}\0`;
+    return Buffer.from(text, 'latin1');
   }
 
-  /** The group dm-mpath would use now: the first with a usable path. */
-  activeGroup(map: SimMap): number {
-    for (let g = 1; g <= map.groups; g++) if (map.paths.some((p) => p.group === g && !p.failed)) return g;
-    return 0;
+  private members(map: SimMap, group: number): SimPath[] {
+    return map.paths.filter((p) => p.group === group);
   }
 
   dmTable(map: SimMap): string {
     const parts = ['0', '1 alua', String(map.groups), '1'];
     for (let g = 1; g <= map.groups; g++) {
-      const members = map.paths.filter((p) => p.group === g);
+      const members = this.members(map, g);
       parts.push(`service-time 0 ${members.length} 2`, ...members.map((p) => `${p.devT} 1 1`));
     }
     return parts.join(' ');
   }
 
   dmStatus(map: SimMap): string {
-    const active = this.activeGroup(map);
-    const parts = ['2 0 1', '0', String(map.groups), String(active || 1)];
+    const parts = ['2 0 1', '0', String(map.groups), String(map.activeGroup || 1)];
     for (let g = 1; g <= map.groups; g++) {
-      const members = map.paths.filter((p) => p.group === g);
-      parts.push(`${g === active ? 'A' : 'E'} 0 ${members.length} 2`, ...members.map((p) => `${p.devT} ${p.failed ? 'F' : 'A'} ${p.failCount} 0 1`));
+      const members = this.members(map, g);
+      parts.push(`${g === map.activeGroup ? 'A' : 'E'} 0 ${members.length} 2`, ...members.map((p) => `${p.devT} ${p.failed ? 'F' : 'A'} ${p.failCount} 0 1`));
     }
     return parts.join(' ');
   }
@@ -148,20 +177,27 @@ export class SimTopology {
     return SIZE_SECTORS;
   }
 
+  /** `show status`: only the checker states some path is in, as multipathd prints them. */
+  showStatus(): string {
+    const paths = this.maps.filter((m) => m.present).flatMap((m) => m.paths);
+    const down = paths.filter((p) => p.failed).length;
+    const line = (state: string, n: number) => (n ? `${state.padEnd(20)}${n}\n` : '');
+    return `path checker states:\n${line('down', down)}${line('up', paths.length - down)}\npaths: ${paths.length}\nbusy: False\n`;
+  }
+
   /** `show maps json`, byte for byte in multipathd 0.9.4's layout. */
   showMapsJson(): string {
-    const present = this.maps.filter((m) => m.present);
-    const maps = present.map((m) => this.mapJson(m));
+    const maps = this.maps.filter((m) => m.present).map((m) => this.mapJson(m));
     return `{\n   "major_version": 0,\n   "minor_version": 1,\n   "maps": [${maps.join(',')}]\n}\n`;
   }
 
   private mapJson(m: SimMap): string {
-    const active = this.activeGroup(m);
     const groups: string[] = [];
     for (let g = 1; g <= m.groups; g++) {
-      const members = m.paths.filter((p) => p.group === g);
-      const healthy = members.some((p) => !p.failed);
-      const pri = healthy ? (g === 1 ? 50 : 10) : 0;
+      const members = this.members(m, g);
+      // A path keeps its priority when it fails; its group's is the mean over usable paths.
+      const pathPri = g === 1 ? 50 : 10;
+      const groupPri = members.some((p) => !p.failed) ? pathPri : 0;
       const paths = members.map(
         (p) => `{
             "dev" : "${p.dev}",
@@ -170,7 +206,7 @@ export class SimTopology {
             "dev_st" : "running",
             "chk_st" : "${p.failed ? 'faulty' : 'ready'}",
             "checker" : "tur",
-            "pri" : ${p.failed ? 0 : pri},
+            "pri" : ${pathPri},
             "host_wwnn" : "[undef]",
             "target_wwnn" : "[undef]",
             "host_wwpn" : "[undef]",
@@ -182,8 +218,8 @@ export class SimTopology {
       );
       groups.push(`{
          "selector" : "service-time 0",
-         "pri" : ${pri},
-         "dm_st" : "${g === active ? 'active' : 'enabled'}",
+         "pri" : ${groupPri},
+         "dm_st" : "${g === m.activeGroup ? 'active' : 'enabled'}",
          "marginal_st" : "normal",
          "group" : ${g},
          "paths": [${paths.join(',')}]
