@@ -121,11 +121,17 @@ export class SimTopology {
     return [this.datagram('add', map, {}), this.datagram('change', map, { DM_COOKIE })];
   }
 
-  /** dm-mpath uses the first group with a usable path, or none. */
+  /**
+   * dm-mpath keeps using its group while it has a usable path (failback is multipathd's
+   * business, and `failback manual` never does it); otherwise it takes the first group
+   * with one, or none.
+   */
   private chooseGroup(map: SimMap): void {
+    const usable = (g: number) => map.paths.some((p) => p.group === g && !p.failed);
+    if (map.activeGroup && usable(map.activeGroup)) return;
     map.activeGroup = 0;
     for (let g = 1; g <= map.groups; g++) {
-      if (map.paths.some((p) => p.group === g && !p.failed)) {
+      if (usable(g)) {
         map.activeGroup = g;
         return;
       }

@@ -135,6 +135,15 @@ describe('simulated device-mapper view and JSON', () => {
     }
   });
 
+  it('keep the group dm-mpath switched to after a failure, as recorded (failback is multipathd\'s business)', () => {
+    const s = sim();
+    s.failPath('sda');
+    s.reinstatePath('sda');
+    // The recorded kernel, same sequence on mpatha (whose second path is 8:32 there).
+    const recorded = fixture('kernel-6.1/dmsetup-status.txt').split('\n')[0].replace(/^mpatha: 0 16384 multipath /, '').trim();
+    expect(s.dmTableStatus('mpatha', false)[0].params.replace('8:16', '8:32')).toBe(recorded);
+  });
+
   it("have no active group once every path failed, and take the first group back with a usable path", () => {
     const s = sim({ maps: 1, pathsPerMap: 4 });
     for (const p of s.maps()[0].paths) s.failPath(p.dev);
