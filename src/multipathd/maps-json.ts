@@ -87,7 +87,7 @@ export function parseShowMaps(text: string): Result<ShowMaps> {
   }
   if (!isObject(doc)) return fail('the reply is not a JSON object');
   const version = field(doc, 'major_version');
-  if (version !== undefined && version !== 0) warnings.add(`major_version ${quoteSnippet(String(version))} is newer than 0; reading the fields known from 0`);
+  if (version !== undefined && version !== 0) warnings.add(`major_version ${typeof version === 'object' ? '(not a number)' : quoteSnippet(String(version))} is not 0; reading the fields known from 0`);
   const list = field(doc, 'maps');
   if (!Array.isArray(list)) return fail('the reply has no "maps" list');
 

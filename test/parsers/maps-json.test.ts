@@ -215,3 +215,13 @@ describe('defensive reading', () => {
     expect(r.maps).toHaveLength(1000);
   });
 });
+
+describe('fuzz regressions', () => {
+  it('a major_version that is a list (read line by line, no prototype) is a warning, not a throw (seed 935143756)', () => {
+    const text = '{\n   "major_version": [{\n      "name" :\u0000"mpatha",\n   "maps": []\n}\n';
+    expect(() => parseShowMaps(text)).not.toThrow();
+    const doc = '{\n   "major_version": [{\n      "name" : "x"\n   }],\n   "maps": [{\n      "name" : "mpatha",\n      "uuid" : "3600\\x22",\n      "path_groups": []\n   }]\n}\n';
+    const r = parseShowMaps(doc);
+    expect(r.ok && r.value.warnings.join()).toMatch(/major_version \(not a number\)/);
+  });
+});
