@@ -18,6 +18,8 @@ import { Coalescer, realTimers, type Timers } from './coalescer';
 import { EventHistory } from './history';
 import { MultipathdHealth } from './multipathd-health';
 import { Publisher } from './publisher';
+import type { Sink } from './sink';
+import { EventStream } from './stream';
 import { VERSION } from '../version';
 
 export interface MultipathdLike {
@@ -41,6 +43,8 @@ export interface ServiceDeps {
   minRefreshIntervalMs?: number;
   /** Outbound bytes queued for the bus daemon above which signals are dropped (then Resynchronized). */
   maxOutboundBytes?: number;
+  /** Outputs beside the D-Bus publisher that read the event stream (metrics, journal). */
+  sinks?: Sink[];
 }
 
 export interface ServiceStats {
@@ -58,7 +62,7 @@ export class MultipathService {
   private readonly store = new TopologyStore();
   private readonly history: EventHistory;
   private readonly server: ObjectServer;
-  private readonly publisher: Publisher;
+  private readonly stream: EventStream;
   private readonly refresher: Coalescer;
   private readonly health = new MultipathdHealth();
   private readonly timers: Timers;
@@ -82,7 +86,7 @@ export class MultipathService {
       onInternalError: (e, call) => deps.log.error(`${call.iface}.${call.member} failed: ${(e as Error).stack ?? e}`),
       onSignalsDropped: (n) => {
         deps.log.warning(`dropped ${n} signals while the bus was not reading; telling clients to resynchronize`);
-        this.publisher.resynchronized('backpressure');
+        this.stream.resynchronized('backpressure');
       },
       handlers: {
         [`${MANAGER_IFACE}.GetEvents`]: (call) => this.getEvents(call),
@@ -93,8 +97,7 @@ export class MultipathService {
         },
       },
     });
-    this.publisher = new Publisher(
-      this.server,
+    this.stream = new EventStream(
       this.history,
       () => this.store.topology,
       () => ({
@@ -105,6 +108,8 @@ export class MultipathService {
         settings: this.settings,
       }),
     );
+    this.stream.addSink(new Publisher(this.server));
+    for (const sink of deps.sinks ?? []) this.stream.addSink(sink);
     this.refresher = new Coalescer(() => this.read(), deps.minRefreshIntervalMs ?? 1000, this.timers);
     this.warnMalformed = rateLimited((m) => deps.log.warning(m), 10_000, () => this.timers.now());
   }
@@ -122,7 +127,7 @@ export class MultipathService {
   async start(): Promise<void> {
     this.openMonitor();
     await this.refresher.request();
-    this.publisher.flush();
+    this.stream.flush();
     await requestName(this.deps.bus, BUS_NAME);
     this.deps.log.info(
       `serving ${this.store.topology.size} maps on ${BUS_NAME}; multipathd ${this.health.available ? 'available' : 'unavailable'}, ` +
@@ -173,7 +178,7 @@ export class MultipathService {
       this.refresher.poke();
       return;
     }
-    if (result.change) this.publisher.mapsChanged([result.change], false);
+    if (result.change) this.stream.mapsChanged([result.change], false);
     if (result.resync) this.resync(result.resync);
     // The kernel said what failed; multipathd says why (checker state) a moment later.
     else this.refresher.poke();
@@ -224,13 +229,13 @@ export class MultipathService {
     if (dm) readings.dm = dm;
     if (this.stopped) return;
     const changes = this.store.applyReadings(readings);
-    this.publisher.mapsChanged(changes, true);
+    this.stream.mapsChanged(changes, true);
     if (this.pendingResync.size > 0 && (readings.dm || readings.multipathd)) {
       const reason = [...this.pendingResync].join(',');
       this.pendingResync.clear();
-      this.publisher.resynchronized(reason);
+      this.stream.resynchronized(reason);
     }
-    this.publisher.managerChanged();
+    this.stream.managerChanged();
   }
 
   private readDm() {
@@ -259,14 +264,14 @@ export class MultipathService {
         this.pendingResync.add('multipathd-restart');
         this.configStale = true;
       }
-      this.publisher.managerChanged();
+      this.stream.managerChanged();
       return parsed.value.maps;
     } catch (e) {
       const kind = e instanceof MultipathdError ? e.kind : 'unparsable';
       const lost = this.health.failed(kind);
       if (lost) this.deps.log.warning(`multipathd unavailable: ${(e as Error).message}; serving the kernel's view`);
       else this.deps.log.debug(`multipathd read failed: ${(e as Error).message}`);
-      this.publisher.managerChanged();
+      this.stream.managerChanged();
       this.scheduleRetry();
       return undefined;
     }
