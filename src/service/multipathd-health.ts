@@ -3,7 +3,7 @@
 // a blip, so it takes two in a row.
 import type { MultipathdErrorKind } from '../multipathd/client';
 
-const CERTAIN: ReadonlySet<string> = new Set(['not-running', 'closed', 'refused']);
+const CERTAIN: ReadonlySet<string> = new Set(['not-running', 'closed', 'refused', 'untrusted']);
 
 export class MultipathdHealth {
   private failures = 0;

@@ -45,12 +45,14 @@ export async function startHarness(
   const sim = new MultipathdSimulator({ socket, topology });
   await sim.listen();
   const logs: string[] = [];
+  const log = createLogger('debug', (l) => logs.push(l), false);
   const conn = await connectBus(bus.address);
   const service = new MultipathService({
     bus: conn,
     config: { ...DEFAULT_CONFIG, enable: true, refreshInterval: 0, ...config },
-    log: createLogger('debug', (l) => logs.push(l), false),
-    multipathd: new MultipathdClient({ socket, timeoutMs: 1500 }),
+    log,
+    // The simulator runs in this process, as whoever runs the tests.
+    multipathd: new MultipathdClient({ socket, timeoutMs: 1500, expectedUid: process.getuid?.(), warn: (m) => log.warning(m) }),
     dm: sim,
     openMonitor: undefined,
     minRefreshIntervalMs: 50,
