@@ -37,7 +37,10 @@ export interface UeventHandlers {
   onDatagram(datagram: Buffer): void;
   /** The socket overflowed (ENOBUFS): some datagrams were lost. */
   onOverflow(): void;
-  /** Any other receive error; the monitor stays open. */
+  /**
+   * Any other receive error, or a poll the addon could not restart (it may then deliver
+   * nothing more). The monitor stays open: whether to close and reopen it is the caller's call.
+   */
   onError?(err: NativeError): void;
 }
 
