@@ -263,7 +263,8 @@ export class MultipathService {
     } catch (e) {
       const kind = e instanceof MultipathdError ? e.kind : 'unparsable';
       const lost = this.health.failed(kind);
-      if (lost) this.deps.log.warning(`multipathd unavailable: ${(e as Error).message}; serving the kernel's view`);
+      // An impostor is reported by the client itself, once, however often we retry.
+      if (lost && kind !== 'untrusted') this.deps.log.warning(`multipathd unavailable: ${(e as Error).message}; serving the kernel's view`);
       else this.deps.log.debug(`multipathd read failed: ${(e as Error).message}`);
       this.publisher.managerChanged();
       this.scheduleRetry();

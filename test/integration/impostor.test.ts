@@ -6,11 +6,13 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MANAGER_IFACE } from '../../src/dbus/api';
+import { MANAGER_IFACE, mapObjectPath } from '../../src/dbus/api';
+import { callMethod, getManagedObjects } from '../../src/dbus/connection';
+import { mpdMaps } from '../helpers/fixtures';
 import { MultipathdSimulator } from '../../src/sim/simulator';
 import { NOBODY, startPrivateBus, type PrivateBus } from '../helpers/dbus-daemon';
-import { startImpostor } from '../helpers/impostor';
-import { BUS_NAME, CLI, ROOT_PATH, run } from '../helpers/service-harness';
+import { IMPOSTOR_FIXTURE, startImpostor } from '../helpers/impostor';
+import { BUS_NAME, CLI, ROOT_PATH, run, startHarness } from '../helpers/service-harness';
 
 const cleanup: (() => unknown)[] = [];
 afterEach(async () => {
@@ -83,5 +85,36 @@ describe('an impostor on multipathd\'s socket', () => {
     expect(maps).toHaveLength(sim.maps().length);
     expect(await manager(bus, 'MultipathdAvailable')).toBe(true);
     expect(stderr.split('\n').filter((l) => l.includes('refusing'))).toHaveLength(1);
+  });
+});
+
+describe('an impostor while multipathd restarts', () => {
+  it('takes the name between die and restart: the published maps stay the real ones, then Resynchronized', async () => {
+    const h = await startHarness();
+    cleanup.push(() => h.stop());
+    const refresh = () => callMethod(h.client, BUS_NAME, ROOT_PATH, MANAGER_IFACE, 'Refresh', '', []);
+    const published = async () => [...(await getManagedObjects(h.client, BUS_NAME, ROOT_PATH)).keys()].sort();
+    const real = await published();
+
+    await h.sim.die();
+    const impostor = await startImpostor(h.sim.socket);
+    cleanup.push(() => impostor.stop());
+    await refresh();
+    await refresh();
+    expect(impostor.accepted).toBeGreaterThanOrEqual(2);
+    expect(impostor.requests).toBe(0);
+    const during = await published();
+    const fake = mpdMaps(IMPOSTOR_FIXTURE.replace('multipathd-0.9.4/', '')).map((m) => mapObjectPath(m.wwid));
+    expect(during.filter((p) => fake.includes(p))).toEqual([]);
+    expect(during).toEqual(real);
+    expect(await manager(h.bus, 'MultipathdAvailable')).toBe(false);
+    expect(h.logs.filter((l) => !l.includes('debug:') && (l.includes('refusing') || l.includes('multipathd unavailable'))), h.logs.join('\n')).toHaveLength(1);
+
+    await impostor.stop();
+    await h.sim.listen();
+    h.signals.length = 0;
+    await refresh();
+    await h.waitFor((s) => s.some((x) => x.member === 'Resynchronized' && x.args[0] === 'multipathd-restart'), 'Resynchronized(multipathd-restart)');
+    expect(await published()).toEqual(real);
   });
 });
