@@ -46,7 +46,7 @@ async function rig(topology: SimTopologyOptions, refreshInterval = 0, bus?: Priv
     bus: conn,
     config: { ...DEFAULT_CONFIG, enable: true, refreshInterval, historySize: 4096 },
     log: createLogger('error'),
-    multipathd: new MultipathdClient({ socket }),
+    multipathd: new MultipathdClient({ socket, expectedUid: process.getuid?.() }),
     dm: sim,
     openMonitor: undefined,
   });
@@ -234,7 +234,7 @@ async function scale(topology: SimTopologyOptions) {
     }
     await sleep(300);
     const rss = Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
-    const mpd = new MultipathdClient({ socket });
+    const mpd = new MultipathdClient({ socket, expectedUid: process.getuid?.() });
     const poll: number[] = [];
     let bytes = 0;
     for (let i = 0; i < RUNS; i++) {

@@ -3,6 +3,7 @@
 import { BUS_NAME, MANAGER_IFACE, MAP_IFACE, PATH_IFACE, ROOT_PATH } from '../dbus/api';
 import { callMethod, disconnect, onSignal } from '../dbus/connection';
 import { fetchObjects, openClient } from './client';
+import { terminalText } from './terminal-text';
 
 interface Line {
   serial?: bigint;
@@ -39,7 +40,7 @@ export async function monitor(opts: { bus: string; json: boolean; since?: bigint
     const details = Object.entries(l.data)
       .map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(',') : typeof v === 'string' && names.has(v) ? names.get(v) : String(v)}`)
       .join(' ');
-    out(`${l.serial !== undefined ? `#${l.serial} ` : ''}${l.name} ${label(l.object)}${details ? ` ${details}` : ''}\n`);
+    out(terminalText(`${l.serial !== undefined ? `#${l.serial} ` : ''}${l.name} ${label(l.object)}${details ? ` ${details}` : ''}`) + '\n');
   };
   const remember = (path: string, ifaces: Record<string, Record<string, unknown>> | ReadonlyMap<string, Record<string, unknown>>) => {
     const get = (i: string) => (ifaces instanceof Map ? ifaces.get(i) : (ifaces as Record<string, Record<string, unknown>>)[i]);

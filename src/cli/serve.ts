@@ -51,7 +51,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
     bus,
     config,
     log,
-    multipathd: new MultipathdClient({ socket: config.socket }),
+    multipathd: new MultipathdClient({ socket: config.socket, warn: (m) => log.warning(m) }),
     dm: opts.kernel ? kernelDm : undefined,
     openMonitor: opts.kernel ? openUeventMonitor : undefined,
   });

@@ -40,7 +40,8 @@ export async function demo(opts: { intervalSeconds: number }): Promise<number> {
     bus: conn,
     config: { ...DEFAULT_CONFIG, enable: true, refreshInterval: 30 },
     log,
-    multipathd: new MultipathdClient({ socket }),
+    // The simulator is ours, so it runs as whoever runs the demo.
+    multipathd: new MultipathdClient({ socket, expectedUid: process.getuid?.(), warn: (m) => log.warning(m) }),
     dm: sim,
     openMonitor: undefined,
   });

@@ -20,6 +20,7 @@ import { MultipathdHealth } from './multipathd-health';
 import { Publisher } from './publisher';
 import type { Sink } from './sink';
 import { EventStream } from './stream';
+import { UeventSource } from './uevent-source';
 import { VERSION } from '../version';
 
 export interface MultipathdLike {
@@ -70,7 +71,7 @@ export class MultipathService {
   private readonly warnMalformed: (msg: string) => void;
   private settings: MultipathSettings | undefined;
   private configStale = true;
-  private monitor: UeventMonitor | undefined;
+  private readonly uevents: UeventSource | undefined;
   private dmFailureLogged = false;
   private safetyTimer: unknown;
   private retryTimer: unknown;
@@ -104,7 +105,7 @@ export class MultipathService {
         version: VERSION,
         instanceId: this.instanceId,
         multipathdAvailable: this.health.available,
-        kernelEventsAvailable: this.monitor !== undefined && !this.monitor.closed,
+        kernelEventsAvailable: this.uevents?.available ?? false,
         settings: this.settings,
       }),
     );
@@ -112,6 +113,7 @@ export class MultipathService {
     for (const sink of deps.sinks ?? []) this.stream.addSink(sink);
     this.refresher = new Coalescer(() => this.read(), deps.minRefreshIntervalMs ?? 1000, this.timers);
     this.warnMalformed = rateLimited((m) => deps.log.warning(m), 10_000, () => this.timers.now());
+    this.uevents = deps.openMonitor && this.openUevents(deps.openMonitor);
   }
 
   /** Serial of the newest event (the Manager's EventSerial). */
@@ -125,13 +127,13 @@ export class MultipathService {
 
   /** Coldplug, export every object, then own the name: a client that sees the name sees everything. */
   async start(): Promise<void> {
-    this.openMonitor();
+    this.uevents?.start();
     await this.refresher.request();
     this.stream.flush();
     await requestName(this.deps.bus, BUS_NAME);
     this.deps.log.info(
       `serving ${this.store.topology.size} maps on ${BUS_NAME}; multipathd ${this.health.available ? 'available' : 'unavailable'}, ` +
-        `kernel events ${this.monitor ? 'on' : 'off'}, device-mapper ${this.deps.dm ? 'on' : 'off'}`,
+        `kernel events ${this.uevents?.available ? 'on' : 'off'}, device-mapper ${this.deps.dm ? 'on' : 'off'}`,
     );
     this.armSafetyNet();
   }
@@ -141,7 +143,7 @@ export class MultipathService {
     this.stopped = true;
     this.refresher.stop();
     for (const t of [this.safetyTimer, this.retryTimer]) if (t !== undefined) this.timers.clearTimeout(t);
-    this.monitor?.close();
+    this.uevents?.stop();
     this.deps.multipathd.close();
     if (this.deps.bus.connected) await releaseName(this.deps.bus, BUS_NAME).catch(() => undefined);
   }
@@ -190,24 +192,21 @@ export class MultipathService {
     this.refresher.poke();
   }
 
-  private openMonitor(): void {
-    if (!this.deps.openMonitor) return;
-    try {
-      this.monitor = this.deps.openMonitor(
-        { receiveBufferBytes: this.deps.config.netlinkBuffer },
-        {
-          onDatagram: (d) => this.handleDatagram(d),
-          onOverflow: () => {
-            this.stats.overflows++;
-            this.deps.log.warning('kernel uevent socket overflowed (ENOBUFS): events were lost, re-reading all state');
-            this.resync('overflow');
-          },
-          onError: (e) => this.deps.log.warning(`uevent socket: ${e.message}`),
-        },
-      );
-    } catch (e) {
-      this.deps.log.warning(`kernel uevents unavailable, relying on reads: ${(e as Error).message}`);
-    }
+  /** The uevent socket, reopened whenever it fails; KernelEventsAvailable says whether it is open. */
+  private openUevents(open: OpenMonitor): UeventSource {
+    return new UeventSource(open, this.deps.config.netlinkBuffer, this.deps.log, this.timers, {
+      onDatagram: (d) => this.handleDatagram(d),
+      onOverflow: () => {
+        this.stats.overflows++;
+        this.deps.log.warning('kernel uevent socket overflowed (ENOBUFS): events were lost, re-reading all state');
+        this.resync('overflow');
+      },
+      onLost: () => this.stream.managerChanged(),
+      onReopened: () => {
+        this.stream.managerChanged();
+        this.resync('uevent-reopened');
+      },
+    });
   }
 
   private armSafetyNet(): void {
@@ -269,7 +268,8 @@ export class MultipathService {
     } catch (e) {
       const kind = e instanceof MultipathdError ? e.kind : 'unparsable';
       const lost = this.health.failed(kind);
-      if (lost) this.deps.log.warning(`multipathd unavailable: ${(e as Error).message}; serving the kernel's view`);
+      // An impostor is reported by the client itself, once, however often we retry.
+      if (lost && kind !== 'untrusted') this.deps.log.warning(`multipathd unavailable: ${(e as Error).message}; serving the kernel's view`);
       else this.deps.log.debug(`multipathd read failed: ${(e as Error).message}`);
       this.stream.managerChanged();
       this.scheduleRetry();

@@ -9,6 +9,8 @@ export interface SimTopologyOptions {
   groupsPerMap?: number;
   vendor?: string;
   product?: string;
+  /** Map names in order (an alias, or the WWID without user_friendly_names); default mpatha, mpathb, … */
+  names?: string[];
 }
 
 export interface SimPath {
@@ -57,7 +59,7 @@ export class SimTopology {
         const i = disk++;
         paths.push({ dev: sdName(i), devT: sdDevT(i), failed: false, failCount: 0, group: Math.floor((p * groups) / o.pathsPerMap) + 1 });
       }
-      this.maps.push({ name: mpathName(m), wwid: simWwid(m), minor: m, groups, paths, activeGroup: 1, dmSeqnum: 0, diskseq: 0, pathFaults: 0, present: true });
+      this.maps.push({ name: o.names?.[m] ?? mpathName(m), wwid: simWwid(m), minor: m, groups, paths, activeGroup: 1, dmSeqnum: 0, diskseq: 0, pathFaults: 0, present: true });
     }
     // The disks were numbered first, the dm devices after them, as at boot.
     this.lastDiskseq = disk;

@@ -7,7 +7,7 @@ import { connectBus, disconnect, onSignal, type BusConnection } from '../../src/
 import { DEFAULT_CONFIG, type ServiceConfig } from '../../src/config/config-file';
 import { startPrivateBus, type PrivateBus } from '../../src/demo/private-bus';
 import { MultipathdClient } from '../../src/multipathd/client';
-import { MultipathService } from '../../src/service/service';
+import { MultipathService, type OpenMonitor } from '../../src/service/service';
 import { MultipathdSimulator, type SimTopologyOptions } from '../../src/sim/simulator';
 import { createLogger } from '../../src/util/log';
 
@@ -39,20 +39,24 @@ export async function startHarness(
   topology: SimTopologyOptions | 'small' = 'small',
   config: Partial<ServiceConfig> = {},
   maxOutboundBytes?: number,
+  /** Kernel uevents from a real socket (root), through the service's own seam; default none. */
+  openMonitor?: OpenMonitor,
 ): Promise<Harness> {
   const bus = await startPrivateBus();
   const socket = `@multipath-dbus-test-${process.pid}-${Math.random().toString(36).slice(2)}`;
   const sim = new MultipathdSimulator({ socket, topology });
   await sim.listen();
   const logs: string[] = [];
+  const log = createLogger('debug', (l) => logs.push(l), false);
   const conn = await connectBus(bus.address);
   const service = new MultipathService({
     bus: conn,
     config: { ...DEFAULT_CONFIG, enable: true, refreshInterval: 0, ...config },
-    log: createLogger('debug', (l) => logs.push(l), false),
-    multipathd: new MultipathdClient({ socket, timeoutMs: 1500 }),
+    log,
+    // The simulator runs in this process, as whoever runs the tests.
+    multipathd: new MultipathdClient({ socket, timeoutMs: 1500, expectedUid: process.getuid?.(), warn: (m) => log.warning(m) }),
     dm: sim,
-    openMonitor: undefined,
+    openMonitor,
     minRefreshIntervalMs: 50,
     maxOutboundBytes,
   });
