@@ -8,6 +8,7 @@ import { DEFAULT_CONFIG, type ServiceConfig } from '../../src/config/config-file
 import { startPrivateBus, type PrivateBus } from '../../src/demo/private-bus';
 import { MultipathdClient } from '../../src/multipathd/client';
 import { MultipathService } from '../../src/service/service';
+import type { Sink } from '../../src/service/sink';
 import { MultipathdSimulator, type SimTopologyOptions } from '../../src/sim/simulator';
 import { createLogger } from '../../src/util/log';
 
@@ -39,6 +40,7 @@ export async function startHarness(
   topology: SimTopologyOptions | 'small' = 'small',
   config: Partial<ServiceConfig> = {},
   maxOutboundBytes?: number,
+  sinks: Sink[] = [],
 ): Promise<Harness> {
   const bus = await startPrivateBus();
   const socket = `@multipath-dbus-test-${process.pid}-${Math.random().toString(36).slice(2)}`;
@@ -55,6 +57,7 @@ export async function startHarness(
     openMonitor: undefined,
     minRefreshIntervalMs: 50,
     maxOutboundBytes,
+    sinks,
   });
   const client = await connectBus(bus.address);
   const signals: Signal[] = [];
