@@ -81,6 +81,8 @@ interface RawBinding {
   connectUnixStream(address: string): number;
   listenUnixStream(address: string, backlog: number): number;
   closeFd(fd: number): void;
+  openUnixDatagram(): number;
+  sendUnixDatagram(fd: number, address: string, data: Buffer): void;
 }
 
 let binding: RawBinding | undefined;
@@ -151,6 +153,16 @@ export function connectUnixStream(address: string): number {
 /** Bind and listen the way multipathd does ("@name": exact-length abstract). Returns the fd. */
 export function listenUnixStream(address: string, backlog = 64): number {
   return wrap(() => load().listenUnixStream(address, backlog));
+}
+
+/** An unbound SOCK_DGRAM unix socket for sendUnixDatagram. Returns the fd (closeFd it). */
+export function openUnixDatagram(): number {
+  return wrap(() => load().openUnixDatagram());
+}
+
+/** One datagram to a unix socket path ("@name": abstract); never blocks (EAGAIN when full). */
+export function sendUnixDatagram(fd: number, address: string, data: Buffer): void {
+  wrap(() => load().sendUnixDatagram(fd, address, data));
 }
 
 export function closeFd(fd: number): void {
