@@ -1,4 +1,5 @@
 // `multipath-dbus serve`: the system service.
+import * as path from 'node:path';
 import { connectBus, disconnect } from '../dbus/connection';
 import { kernelDm } from '../dm/reader';
 import { loadConfig } from '../config/load';
@@ -7,6 +8,8 @@ import { MultipathdClient } from '../multipathd/client';
 import { openUeventMonitor } from '../native/addon';
 import { MultipathService } from '../service/service';
 import { createLogger } from '../util/log';
+import type { ListenAddress } from '../metrics/listen-address';
+import { startOutputs } from './outputs';
 
 export interface ServeOptions {
   config: string;
@@ -18,6 +21,8 @@ export interface ServeOptions {
   netlinkBuffer?: number;
   logLevel?: ServiceConfig['logLevel'];
   kernel: boolean;
+  metricsListen?: ListenAddress;
+  metricsTextfile?: string;
 }
 
 export async function serve(opts: ServeOptions): Promise<number> {
@@ -28,6 +33,8 @@ export async function serve(opts: ServeOptions): Promise<number> {
     historySize: opts.historySize,
     netlinkBuffer: opts.netlinkBuffer,
     logLevel: opts.logLevel,
+    metricsListen: opts.metricsListen,
+    metricsTextfile: opts.metricsTextfile === undefined ? undefined : path.resolve(opts.metricsTextfile),
   });
   if (!loaded.ok) {
     createLogger('error').error(`configuration error: ${loaded.error}`);
@@ -40,11 +47,19 @@ export async function serve(opts: ServeOptions): Promise<number> {
     return 0;
   }
 
+  let outputs;
+  try {
+    outputs = await startOutputs(config, log);
+  } catch (e) {
+    log.error((e as Error).message);
+    return 1;
+  }
   let bus;
   try {
     bus = await connectBus(opts.bus);
   } catch (e) {
     log.error(`cannot connect to the ${opts.bus} bus: ${(e as Error).message}`);
+    await outputs.stop();
     return 1;
   }
   const service = new MultipathService({
@@ -54,6 +69,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
     multipathd: new MultipathdClient({ socket: config.socket, warn: (m) => log.warning(m) }),
     dm: opts.kernel ? kernelDm : undefined,
     openMonitor: opts.kernel ? openUeventMonitor : undefined,
+    sinks: outputs.sinks,
   });
 
   return new Promise<number>((resolve) => {
@@ -63,6 +79,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
       exiting = true;
       log.info(why);
       await service.stop();
+      await outputs.stop();
       disconnect(bus);
       resolve(code);
     };
@@ -73,7 +90,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
         log.error('lost the D-Bus connection; exiting so the service manager can restart us');
         exiting = true;
         // Nothing to release on a dead connection; stop timers and sockets and go.
-        void service.stop();
+        void service.stop().then(() => outputs.stop());
         resolve(1);
       }
     });

@@ -54,12 +54,13 @@ export interface ServiceStats {
   ignored: number;
   stale: number;
   overflows: number;
+  signalsDropped: number;
   reads: number;
 }
 
 export class MultipathService {
   readonly instanceId = randomUUID();
-  readonly stats: ServiceStats = { datagrams: 0, malformed: 0, ignored: 0, stale: 0, overflows: 0, reads: 0 };
+  readonly stats: ServiceStats = { datagrams: 0, malformed: 0, ignored: 0, stale: 0, overflows: 0, signalsDropped: 0, reads: 0 };
   private readonly store = new TopologyStore();
   private readonly history: EventHistory;
   private readonly server: ObjectServer;
@@ -86,6 +87,7 @@ export class MultipathService {
       maxOutboundBytes: deps.maxOutboundBytes,
       onInternalError: (e, call) => deps.log.error(`${call.iface}.${call.member} failed: ${(e as Error).stack ?? e}`),
       onSignalsDropped: (n) => {
+        this.stats.signalsDropped += n;
         deps.log.warning(`dropped ${n} signals while the bus was not reading; telling clients to resynchronize`);
         this.stream.resynchronized('backpressure');
       },
@@ -107,6 +109,8 @@ export class MultipathService {
         multipathdAvailable: this.health.available,
         kernelEventsAvailable: this.uevents?.available ?? false,
         settings: this.settings,
+        ueventOverflows: this.stats.overflows,
+        signalsDropped: this.stats.signalsDropped,
       }),
     );
     this.stream.addSink(new Publisher(this.server));

@@ -37,6 +37,10 @@ export interface ManagerState {
   multipathdAvailable: boolean;
   kernelEventsAvailable: boolean;
   settings: MultipathSettings | undefined;
+  /** Times the kernel uevent socket overflowed (events lost) since start. */
+  ueventOverflows: number;
+  /** Signals dropped because the bus daemon was not reading, since start. */
+  signalsDropped: number;
 }
 
 export interface Burst {

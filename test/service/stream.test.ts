@@ -18,7 +18,7 @@ function setup() {
   const store = new TopologyStore();
   const history = new EventHistory(100);
   const queued: (() => void)[] = [];
-  const manager = { version: 't', instanceId: 'i', multipathdAvailable: true, kernelEventsAvailable: true, settings: undefined };
+  const manager = { version: 't', instanceId: 'i', multipathdAvailable: true, kernelEventsAvailable: true, settings: undefined, ueventOverflows: 0, signalsDropped: 0 };
   const stream = new EventStream(history, () => store.topology, () => manager, (fn) => queued.push(fn));
   const [a, b] = [recorder(), recorder()];
   stream.addSink(a.sink);
