@@ -7,6 +7,7 @@ import { requestName, releaseName, type BusConnection } from '../dbus/connection
 import { readMultipathMaps, type DmSource } from '../dm/reader';
 import { parseUevent } from '../kernel/uevent';
 import type { SourceReadings } from '../model/build';
+import { gateSettings } from '../model/gate';
 import { TopologyStore } from '../model/store';
 import { MultipathdError } from '../multipathd/client';
 import { parseShowMaps } from '../multipathd/maps-json';
@@ -69,6 +70,7 @@ export class MultipathService {
   private readonly pendingResync = new Set<string>();
   private readonly warnMalformed: (msg: string) => void;
   private settings: MultipathSettings | undefined;
+  private repairsReported = new Set<string>();
   private configStale = true;
   private monitor: UeventMonitor | undefined;
   private dmFailureLogged = false;
@@ -228,7 +230,9 @@ export class MultipathService {
     const dm = this.readDm();
     if (dm) readings.dm = dm;
     if (this.stopped) return;
-    const changes = this.store.applyReadings(readings);
+    const repaired: string[] = [];
+    const changes = this.store.applyReadings(readings, (m) => repaired.push(m));
+    this.reportRepairs(repaired);
     this.stream.mapsChanged(changes, true);
     if (this.pendingResync.size > 0 && (readings.dm || readings.multipathd)) {
       const reason = [...this.pendingResync].join(',');
@@ -236,6 +240,13 @@ export class MultipathService {
       this.stream.resynchronized(reason);
     }
     this.stream.managerChanged();
+  }
+
+  /** Each repair once while it lasts: a read every second must not log the same line each time. */
+  private reportRepairs(messages: string[]): void {
+    const now = new Set(messages);
+    for (const m of now) if (!this.repairsReported.has(m)) this.deps.log.warning(m);
+    this.repairsReported = now;
   }
 
   private readDm() {
@@ -288,7 +299,7 @@ export class MultipathService {
     }
     const parsed = parseShowConfig(text);
     if (parsed.ok) {
-      this.settings = parsed.value;
+      this.settings = gateSettings(parsed.value, (m) => this.deps.log.warning(m));
       this.configStale = false;
     } else {
       this.deps.log.warning(`multipathd config unreadable: ${parsed.error}`);
