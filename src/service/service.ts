@@ -67,7 +67,10 @@ export class MultipathService {
   private readonly refresher: Coalescer;
   private readonly health = new MultipathdHealth();
   private readonly timers: Timers;
-  private readonly pendingResync = new Set<string>();
+  /** Losses not yet confirmed by a read: reason -> number of its latest loss (see lossCount). */
+  private readonly pendingResync = new Map<string, number>();
+  /** Losses so far; a read confirms those numbered up to the count when it began. */
+  private lossCount = 0;
   private readonly warnMalformed: (msg: string) => void;
   private settings: MultipathSettings | undefined;
   private repairsReported = new Set<string>();
@@ -188,7 +191,7 @@ export class MultipathService {
 
   /** Events were lost: rebuild, announce what the rebuild finds, then say so. */
   resync(reason: string): void {
-    this.pendingResync.add(reason);
+    this.pendingResync.set(reason, ++this.lossCount);
     this.refresher.poke();
   }
 
@@ -223,8 +226,10 @@ export class MultipathService {
 
   private async read(): Promise<void> {
     this.stats.reads++;
+    // A loss after this point may postdate what the sources tell this read.
+    const begun = this.lossCount;
     const readings: SourceReadings = {};
-    const mpd = await this.readMultipathd();
+    const mpd = await this.readMultipathd(begun);
     if (mpd) readings.multipathd = mpd;
     // After multipathd: the kernel's answer is then at least as new as every event applied so far.
     const dm = this.readDm();
@@ -234,12 +239,16 @@ export class MultipathService {
     const changes = this.store.applyReadings(readings, (m) => repaired.push(m));
     this.reportRepairs(repaired);
     this.stream.mapsChanged(changes, true);
-    if (this.pendingResync.size > 0 && (readings.dm || readings.multipathd)) {
-      const reason = [...this.pendingResync].join(',');
-      this.pendingResync.clear();
-      this.stream.resynchronized(reason);
-    }
+    if (readings.dm || readings.multipathd) this.confirmResync(begun);
     this.stream.managerChanged();
+  }
+
+  /** The losses up to `begun` are repaired: say so. Later ones wait for the read they caused. */
+  private confirmResync(begun: number): void {
+    const confirmed = [...this.pendingResync].filter(([, n]) => n <= begun).map(([reason]) => reason);
+    for (const reason of confirmed) this.pendingResync.delete(reason);
+    if (confirmed.length > 0) this.stream.resynchronized(confirmed.join(','));
+    if (this.pendingResync.size > 0) this.refresher.poke();
   }
 
   /** Each repair once while it lasts: a read every second must not log the same line each time. */
@@ -262,7 +271,7 @@ export class MultipathService {
     return r.value.maps;
   }
 
-  private async readMultipathd() {
+  private async readMultipathd(begun: number) {
     try {
       const text = await this.deps.multipathd.request('show maps json');
       const parsed = parseShowMaps(text);
@@ -272,7 +281,8 @@ export class MultipathService {
       if (this.configStale || !this.settings) await this.readSettings();
       if (this.health.succeeded()) {
         this.deps.log.notice('multipathd is back; re-reading all state');
-        this.pendingResync.add('multipathd-restart');
+        // Found by this very read, which therefore confirms it.
+        this.pendingResync.set('multipathd-restart', begun);
         this.configStale = true;
       }
       this.stream.managerChanged();
