@@ -40,8 +40,8 @@ export interface ObjectServerOptions {
   objectManagerPath: string;
   interfaces: InterfaceSpec[];
   handlers: Record<string, MethodHandler>;
-  /** Told about handler failures that were not DBusErrors (bugs). */
-  onInternalError?: (e: unknown, call: MethodCall) => void;
+  /** Told about every failure that was not a DBusError (a bug): in a handler, in routing, in a flush. */
+  onInternalError?: (e: unknown, context: string) => void;
   /**
    * Signals are dropped, not queued, while this many bytes wait for the bus daemon: a bus
    * that stops reading must not grow our memory. Default 16 MiB.
@@ -276,8 +276,17 @@ export class ObjectServer {
     this.flushScheduled = true;
     setImmediate(() => {
       this.flushScheduled = false;
-      this.flush();
+      try {
+        this.flush();
+      } catch (e) {
+        this.internalError(e, 'the end-of-burst flush');
+      }
     });
+  }
+
+  private internalError(e: unknown, context: string): void {
+    if (this.options.onInternalError) this.options.onInternalError(e, context);
+    else throw e;
   }
 
   /** A copy with numbers promoted where the table says 't' or 'x'; a name outside the tables is a bug and throws. */
@@ -329,7 +338,11 @@ export class ObjectServer {
       await this.route(msg);
     } catch (e) {
       // Never let a bad message or a bug leave a caller without an answer.
-      this.error(msg, `${ERR}Failed`, 'internal error');
+      try {
+        this.error(msg, `${ERR}Failed`, 'internal error');
+      } finally {
+        this.internalError(e, `${msg.interface ?? '(no interface)'}.${msg.member} on ${msg.path} from ${msg.sender}`);
+      }
     }
   }
 
@@ -391,8 +404,8 @@ export class ObjectServer {
       this.reply(msg, signatureOf(method.out), out.map((v, i) => coerce(method.out[i].type, v)));
     } catch (e) {
       if (e instanceof DBusError) return this.error(msg, e.errorName, e.message);
-      this.options.onInternalError?.(e, call);
       this.error(msg, `${ERR}Failed`, `${method.name} failed`);
+      this.internalError(e, `${iface}.${method.name} from ${call.sender}`);
     }
   }
 

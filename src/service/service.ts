@@ -2,7 +2,7 @@
 // read afterwards (coalesced) for the rich fields and never sits on the event path.
 import { randomUUID } from 'node:crypto';
 import { MANAGER_IFACE, ROOT_PATH, BUS_NAME, MANAGER, MAP, PATH_GROUP, PATH } from '../dbus/api';
-import { ObjectServer, variant, type MethodCall } from '../dbus/object-server';
+import { DBusError, ObjectServer, variant, type MethodCall } from '../dbus/object-server';
 import { requestName, releaseName, type BusConnection } from '../dbus/connection';
 import { readMultipathMaps, type DmSource } from '../dm/reader';
 import { parseUevent } from '../kernel/uevent';
@@ -17,6 +17,7 @@ import type { ServiceConfig } from '../config/config-file';
 import { rateLimited, type Logger } from '../util/log';
 import { Coalescer, realTimers, type Timers } from './coalescer';
 import { EventHistory } from './history';
+import { InternalErrors } from './internal-errors';
 import { MultipathdHealth } from './multipathd-health';
 import { Publisher } from './publisher';
 import type { Sink } from './sink';
@@ -67,6 +68,7 @@ export class MultipathService {
   private readonly refresher: Coalescer;
   private readonly health = new MultipathdHealth();
   private readonly timers: Timers;
+  private readonly errors: InternalErrors;
   /** Losses not yet confirmed by a read: reason -> number of its latest loss (see lossCount). */
   private readonly pendingResync = new Map<string, number>();
   /** Losses so far; a read confirms those numbered up to the count when it began. */
@@ -83,12 +85,17 @@ export class MultipathService {
 
   constructor(private readonly deps: ServiceDeps) {
     this.timers = deps.timers ?? realTimers;
+    // A bug leaves the published state unknown: rebuild it and tell clients to re-read.
+    this.errors = new InternalErrors(deps.log, () => {
+      this.stream.republish();
+      this.resync('internal-error');
+    });
     this.history = new EventHistory(deps.config.historySize);
     this.server = new ObjectServer(deps.bus, {
       objectManagerPath: ROOT_PATH,
       interfaces: [MANAGER, MAP, PATH_GROUP, PATH],
       maxOutboundBytes: deps.maxOutboundBytes,
-      onInternalError: (e, call) => deps.log.error(`${call.iface}.${call.member} failed: ${(e as Error).stack ?? e}`),
+      onInternalError: (e, context) => this.errors.report(`D-Bus ${context}`, e),
       onSignalsDropped: (n) => {
         deps.log.warning(`dropped ${n} signals while the bus was not reading; telling clients to resynchronize`);
         this.stream.resynchronized('backpressure');
@@ -97,7 +104,12 @@ export class MultipathService {
         [`${MANAGER_IFACE}.GetEvents`]: (call) => this.getEvents(call),
         [`${MANAGER_IFACE}.Refresh`]: async () => {
           this.configStale = true;
-          await this.refresher.request();
+          try {
+            await this.refresher.request();
+          } catch {
+            // Reported where the read failed; the caller is told, and the recovery read follows.
+            throw new DBusError('org.freedesktop.DBus.Error.Failed', 'the read failed; the service logged why and reads again');
+          }
           return [];
         },
       },
@@ -112,10 +124,14 @@ export class MultipathService {
         kernelEventsAvailable: this.monitor !== undefined && !this.monitor.closed,
         settings: this.settings,
       }),
+      setImmediate,
+      (e, context) => this.errors.report(context, e),
     );
     this.stream.addSink(new Publisher(this.server));
     for (const sink of deps.sinks ?? []) this.stream.addSink(sink);
-    this.refresher = new Coalescer(() => this.read(), deps.minRefreshIntervalMs ?? 1000, this.timers);
+    this.refresher = new Coalescer(() => this.read(), deps.minRefreshIntervalMs ?? 1000, this.timers, (e) =>
+      this.errors.report('a read of the sources', e),
+    );
     this.warnMalformed = rateLimited((m) => deps.log.warning(m), 10_000, () => this.timers.now());
   }
 
@@ -131,7 +147,8 @@ export class MultipathService {
   /** Coldplug, export every object, then own the name: a client that sees the name sees everything. */
   async start(): Promise<void> {
     this.openMonitor();
-    await this.refresher.request();
+    // A read that throws was reported and is retried: serve what there is rather than exit.
+    await this.refresher.request().catch(() => undefined);
     this.stream.flush();
     await requestName(this.deps.bus, BUS_NAME);
     this.deps.log.info(
@@ -153,6 +170,14 @@ export class MultipathService {
 
   /** The entry point of every kernel datagram, real or simulated. */
   handleDatagram(datagram: Buffer): void {
+    try {
+      this.applyDatagram(datagram);
+    } catch (e) {
+      this.errors.report('a kernel datagram', e);
+    }
+  }
+
+  private applyDatagram(datagram: Buffer): void {
     this.stats.datagrams++;
     const parsed = parseUevent(datagram);
     if (parsed.kind === 'malformed') {
@@ -218,10 +243,13 @@ export class MultipathService {
   private armSafetyNet(): void {
     const seconds = this.deps.config.refreshInterval;
     if (seconds <= 0 || this.stopped) return;
-    this.safetyTimer = this.timers.setTimeout(() => {
-      this.refresher.poke();
-      this.armSafetyNet();
-    }, seconds * 1000);
+    this.safetyTimer = this.timers.setTimeout(
+      this.errors.guard('the safety-net timer', () => {
+        this.refresher.poke();
+        this.armSafetyNet();
+      }),
+      seconds * 1000,
+    );
   }
 
   private async read(): Promise<void> {
@@ -318,10 +346,13 @@ export class MultipathService {
 
   private scheduleRetry(): void {
     if (this.retryTimer !== undefined || this.stopped) return;
-    this.retryTimer = this.timers.setTimeout(() => {
-      this.retryTimer = undefined;
-      this.refresher.poke();
-    }, this.health.backoffMs());
+    this.retryTimer = this.timers.setTimeout(
+      this.errors.guard('the multipathd retry timer', () => {
+        this.retryTimer = undefined;
+        this.refresher.poke();
+      }),
+      this.health.backoffMs(),
+    );
   }
 
   private getEvents(call: MethodCall): unknown[] {

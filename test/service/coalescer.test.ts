@@ -65,3 +65,27 @@ describe('coalesced reads', () => {
     expect(reads).toBe(2);
   });
 });
+
+describe('a read that throws', () => {
+  it('is reported once, rejects the callers it served, and the next read runs', async () => {
+    const { timers, advance } = fakeTimers();
+    const errors: unknown[] = [];
+    let reads = 0;
+    const c = new Coalescer(
+      async () => {
+        if (reads++ === 0) throw new Error('bug');
+      },
+      1000,
+      timers,
+      (e) => errors.push(e),
+    );
+    const first = c.request();
+    await advance(0);
+    await expect(first).rejects.toThrow('bug');
+    expect(errors).toHaveLength(1);
+    const second = c.request();
+    await advance(1000);
+    await expect(second).resolves.toBeUndefined();
+    expect(reads).toBe(2);
+  });
+});
