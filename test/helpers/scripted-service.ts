@@ -10,23 +10,24 @@ import { SIM_SHOW_CONFIG } from '../../src/sim/show-config';
 import { createLogger } from '../../src/util/log';
 import type { Signal } from './service-harness';
 
-/** multipathd as a script: `show maps json` answers `maps`, `show config` the simulator's config. */
+/** multipathd as a script: `show maps json` answers `maps` (or what it returns), `show config` the simulator's config. */
 export class ScriptedMultipathd {
-  maps: string;
+  maps: string | (() => string);
   config = SIM_SHOW_CONFIG;
   readonly requests: string[] = [];
   /** While true, requests wait for release() (the test decides when multipathd answers). */
   hold = false;
   private held: (() => void)[] = [];
 
-  constructor(maps: string) {
+  constructor(maps: string | (() => string)) {
     this.maps = maps;
   }
 
   async request(command: string): Promise<string> {
     this.requests.push(command);
     if (this.hold) await new Promise<void>((r) => this.held.push(r));
-    return command === 'show config' ? this.config : this.maps;
+    if (command === 'show config') return this.config;
+    return typeof this.maps === 'string' ? this.maps : this.maps();
   }
 
   /** Requests waiting for an answer. */
