@@ -87,7 +87,17 @@ program
     if (!/^\d+$/.test(v)) throw new InvalidArgumentError('expected a serial number');
     return BigInt(v);
   })
-  .action((o) => run(async () => (await import('./monitor')).monitor({ bus: o.bus, json: !!o.json, since: o.since })));
+  .action((o) =>
+    run(async () =>
+      (await import('./monitor')).monitor({
+        bus: o.bus,
+        json: !!o.json,
+        since: o.since,
+        // On stderr, like `busctl monitor`: stdout stays one line per signal.
+        onReady: () => process.stderr.write(`multipath-dbus monitor: listening for the service's signals on ${o.bus}; Ctrl-C stops\n`),
+      }),
+    ),
+  );
 
 program
   .command('demo')

@@ -10,6 +10,7 @@ import { MultipathService } from '../service/service';
 import { createLogger } from '../util/log';
 import type { ListenAddress } from '../metrics/listen-address';
 import { startOutputs } from './outputs';
+import { stopRequested } from './stop-signal';
 
 export interface ServeOptions {
   config: string;
@@ -83,8 +84,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
       disconnect(bus);
       resolve(code);
     };
-    process.once('SIGTERM', () => void exit(0, 'SIGTERM: releasing the name and exiting'));
-    process.once('SIGINT', () => void exit(0, 'SIGINT: releasing the name and exiting'));
+    void stopRequested().then((sig) => exit(0, `${sig}: releasing the name and exiting`));
     bus.on('disconnect', () => {
       if (!exiting) {
         log.error('lost the D-Bus connection; exiting so the service manager can restart us');

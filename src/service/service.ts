@@ -60,6 +60,13 @@ export interface ServiceStats {
   reads: number;
 }
 
+/**
+ * How long stopping waits for the bus to confirm ReleaseName. Closing the connection
+ * releases the name anyway; the wait only orders it, and a bus that does not answer
+ * (stopped, hung, dying with us) must not keep the process from exiting.
+ */
+const RELEASE_NAME_TIMEOUT_MS = 500;
+
 export class MultipathService {
   readonly instanceId = randomUUID();
   readonly stats: ServiceStats = { datagrams: 0, malformed: 0, ignored: 0, stale: 0, overflows: 0, signalsDropped: 0, reads: 0 };
@@ -171,7 +178,7 @@ export class MultipathService {
     for (const t of [this.safetyTimer, this.retryTimer]) if (t !== undefined) this.timers.clearTimeout(t);
     this.uevents?.stop();
     this.deps.multipathd.close();
-    if (this.deps.bus.connected) await releaseName(this.deps.bus, BUS_NAME).catch(() => undefined);
+    if (this.deps.bus.connected) await releaseName(this.deps.bus, BUS_NAME, RELEASE_NAME_TIMEOUT_MS).catch(() => undefined);
   }
 
   /** The entry point of every kernel datagram, real or simulated. */
