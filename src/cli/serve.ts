@@ -48,6 +48,8 @@ export async function serve(opts: ServeOptions): Promise<number> {
     return 0;
   }
 
+  // Listen before anything starts: a SIGTERM while the outputs or the bus come up still ends us cleanly.
+  const stop = stopRequested();
   let outputs;
   try {
     outputs = await startOutputs(config, log);
@@ -84,7 +86,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
       disconnect(bus);
       resolve(code);
     };
-    void stopRequested().then((sig) => exit(0, `${sig}: releasing the name and exiting`));
+    void stop.then((sig) => exit(0, `${sig}: releasing the name and exiting`));
     bus.on('disconnect', () => {
       if (!exiting) {
         log.error('lost the D-Bus connection; exiting so the service manager can restart us');
