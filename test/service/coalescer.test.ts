@@ -79,9 +79,9 @@ describe('a read that throws', () => {
       timers,
       (e) => errors.push(e),
     );
-    const first = c.request();
+    const first = expect(c.request()).rejects.toThrow('bug');
     await advance(0);
-    await expect(first).rejects.toThrow('bug');
+    await first;
     expect(errors).toHaveLength(1);
     const second = c.request();
     await advance(1000);
