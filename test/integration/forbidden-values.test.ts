@@ -137,7 +137,7 @@ describe('values D-Bus forbids', () => {
           await assertServing(s);
         });
       }),
-      { numRuns: RUNS },
+      { numRuns: RUNS, timeout: 20_000 },
     );
   }, 120_000);
 });

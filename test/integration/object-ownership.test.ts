@@ -145,7 +145,7 @@ describe('object ownership', () => {
         }
       }),
       // The LUN swap: mpathb goes and mpatha takes its device in the same read; then mpatha goes too.
-      { numRuns: RUNS, examples: [[[{ kind: 'swap', map: 1, to: 0 }, { kind: 'remove', map: 0 }]]] },
+      { numRuns: RUNS, timeout: 20_000, examples: [[[{ kind: 'swap', map: 1, to: 0 }, { kind: 'remove', map: 0 }]]] },
     );
   }, 180_000);
 });
