@@ -50,6 +50,12 @@ export interface ScriptedService {
   conn: BusConnection;
   client: BusConnection;
   signals: Signal[];
+  /**
+   * How many signals had arrived when the latest method reply did. The service sends in
+   * order, so these are exactly the signals sent before it answered; later ones may already
+   * be in `signals` when the caller's await resumes.
+   */
+  readonly signalsBeforeLastReply: number;
   logs: string[];
   /** The service's objects as a client reads them. */
   objects(): Promise<Map<string, Map<string, Record<string, unknown>>>>;
@@ -78,7 +84,14 @@ export async function scriptedService(
   const client = await connectBus(bus.address);
   const signals: Signal[] = [];
   await onSignal(client, { pathNamespace: ROOT_PATH }, (m) => signals.push(m));
+  let signalsBeforeLastReply = 0;
+  client.raw.on('message', (m: { type: number }) => {
+    if (m.type === METHOD_RETURN) signalsBeforeLastReply = signals.length;
+  });
   return {
+    get signalsBeforeLastReply() {
+      return signalsBeforeLastReply;
+    },
     service,
     conn,
     client,
@@ -100,5 +113,7 @@ export async function scriptedService(
     },
   };
 }
+
+const METHOD_RETURN = 2;
 
 export { startPrivateBus, type PrivateBus };

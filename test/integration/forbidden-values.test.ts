@@ -2,12 +2,15 @@
 // dbus-daemon. The daemon drops a sender whose message holds a NUL or invalid UTF-8, and an
 // int32 out of range cannot be marshalled: the gate must repair each value, keep its
 // object, and leave every other object as it would be.
+import { spawn } from 'node:child_process';
 import * as fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUS_NAME, MAP_IFACE, mapObjectPath, PATH_IFACE, pathObjectPath, ROOT_PATH } from '../../src/dbus/api';
 import { callMethod } from '../../src/dbus/connection';
+import { MultipathdSimulator } from '../../src/sim/simulator';
 import { SimTopology } from '../../src/sim/topology';
 import { assertObjectGraph } from '../helpers/object-graph';
+import { CLI, run } from '../helpers/service-harness';
 import { ScriptedMultipathd, scriptedService, startPrivateBus, type PrivateBus, type ScriptedService } from '../helpers/scripted-service';
 
 const RUNS = Number(process.env.FUZZ_RUNS) || 40;
@@ -76,6 +79,32 @@ describe('values D-Bus forbids', () => {
     });
   });
 
+  it('`serve` as systemd starts it, on a multipathd whose vendor holds a NUL: owns the name, publishes the map, exits 0 on SIGTERM', async () => {
+    const socket = `@multipath-dbus-forbidden-${process.pid}`;
+    const mpd = new MultipathdSimulator({ socket, topology: { maps: 2, pathsPerMap: 2, vendor: 'AC\u0000ME', product: 'x"y' } });
+    await mpd.listen();
+    const child = spawn(CLI, ['serve', '--enable', '--no-kernel', '--bus', bus.address, '--socket', socket, '--refresh-interval', '0', '--config', '/nonexistent']);
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    try {
+      // The service logs its "serving" line once it owns the name.
+      const end = Date.now() + 15_000;
+      while (!stderr.includes('serving 2 maps')) {
+        if (Date.now() > end || child.exitCode !== null) throw new Error(`serve never owned the name: ${stderr}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const r = await run('busctl', [`--address=${bus.address}`, '--json=short', 'get-property', BUS_NAME, mapObjectPath(sim.maps[0].wwid), MAP_IFACE, 'Vendor']);
+      expect(JSON.parse(r.stdout).data).toBe('AC\ufffdME');
+      expect(stderr).toMatch(/warning: map mpatha \(.*\): Vendor holds a NUL/);
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    } finally {
+      child.kill('SIGKILL');
+      await mpd.close();
+    }
+  });
+
   it('the same values arriving with a later read: the flush goes out, the connection stays', async () => {
     const ms = new ScriptedMultipathd(sim.showMapsJson());
     const s = await scriptedService(bus, { multipathd: ms });
@@ -137,7 +166,7 @@ describe('values D-Bus forbids', () => {
           await assertServing(s);
         });
       }),
-      { numRuns: RUNS },
+      { numRuns: RUNS, timeout: 20_000 },
     );
   }, 120_000);
 });

@@ -79,7 +79,6 @@ describe('a read that throws', () => {
       timers,
       (e) => errors.push(e),
     );
-    // The expectation is attached before the read runs, so the rejection is never unhandled.
     const first = expect(c.request()).rejects.toThrow('bug');
     await advance(0);
     await first;
