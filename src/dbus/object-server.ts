@@ -365,8 +365,16 @@ export class ObjectServer {
     this.error(msg, `${ERR}LimitsExceeded`, `the reply to ${msg.member} would be ${why}${hint ? `; ${hint}` : ''}`);
   }
 
-  /** Caller budgets first (see ObjectServerOptions.admit), then the call. */
+  /**
+   * Caller budgets first (see ObjectServerOptions.admit), then the call. A call that asks for
+   * no reply is run only if its method returns nothing (it has an effect): a query whose
+   * answer nobody reads would be work that no budget sees.
+   */
   private async admitted(msg: RawMessage): Promise<void> {
+    if ((msg.flags ?? 0) & NO_REPLY_EXPECTED) {
+      const method = this.specs.get(msg.interface ?? '')?.methods.find((m) => m.name === msg.member);
+      if (method?.out.length !== 0) return;
+    }
     try {
       await this.options.admit?.(msg.sender);
     } catch (e) {
