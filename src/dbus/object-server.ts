@@ -157,8 +157,8 @@ export class ObjectServer {
       return;
     }
     const removed = [...current.keys()].filter((i) => !interfaces.has(i));
-    this.entrySizes.delete(path);
     if (removed.length > 0) {
+      this.entrySizes.delete(path);
       for (const i of removed) {
         current.delete(i);
         this.pending.get(path)?.delete(i);
@@ -171,11 +171,13 @@ export class ObjectServer {
       if (!old) {
         const fresh = this.normalize(iface, props);
         current.set(iface, fresh);
+        this.entrySizes.delete(path);
         added[iface] = this.marshalProps(iface, fresh);
         continue;
       }
       for (const [k, v] of Object.entries(this.normalize(iface, props))) {
         if (same(old[k], v)) continue;
+        this.entrySizes.delete(path);
         let byIface = this.pending.get(path);
         if (!byIface) this.pending.set(path, (byIface = new Map()));
         let seen = byIface.get(iface);
@@ -305,10 +307,13 @@ export class ObjectServer {
     return n;
   }
 
-  /** GetManagedObjects' reply size from the entry sizes, before anything is marshalled. */
+  /** GetManagedObjects' reply size from the entry sizes, before anything is marshalled; counting stops past the limit. */
   private managedObjectsBound(): number {
     let bytes = HEADER_RESERVE + 8;
-    for (const p of this.sortedPaths()) bytes += align8(this.entrySize(p));
+    for (const p of this.sortedPaths()) {
+      bytes += align8(this.entrySize(p));
+      if (bytes > this.bus.maxMessageBytes) break;
+    }
     return bytes;
   }
 
@@ -424,7 +429,7 @@ export class ObjectServer {
       case OBJECT_MANAGER.name:
         if (member === 'GetManagedObjects' && path === this.options.objectManagerPath && this.checkArgs(msg, '')) {
           const bound = this.managedObjectsBound();
-          if (bound > this.bus.maxMessageBytes) return this.tooLarge(msg, `${bound} bytes, above the message size limit of ${this.bus.maxMessageBytes} bytes`);
+          if (bound > this.bus.maxMessageBytes) return this.tooLarge(msg, `more than ${this.bus.maxMessageBytes} bytes, the message size limit`);
           const out: Record<string, Record<string, Record<string, dbus.Variant>>> = {};
           for (const [p, ifaces] of this.objects) if (p === path || p.startsWith(`${path}/`)) out[p] = this.marshalObject(ifaces);
           return this.reply(msg, 'a{oa{sa{sv}}}', [out]);
