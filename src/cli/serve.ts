@@ -20,6 +20,7 @@ export interface ServeOptions {
   refreshInterval?: number;
   historySize?: number;
   netlinkBuffer?: number;
+  maxMessageSize?: number;
   logLevel?: ServiceConfig['logLevel'];
   kernel: boolean;
   metricsListen?: ListenAddress;
@@ -33,6 +34,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
     refreshInterval: opts.refreshInterval,
     historySize: opts.historySize,
     netlinkBuffer: opts.netlinkBuffer,
+    maxMessageSize: opts.maxMessageSize,
     logLevel: opts.logLevel,
     metricsListen: opts.metricsListen,
     metricsTextfile: opts.metricsTextfile === undefined ? undefined : path.resolve(opts.metricsTextfile),

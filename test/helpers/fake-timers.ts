@@ -1,8 +1,8 @@
+// Timers driven by the test (the Timers seam of src/service/coalescer.ts): time moves only when told.
 import type { Timers } from '../../src/service/coalescer';
 
 export const settle = () => new Promise<void>((r) => setImmediate(r));
 
-/** Timers driven by the test: time moves only when told. */
 export function fakeTimers() {
   let now = 0;
   let queue: { at: number; fn: () => void; id: number }[] = [];

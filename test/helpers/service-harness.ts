@@ -34,17 +34,25 @@ export interface Harness {
   stop(): Promise<void>;
 }
 
+export interface HarnessOptions {
+  /** The private bus's max_message_size. */
+  maxMessageSize?: number;
+  /** Outputs beside the D-Bus publisher (metrics, journal). */
+  sinks?: Sink[];
+  /** Kernel uevents from a real socket (root), through the service's own seam; default none. */
+  openMonitor?: OpenMonitor;
+}
+
 export const CLI = path.resolve(__dirname, '..', '..', 'bin', 'multipath-dbus');
 
 export async function startHarness(
   topology: SimTopologyOptions | 'small' = 'small',
   config: Partial<ServiceConfig> = {},
   maxOutboundBytes?: number,
-  sinks: Sink[] = [],
-  /** Kernel uevents from a real socket (root), through the service's own seam; default none. */
-  openMonitor?: OpenMonitor,
+  options: HarnessOptions = {},
 ): Promise<Harness> {
-  const bus = await startPrivateBus();
+  const { sinks = [], openMonitor } = options;
+  const bus = await startPrivateBus({ maxMessageSize: options.maxMessageSize });
   const socket = `@multipath-dbus-test-${process.pid}-${Math.random().toString(36).slice(2)}`;
   const sim = new MultipathdSimulator({ socket, topology });
   await sim.listen();
@@ -100,13 +108,20 @@ export interface Run {
   stderr: string;
 }
 
-/** Run a command to completion (or until `killAfterMs`, then SIGINT). */
-export function run(cmd: string, args: string[], opts: { killAfterMs?: number; env?: NodeJS.ProcessEnv; uid?: number } = {}): Promise<Run> {
+/** Run a command to completion (or until its output satisfies `until`, or `killAfterMs` passed: then SIGINT). */
+export function run(
+  cmd: string,
+  args: string[],
+  opts: { killAfterMs?: number; env?: NodeJS.ProcessEnv; uid?: number; until?: (stdout: string) => boolean } = {},
+): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { env: { ...process.env, ...opts.env }, uid: opts.uid, gid: opts.uid });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
+    child.stdout.on('data', (d) => {
+      stdout += d;
+      if (opts.until?.(stdout)) child.kill('SIGINT');
+    });
     child.stderr.on('data', (d) => (stderr += d));
     child.on('error', reject);
     const t = opts.killAfterMs ? setTimeout(() => child.kill('SIGINT'), opts.killAfterMs) : undefined;
