@@ -208,9 +208,9 @@ export class MultipathService {
   /** Coldplug, export every object, then own the name: a client that sees the name sees everything. */
   async start(): Promise<void> {
     this.uevents?.start();
-    await this.callers.start();
+    // The coldplug read does not wait for the caller subscription; both precede the name.
     // A read that throws was reported and is retried: serve what there is rather than exit.
-    await this.refresher.request().catch(() => undefined);
+    await Promise.all([this.callers.start(), this.refresher.request().catch(() => undefined)]);
     this.stream.flush();
     await requestName(this.deps.bus, BUS_NAME);
     this.deps.log.info(
@@ -230,7 +230,8 @@ export class MultipathService {
     this.uevents?.stop();
     this.deps.multipathd.close();
     if (this.deps.bus.connected) {
-      await this.callers.stop();
+      // Neither waits longer than the release: a bus that stopped answering must not hold up the exit.
+      this.callers.stop().catch(() => undefined);
       await releaseName(this.deps.bus, BUS_NAME, RELEASE_NAME_TIMEOUT_MS).catch(() => undefined);
     }
   }

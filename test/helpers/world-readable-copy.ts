@@ -53,10 +53,11 @@ let copy: string | undefined;
 export function worldReadableCopy(): { root: string; cli: string } {
   if (!copy) {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'multipath-dbus-copy-'));
-    for (const p of ['package.json', 'bin', 'dist', 'build/Release/multipath_native.node']) {
+    // src/ and bench/ as well, for TypeScript clients run through tsx (see tsxArgs).
+    for (const p of ['package.json', 'tsconfig.json', 'bin', 'dist', 'src', 'bench', 'build/Release/multipath_native.node']) {
       fs.cpSync(path.join(REPO, p), path.join(root, p), { recursive: true, dereference: true });
     }
-    for (const name of closure(importedPackages(path.join(REPO, 'dist')))) {
+    for (const name of closure([...importedPackages(path.join(REPO, 'dist')), 'tsx'])) {
       fs.cpSync(path.join(REPO, 'node_modules', name), path.join(root, 'node_modules', name), { recursive: true, dereference: true });
     }
     openUp(root);
@@ -64,4 +65,10 @@ export function worldReadableCopy(): { root: string; cli: string } {
     copy = root;
   }
   return { root: copy, cli: path.join(copy, 'bin', 'multipath-dbus') };
+}
+
+/** Node arguments that run one of the copy's TypeScript files (e.g. bench/hammer.ts) through tsx. */
+export function tsxArgs(rel: string): string[] {
+  const { root } = worldReadableCopy();
+  return ['-r', path.join(root, 'node_modules', 'tsx', 'dist', 'cjs', 'index.cjs'), path.join(root, rel)];
 }

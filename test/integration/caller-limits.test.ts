@@ -2,18 +2,17 @@
 // 65534, 16 calls in flight) shares one read per 10 s with every other unprivileged caller,
 // so it cannot make the service re-read multipathd (which holds multipathd's main lock)
 // more often; root is not throttled.
-import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MANAGER_IFACE } from '../../src/dbus/api';
 import { callMethod } from '../../src/dbus/connection';
 import { NOBODY, spawnAs } from '../helpers/dbus-daemon';
+import { tsxArgs } from '../helpers/world-readable-copy';
 import { BUS_NAME, ROOT_PATH, startHarness, type Harness } from '../helpers/service-harness';
 
-const HAMMER = path.resolve(__dirname, '..', '..', 'bench', 'hammer.ts');
 const SECONDS = 6;
 
 function hammerAsNobody(h: Harness, method: string): Promise<{ ok: number; errors: Record<string, number> }> {
-  const child = spawnAs(NOBODY, process.execPath, ['-r', 'tsx/cjs', HAMMER, h.bus.address, method, String(SECONDS), '16']);
+  const child = spawnAs(NOBODY, process.execPath, [...tsxArgs('bench/hammer.ts'), h.bus.address, method, String(SECONDS), '16']);
   let out = '';
   let err = '';
   child.stdout!.on('data', (d) => (out += d));
