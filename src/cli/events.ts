@@ -1,10 +1,11 @@
 // `multipath-dbus events`: dm-multipath events straight from the kernel, one line each.
 import { parseUevent } from '../kernel/uevent';
 import { openUeventMonitor, type UeventMonitor } from '../native/addon';
+import { terminalText } from './terminal-text';
 
 export function events(opts: { json: boolean; receiveBuffer?: number }): Promise<number> {
   const print = (obj: Record<string, unknown>, text: string) =>
-    process.stdout.write((opts.json ? JSON.stringify({ time: new Date().toISOString(), ...obj }) : `${new Date().toISOString()} ${text}`) + '\n');
+    process.stdout.write((opts.json ? JSON.stringify({ time: new Date().toISOString(), ...obj }) : `${new Date().toISOString()} ${terminalText(text)}`) + '\n');
   let monitor: UeventMonitor;
   try {
     monitor = openUeventMonitor(
