@@ -2,6 +2,7 @@
 // ("@name") is matched byte for byte including its length, so the address must be
 // exactly offsetof(sun_path) + 1 + strlen(name) long; Node's net pads it to the full
 // sun_path and reaches a different socket. The fd is handed to net.Socket/net.Server.
+// Datagrams to a path (journald's native socket) are here too: Node's dgram has no AF_UNIX.
 #include "addon.h"
 
 #include <sys/socket.h>
@@ -131,12 +132,46 @@ Napi::Value CloseFd(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// JS main thread. openUnixDatagram() -> fd of an unbound, non-blocking, close-on-exec
+// datagram socket, for sendUnixDatagram.
+Napi::Value OpenUnixDatagram(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Fail(env, -1, "socket", "");
+  return Napi::Number::New(env, fd);
+}
+
+// JS main thread. sendUnixDatagram(fd, address, buffer): one sendto, never waiting; a
+// full receiver is EAGAIN, a datagram too big EMSGSIZE: the caller decides what then.
+Napi::Value SendUnixDatagram(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* usage = "sendUnixDatagram(fd, address, buffer)";
+  if (info.Length() < 3 || !info[0].IsNumber() || !info[1].IsString() || !info[2].IsBuffer()) {
+    Napi::TypeError::New(env, usage).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  std::string address = info[1].As<Napi::String>().Utf8Value();
+  Napi::Buffer<uint8_t> data = info[2].As<Napi::Buffer<uint8_t>>();
+  sockaddr_un addr;
+  socklen_t length = 0;
+  if (int err = ToSockaddr(address, addr, length)) {
+    ErrnoError(env, err, "sendto", address).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  ssize_t sent = sendto(fd, data.Data(), data.Length(), MSG_NOSIGNAL | MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&addr), length);
+  if (sent < 0) return Fail(env, -1, "sendto", address);
+  return env.Undefined();
+}
+
 }  // namespace
 
 void RegisterUnixSockets(Napi::Env env, Napi::Object exports) {
   exports.Set("connectUnixStream", Napi::Function::New(env, ConnectUnixStream, "connectUnixStream"));
   exports.Set("listenUnixStream", Napi::Function::New(env, ListenUnixStream, "listenUnixStream"));
   exports.Set("peerCredentials", Napi::Function::New(env, PeerCredentials, "peerCredentials"));
+  exports.Set("openUnixDatagram", Napi::Function::New(env, OpenUnixDatagram, "openUnixDatagram"));
+  exports.Set("sendUnixDatagram", Napi::Function::New(env, SendUnixDatagram, "sendUnixDatagram"));
   exports.Set("closeFd", Napi::Function::New(env, CloseFd, "closeFd"));
 }
 

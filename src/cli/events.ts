@@ -1,6 +1,7 @@
 // `multipath-dbus events`: dm-multipath events straight from the kernel, one line each.
 import { parseUevent } from '../kernel/uevent';
 import { openUeventMonitor, type UeventMonitor } from '../native/addon';
+import { stopRequested } from './stop-signal';
 import { terminalText } from './terminal-text';
 
 export function events(opts: { json: boolean; receiveBuffer?: number }): Promise<number> {
@@ -33,12 +34,11 @@ export function events(opts: { json: boolean; receiveBuffer?: number }): Promise
     process.stderr.write(`multipath-dbus events: ${(e as Error).message}\n`);
     return Promise.resolve(1);
   }
-  return new Promise((resolve) => {
-    const stop = () => {
-      monitor.close();
-      resolve(0);
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+  // The socket is bound: from here on no uevent is missed. On stderr, so stdout stays one
+  // line per event; scripts wait for this line before they make the kernel act.
+  process.stderr.write('multipath-dbus events: listening for dm-multipath uevents; Ctrl-C stops\n');
+  return stopRequested().then(() => {
+    monitor.close();
+    return 0;
   });
 }

@@ -1,6 +1,7 @@
 // `multipath-dbus`: one command, a subcommand per job.
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_CONFIG_PATH } from '../config/load';
+import { parseListenAddress } from '../metrics/listen-address';
 import { VERSION } from '../version';
 import { ClientError } from './client';
 
@@ -41,6 +42,12 @@ program
   .option('--netlink-buffer <bytes>', 'uevent socket receive buffer', integer(65536, 1 << 30))
   .addOption(new Option('--log-level <level>').choices(['error', 'warning', 'notice', 'info', 'debug']))
   .option('--no-kernel', 'do not read kernel uevents or device-mapper (multipathd only)')
+  .option('--metrics-listen <address:port>', 'serve Prometheus metrics at http://ADDRESS:PORT/metrics', (v) => {
+    const r = parseListenAddress(v);
+    if (!r.ok) throw new InvalidArgumentError(r.error);
+    return r.value;
+  })
+  .option('--metrics-textfile <directory>', "write the metrics into node_exporter's textfile collector directory")
   .action((o) => run(async () => (await import('./serve')).serve(o)));
 
 program
@@ -80,7 +87,17 @@ program
     if (!/^\d+$/.test(v)) throw new InvalidArgumentError('expected a serial number');
     return BigInt(v);
   })
-  .action((o) => run(async () => (await import('./monitor')).monitor({ bus: o.bus, json: !!o.json, since: o.since })));
+  .action((o) =>
+    run(async () =>
+      (await import('./monitor')).monitor({
+        bus: o.bus,
+        json: !!o.json,
+        since: o.since,
+        // On stderr, like `busctl monitor`: stdout stays one line per signal.
+        onReady: () => process.stderr.write(`multipath-dbus monitor: listening for the service's signals on ${o.bus}; Ctrl-C stops\n`),
+      }),
+    ),
+  );
 
 program
   .command('demo')

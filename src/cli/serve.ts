@@ -1,4 +1,5 @@
 // `multipath-dbus serve`: the system service.
+import * as path from 'node:path';
 import { connectBus, disconnect } from '../dbus/connection';
 import { kernelDm } from '../dm/reader';
 import { loadConfig } from '../config/load';
@@ -7,6 +8,9 @@ import { MultipathdClient } from '../multipathd/client';
 import { openUeventMonitor } from '../native/addon';
 import { MultipathService } from '../service/service';
 import { createLogger } from '../util/log';
+import type { ListenAddress } from '../metrics/listen-address';
+import { startOutputs } from './outputs';
+import { stopRequested } from './stop-signal';
 
 export interface ServeOptions {
   config: string;
@@ -18,6 +22,8 @@ export interface ServeOptions {
   netlinkBuffer?: number;
   logLevel?: ServiceConfig['logLevel'];
   kernel: boolean;
+  metricsListen?: ListenAddress;
+  metricsTextfile?: string;
 }
 
 export async function serve(opts: ServeOptions): Promise<number> {
@@ -28,6 +34,8 @@ export async function serve(opts: ServeOptions): Promise<number> {
     historySize: opts.historySize,
     netlinkBuffer: opts.netlinkBuffer,
     logLevel: opts.logLevel,
+    metricsListen: opts.metricsListen,
+    metricsTextfile: opts.metricsTextfile === undefined ? undefined : path.resolve(opts.metricsTextfile),
   });
   if (!loaded.ok) {
     createLogger('error').error(`configuration error: ${loaded.error}`);
@@ -40,11 +48,21 @@ export async function serve(opts: ServeOptions): Promise<number> {
     return 0;
   }
 
+  // Listen before anything starts: a SIGTERM while the outputs or the bus come up still ends us cleanly.
+  const stop = stopRequested();
+  let outputs;
+  try {
+    outputs = await startOutputs(config, log);
+  } catch (e) {
+    log.error((e as Error).message);
+    return 1;
+  }
   let bus;
   try {
     bus = await connectBus(opts.bus);
   } catch (e) {
     log.error(`cannot connect to the ${opts.bus} bus: ${(e as Error).message}`);
+    await outputs.stop();
     return 1;
   }
   const service = new MultipathService({
@@ -54,6 +72,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
     multipathd: new MultipathdClient({ socket: config.socket, warn: (m) => log.warning(m) }),
     dm: opts.kernel ? kernelDm : undefined,
     openMonitor: opts.kernel ? openUeventMonitor : undefined,
+    sinks: outputs.sinks,
   });
 
   return new Promise<number>((resolve) => {
@@ -63,17 +82,17 @@ export async function serve(opts: ServeOptions): Promise<number> {
       exiting = true;
       log.info(why);
       await service.stop();
+      await outputs.stop();
       disconnect(bus);
       resolve(code);
     };
-    process.once('SIGTERM', () => void exit(0, 'SIGTERM: releasing the name and exiting'));
-    process.once('SIGINT', () => void exit(0, 'SIGINT: releasing the name and exiting'));
+    void stop.then((sig) => exit(0, `${sig}: releasing the name and exiting`));
     bus.on('disconnect', () => {
       if (!exiting) {
         log.error('lost the D-Bus connection; exiting so the service manager can restart us');
         exiting = true;
         // Nothing to release on a dead connection; stop timers and sockets and go.
-        void service.stop();
+        void service.stop().then(() => outputs.stop());
         resolve(1);
       }
     });

@@ -1,5 +1,6 @@
 // /etc/multipath-dbus.conf: `key = value` lines, `#` comments. Every mistake is reported as
 // "FILE:LINE: what is wrong" so an administrator can fix it without reading code.
+import { parseListenAddress, type ListenAddress } from '../metrics/listen-address';
 import type { LogLevel } from '../util/log';
 import { fail, ok, quoteSnippet, type Result } from '../util/result';
 
@@ -13,6 +14,10 @@ export interface ServiceConfig {
   /** Bytes asked for the netlink receive buffer. */
   netlinkBuffer: number;
   logLevel: LogLevel;
+  /** Serve Prometheus metrics here; unset: no listener. */
+  metricsListen?: ListenAddress;
+  /** Directory of node_exporter's textfile collector to write the metrics into; unset: none. */
+  metricsTextfile?: string;
 }
 
 export const DEFAULT_CONFIG: ServiceConfig = Object.freeze({
@@ -63,6 +68,15 @@ const SETTERS: Record<string, Setter> = {
     const level = LOG_LEVELS.find((l) => l === v.toLowerCase());
     if (!level) return `log_level must be one of ${LOG_LEVELS.join(', ')}, not ${quoteSnippet(v)}`;
     c.logLevel = level;
+  },
+  metrics_listen(v, c) {
+    const r = parseListenAddress(v);
+    if (!r.ok) return `metrics_listen: ${r.error}`;
+    c.metricsListen = r.value;
+  },
+  metrics_textfile(v, c) {
+    if (v[0] !== '/') return `metrics_textfile must be an absolute directory, not ${quoteSnippet(v)}`;
+    c.metricsTextfile = v;
   },
 };
 

@@ -1,5 +1,6 @@
-// Version 1 of the API, exactly as DESIGN.md names it. dbus/org.kernel.linux.storage.multipath1.xml
-// is the same contract written by hand; a test holds the two together.
+// Version 1 of the API, as the README's "D-Bus API" section documents it.
+// dbus/org.kernel.linux.storage.multipath1.xml is the same contract written by hand; a test
+// (test/dbus/contract.test.ts) holds the two together.
 import type { ArgSpec, InterfaceSpec, PropertySpec } from './interface-spec';
 
 export const BUS_NAME = 'org.kernel.linux.storage.multipath1';

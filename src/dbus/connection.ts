@@ -7,19 +7,25 @@ import { marshalMessage, marshalSignal } from './wire';
 
 type RawBus = dbus.MessageBus & {
   name: string | null;
-  _connection: EventEmitter & { stream: NodeJS.WritableStream & { writableLength: number; writable: boolean } };
+  _connection: EventEmitter & { stream: NodeJS.WritableStream & { writableLength: number; writable: boolean; destroy(): void } };
   on(event: 'message', cb: (m: dbus.Message) => void): void;
 };
+
+/** After `close`, how long queued bytes may take to reach the kernel before the socket is dropped anyway. */
+const CLOSE_FLUSH_MS = 250;
 
 /** A connection to one bus. `disconnect` fires once when the bus goes away under us. */
 export class BusConnection extends EventEmitter {
   private closedByUs = false;
+  /** Calls waiting for a reply: failed when the connection goes (dbus-next would wait forever). */
+  private readonly waiting = new Set<(e: Error) => void>();
 
   constructor(readonly raw: RawBus) {
     super();
     const lost = () => {
       if (!this.closedByUs) this.emit('disconnect');
       this.closedByUs = true;
+      this.failWaiting();
     };
     raw._connection.on('end', lost);
     raw.on('error', lost);
@@ -61,12 +67,55 @@ export class BusConnection extends EventEmitter {
     return this.raw.name ?? '';
   }
 
+  /**
+   * A call's reply, or its failure: `Disconnected` once the connection is gone, `NoReply`
+   * after `timeoutMs` (libdbus's names for the same two outcomes).
+   */
+  awaitReply<T>(reply: Promise<T>, timeoutMs?: number): Promise<T> {
+    if (this.closedByUs) return Promise.reject(disconnected());
+    return new Promise<T>((resolve, reject) => {
+      const fail = (e: Error) => {
+        settle();
+        reject(e);
+      };
+      const timer =
+        timeoutMs === undefined
+          ? undefined
+          : setTimeout(() => fail(new DBusCallError('org.freedesktop.DBus.Error.NoReply', `no reply within ${timeoutMs} ms`)), timeoutMs);
+      const settle = () => {
+        clearTimeout(timer);
+        this.waiting.delete(fail);
+      };
+      this.waiting.add(fail);
+      reply.then(
+        (v) => (settle(), resolve(v)),
+        (e) => (settle(), reject(e)),
+      );
+    });
+  }
+
+  private failWaiting(): void {
+    for (const fail of [...this.waiting]) fail(disconnected());
+  }
+
+  /**
+   * Close without waiting for the bus daemon to close its side: one that stopped reading
+   * (stopped, hung) would otherwise keep the socket, and so the process, alive for ever.
+   * Bytes already handed to the kernel are in the daemon's queue and survive the close.
+   */
   close(): void {
     if (this.closedByUs) return;
     this.closedByUs = true;
+    this.failWaiting();
+    const stream = this.raw._connection.stream;
     this.raw.disconnect();
+    const drop = () => stream.destroy();
+    stream.once('finish', drop);
+    setTimeout(drop, CLOSE_FLUSH_MS).unref();
   }
 }
+
+const disconnected = () => new DBusCallError('org.freedesktop.DBus.Error.Disconnected', 'the bus connection closed before the reply');
 
 export async function connectBus(spec: string): Promise<BusConnection> {
   let raw: RawBus;
@@ -97,11 +146,12 @@ export class DBusCallError extends Error {
   }
 }
 
-async function call(bus: BusConnection, msg: dbus.Message): Promise<dbus.Message> {
+async function call(bus: BusConnection, msg: dbus.Message, timeoutMs?: number): Promise<dbus.Message> {
   try {
-    const reply = await bus.raw.call(msg);
+    const reply = await bus.awaitReply(bus.raw.call(msg), timeoutMs);
     return reply as dbus.Message;
   } catch (e) {
+    if (e instanceof DBusCallError) throw e;
     const err = e as { type?: string; text?: string; message?: string };
     throw new DBusCallError(err.type ?? 'org.freedesktop.DBus.Error.Failed', err.text ?? err.message ?? String(e));
   }
@@ -115,8 +165,9 @@ export async function callMethod(
   member: string,
   signature: string,
   args: unknown[],
+  timeoutMs?: number,
 ): Promise<unknown[]> {
-  const reply = await call(bus, new dbus.Message({ destination, path, interface: iface, member, signature, body: args }));
+  const reply = await call(bus, new dbus.Message({ destination, path, interface: iface, member, signature, body: args }), timeoutMs);
   return unwrap((reply as unknown as { body: unknown[] }).body ?? []) as unknown[];
 }
 
@@ -134,8 +185,8 @@ export async function requestName(bus: BusConnection, name: string): Promise<voi
   if (code !== 1 && code !== 4) throw new Error(`cannot own ${name}: another process owns it`);
 }
 
-export async function releaseName(bus: BusConnection, name: string): Promise<void> {
-  await callMethod(bus, DBUS.destination, DBUS.path, DBUS.interface, 'ReleaseName', 's', [name]);
+export async function releaseName(bus: BusConnection, name: string, timeoutMs?: number): Promise<void> {
+  await callMethod(bus, DBUS.destination, DBUS.path, DBUS.interface, 'ReleaseName', 's', [name], timeoutMs);
 }
 
 export type Props = Record<string, unknown>;

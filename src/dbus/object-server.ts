@@ -7,7 +7,9 @@ import * as dbus from 'dbus-next';
 import type { BusConnection } from './connection';
 import { signatureOf, type InterfaceSpec, type MethodSpec } from './interface-spec';
 import { nodeXml, OBJECT_MANAGER, STANDARD } from './introspect';
+import { carriableString, I32_MAX, I32_MIN, U32_MAX, U64_MAX } from './carriable';
 import { variant } from './values';
+import { parseSignature } from './wire';
 
 export { variant };
 export type Props = Record<string, unknown>;
@@ -38,8 +40,8 @@ export interface ObjectServerOptions {
   objectManagerPath: string;
   interfaces: InterfaceSpec[];
   handlers: Record<string, MethodHandler>;
-  /** Told about handler failures that were not DBusErrors (bugs). */
-  onInternalError?: (e: unknown, call: MethodCall) => void;
+  /** Told about every failure that was not a DBusError (a bug): in a handler, in routing, in a flush. */
+  onInternalError?: (e: unknown, context: string) => void;
   /**
    * Signals are dropped, not queued, while this many bytes wait for the bus daemon: a bus
    * that stops reading must not grow our memory. Default 16 MiB.
@@ -73,6 +75,58 @@ function same(a: unknown, b: unknown): boolean {
   const ka = Object.keys(a);
   const kb = Object.keys(b);
   return ka.length === kb.length && ka.every((k) => Object.hasOwn(b, k) && same((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+}
+
+type Type = ReturnType<typeof parseSignature>[number];
+const OBJECT_PATH = /^\/$|^(\/[A-Za-z0-9_]+)+$/;
+
+/**
+ * Why a value does not fit its type (undefined: it fits). Outside data was made to fit at
+ * the model's gate; this is the assertion that nothing reached a message around it, since
+ * one bad value makes dbus-daemon drop the whole connection.
+ */
+function misfit(t: Type, v: unknown): string | undefined {
+  const int = (lo: number, hi: number) => (typeof v === 'number' && Number.isInteger(v) && v >= lo && v <= hi ? undefined : `${String(v)} is not in ${lo}..${hi}`);
+  switch (t.code) {
+    case 's':
+      return typeof v === 'string' && carriableString(v) ? undefined : 'not a string D-Bus can carry (NUL or invalid UTF-8)';
+    case 'o':
+      return typeof v === 'string' && OBJECT_PATH.test(v) ? undefined : `${JSON.stringify(v)} is not an object path`;
+    case 'u':
+      return int(0, U32_MAX);
+    case 'i':
+      return int(I32_MIN, I32_MAX);
+    case 't':
+      return typeof v === 'bigint' && v >= 0n && v <= U64_MAX ? undefined : `${String(v)} is not a uint64`;
+    case 'b':
+      return typeof v === 'boolean' ? undefined : `${String(v)} is not a boolean`;
+    case 'a': {
+      const child = t.children[0];
+      if (child.code === '{') {
+        const entries = v instanceof Map ? [...v.entries()] : Object.entries(v as object);
+        for (const [k, x] of entries) {
+          const why = misfit(child.children[0], k) ?? misfit(child.children[1], x);
+          if (why) return why;
+        }
+        return undefined;
+      }
+      if (!Array.isArray(v)) return 'not an array';
+      for (const x of v) {
+        const why = misfit(child, x);
+        if (why) return why;
+      }
+      return undefined;
+    }
+    case '(':
+      if (!Array.isArray(v) || v.length !== t.children.length) return 'not a struct';
+      for (const [i, c] of t.children.entries()) {
+        const why = misfit(c, v[i]);
+        if (why) return why;
+      }
+      return undefined;
+    default:
+      return undefined;
+  }
 }
 
 /** Numbers where the table says 't' or 'x' are promoted, so handlers need not care. */
@@ -189,7 +243,9 @@ export class ObjectServer {
     const spec = this.specs.get(iface)?.signals.find((s) => s.name === member);
     if (!spec) throw new Error(`no signal ${iface}.${member} in the tables`);
     if (args.length !== spec.args.length) throw new Error(`${member} takes ${spec.args.length} arguments, got ${args.length}`);
-    this.signal(path, iface, member, signatureOf(spec.args), args.map((a, i) => coerce(spec.args[i].type, a)));
+    const body = args.map((a, i) => coerce(spec.args[i].type, a));
+    body.forEach((v, i) => this.assertFits(`${member} argument ${spec.args[i].name} at ${path}`, spec.args[i].type, v));
+    this.signal(path, iface, member, signatureOf(spec.args), body);
   }
 
   /** Signals are dropped while the daemon is not reading; see maxOutboundBytes. */
@@ -220,8 +276,17 @@ export class ObjectServer {
     this.flushScheduled = true;
     setImmediate(() => {
       this.flushScheduled = false;
-      this.flush();
+      try {
+        this.flush();
+      } catch (e) {
+        this.internalError(e, 'the end-of-burst flush');
+      }
     });
+  }
+
+  private internalError(e: unknown, context: string): void {
+    if (this.options.onInternalError) this.options.onInternalError(e, context);
+    else throw e;
   }
 
   /** A copy with numbers promoted where the table says 't' or 'x'; a name outside the tables is a bug and throws. */
@@ -233,8 +298,14 @@ export class ObjectServer {
       const type = types.get(k);
       if (!type) throw new Error(`no property ${k} on ${iface} in the tables`);
       out[k] = coerce(type, v);
+      this.assertFits(`${iface}.${k}`, type, out[k]);
     }
     return out;
+  }
+
+  private assertFits(what: string, type: string, value: unknown): void {
+    const why = misfit(parseSignature(type)[0], value);
+    if (why) throw new Error(`${what}: ${why}`);
   }
 
   private marshalProps(iface: string, props: Props): Record<string, dbus.Variant> {
@@ -267,7 +338,11 @@ export class ObjectServer {
       await this.route(msg);
     } catch (e) {
       // Never let a bad message or a bug leave a caller without an answer.
-      this.error(msg, `${ERR}Failed`, 'internal error');
+      try {
+        this.error(msg, `${ERR}Failed`, 'internal error');
+      } finally {
+        this.internalError(e, `${msg.interface ?? '(no interface)'}.${msg.member} on ${msg.path} from ${msg.sender}`);
+      }
     }
   }
 
@@ -329,8 +404,8 @@ export class ObjectServer {
       this.reply(msg, signatureOf(method.out), out.map((v, i) => coerce(method.out[i].type, v)));
     } catch (e) {
       if (e instanceof DBusError) return this.error(msg, e.errorName, e.message);
-      this.options.onInternalError?.(e, call);
       this.error(msg, `${ERR}Failed`, `${method.name} failed`);
+      this.internalError(e, `${iface}.${method.name} from ${call.sender}`);
     }
   }
 

@@ -92,6 +92,8 @@ interface RawBinding {
   listenUnixStream(address: string, backlog: number): number;
   peerCredentials(fd: number): PeerCredentials;
   closeFd(fd: number): void;
+  openUnixDatagram(): number;
+  sendUnixDatagram(fd: number, address: string, data: Buffer): void;
 }
 
 let binding: RawBinding | undefined;
@@ -167,6 +169,16 @@ export function listenUnixStream(address: string, backlog = 64): number {
 /** The credentials the kernel recorded for the peer of a connected unix socket. */
 export function peerCredentials(fd: number): PeerCredentials {
   return wrap(() => load().peerCredentials(fd));
+}
+
+/** An unbound SOCK_DGRAM unix socket for sendUnixDatagram. Returns the fd (closeFd it). */
+export function openUnixDatagram(): number {
+  return wrap(() => load().openUnixDatagram());
+}
+
+/** One datagram to a unix socket path ("@name": abstract); never blocks (EAGAIN when full). */
+export function sendUnixDatagram(fd: number, address: string, data: Buffer): void {
+  wrap(() => load().sendUnixDatagram(fd, address, data));
 }
 
 export function closeFd(fd: number): void {

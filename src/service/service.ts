@@ -2,11 +2,12 @@
 // read afterwards (coalesced) for the rich fields and never sits on the event path.
 import { randomUUID } from 'node:crypto';
 import { MANAGER_IFACE, ROOT_PATH, BUS_NAME, MANAGER, MAP, PATH_GROUP, PATH } from '../dbus/api';
-import { ObjectServer, variant, type MethodCall } from '../dbus/object-server';
+import { DBusError, ObjectServer, variant, type MethodCall } from '../dbus/object-server';
 import { requestName, releaseName, type BusConnection } from '../dbus/connection';
 import { readMultipathMaps, type DmSource } from '../dm/reader';
 import { parseUevent } from '../kernel/uevent';
 import type { SourceReadings } from '../model/build';
+import { gateSettings } from '../model/gate';
 import { TopologyStore } from '../model/store';
 import { MultipathdError } from '../multipathd/client';
 import { parseShowMaps } from '../multipathd/maps-json';
@@ -16,8 +17,11 @@ import type { ServiceConfig } from '../config/config-file';
 import { rateLimited, type Logger } from '../util/log';
 import { Coalescer, realTimers, type Timers } from './coalescer';
 import { EventHistory } from './history';
+import { InternalErrors } from './internal-errors';
 import { MultipathdHealth } from './multipathd-health';
 import { Publisher } from './publisher';
+import type { Sink } from './sink';
+import { EventStream } from './stream';
 import { UeventSource } from './uevent-source';
 import { VERSION } from '../version';
 
@@ -42,6 +46,8 @@ export interface ServiceDeps {
   minRefreshIntervalMs?: number;
   /** Outbound bytes queued for the bus daemon above which signals are dropped (then Resynchronized). */
   maxOutboundBytes?: number;
+  /** Outputs beside the D-Bus publisher that read the event stream (metrics, journal). */
+  sinks?: Sink[];
 }
 
 export interface ServiceStats {
@@ -50,22 +56,35 @@ export interface ServiceStats {
   ignored: number;
   stale: number;
   overflows: number;
+  signalsDropped: number;
   reads: number;
 }
 
+/**
+ * How long stopping waits for the bus to confirm ReleaseName. Closing the connection
+ * releases the name anyway; the wait only orders it, and a bus that does not answer
+ * (stopped, hung, dying with us) must not keep the process from exiting.
+ */
+const RELEASE_NAME_TIMEOUT_MS = 500;
+
 export class MultipathService {
   readonly instanceId = randomUUID();
-  readonly stats: ServiceStats = { datagrams: 0, malformed: 0, ignored: 0, stale: 0, overflows: 0, reads: 0 };
+  readonly stats: ServiceStats = { datagrams: 0, malformed: 0, ignored: 0, stale: 0, overflows: 0, signalsDropped: 0, reads: 0 };
   private readonly store = new TopologyStore();
   private readonly history: EventHistory;
   private readonly server: ObjectServer;
-  private readonly publisher: Publisher;
+  private readonly stream: EventStream;
   private readonly refresher: Coalescer;
   private readonly health = new MultipathdHealth();
   private readonly timers: Timers;
-  private readonly pendingResync = new Set<string>();
+  private readonly errors: InternalErrors;
+  /** Losses not yet confirmed by a read: reason -> number of its latest loss (see lossCount). */
+  private readonly pendingResync = new Map<string, number>();
+  /** Losses so far; a read confirms those numbered up to the count when it began. */
+  private lossCount = 0;
   private readonly warnMalformed: (msg: string) => void;
   private settings: MultipathSettings | undefined;
+  private repairsReported = new Set<string>();
   private configStale = true;
   private readonly uevents: UeventSource | undefined;
   private dmFailureLogged = false;
@@ -75,27 +94,37 @@ export class MultipathService {
 
   constructor(private readonly deps: ServiceDeps) {
     this.timers = deps.timers ?? realTimers;
+    // A bug leaves the published state unknown: rebuild it and tell clients to re-read.
+    this.errors = new InternalErrors(deps.log, () => {
+      this.stream.republish();
+      this.resync('internal-error');
+    });
     this.history = new EventHistory(deps.config.historySize);
     this.server = new ObjectServer(deps.bus, {
       objectManagerPath: ROOT_PATH,
       interfaces: [MANAGER, MAP, PATH_GROUP, PATH],
       maxOutboundBytes: deps.maxOutboundBytes,
-      onInternalError: (e, call) => deps.log.error(`${call.iface}.${call.member} failed: ${(e as Error).stack ?? e}`),
+      onInternalError: (e, context) => this.errors.report(`D-Bus ${context}`, e),
       onSignalsDropped: (n) => {
+        this.stats.signalsDropped += n;
         deps.log.warning(`dropped ${n} signals while the bus was not reading; telling clients to resynchronize`);
-        this.publisher.resynchronized('backpressure');
+        this.stream.resynchronized('backpressure');
       },
       handlers: {
         [`${MANAGER_IFACE}.GetEvents`]: (call) => this.getEvents(call),
         [`${MANAGER_IFACE}.Refresh`]: async () => {
           this.configStale = true;
-          await this.refresher.request();
+          try {
+            await this.refresher.request();
+          } catch {
+            // Reported where the read failed; the caller is told, and the recovery read follows.
+            throw new DBusError('org.freedesktop.DBus.Error.Failed', 'the read failed; the service logged why and reads again');
+          }
           return [];
         },
       },
     });
-    this.publisher = new Publisher(
-      this.server,
+    this.stream = new EventStream(
       this.history,
       () => this.store.topology,
       () => ({
@@ -104,9 +133,17 @@ export class MultipathService {
         multipathdAvailable: this.health.available,
         kernelEventsAvailable: this.uevents?.available ?? false,
         settings: this.settings,
+        ueventOverflows: this.stats.overflows,
+        signalsDropped: this.stats.signalsDropped,
       }),
+      setImmediate,
+      (e, context) => this.errors.report(context, e),
     );
-    this.refresher = new Coalescer(() => this.read(), deps.minRefreshIntervalMs ?? 1000, this.timers);
+    this.stream.addSink(new Publisher(this.server));
+    for (const sink of deps.sinks ?? []) this.stream.addSink(sink);
+    this.refresher = new Coalescer(() => this.read(), deps.minRefreshIntervalMs ?? 1000, this.timers, (e) =>
+      this.errors.report('a read of the sources', e),
+    );
     this.warnMalformed = rateLimited((m) => deps.log.warning(m), 10_000, () => this.timers.now());
     this.uevents = deps.openMonitor && this.openUevents(deps.openMonitor);
   }
@@ -123,8 +160,9 @@ export class MultipathService {
   /** Coldplug, export every object, then own the name: a client that sees the name sees everything. */
   async start(): Promise<void> {
     this.uevents?.start();
-    await this.refresher.request();
-    this.publisher.flush();
+    // A read that throws was reported and is retried: serve what there is rather than exit.
+    await this.refresher.request().catch(() => undefined);
+    this.stream.flush();
     await requestName(this.deps.bus, BUS_NAME);
     this.deps.log.info(
       `serving ${this.store.topology.size} maps on ${BUS_NAME}; multipathd ${this.health.available ? 'available' : 'unavailable'}, ` +
@@ -140,11 +178,19 @@ export class MultipathService {
     for (const t of [this.safetyTimer, this.retryTimer]) if (t !== undefined) this.timers.clearTimeout(t);
     this.uevents?.stop();
     this.deps.multipathd.close();
-    if (this.deps.bus.connected) await releaseName(this.deps.bus, BUS_NAME).catch(() => undefined);
+    if (this.deps.bus.connected) await releaseName(this.deps.bus, BUS_NAME, RELEASE_NAME_TIMEOUT_MS).catch(() => undefined);
   }
 
   /** The entry point of every kernel datagram, real or simulated. */
   handleDatagram(datagram: Buffer): void {
+    try {
+      this.applyDatagram(datagram);
+    } catch (e) {
+      this.errors.report('a kernel datagram', e);
+    }
+  }
+
+  private applyDatagram(datagram: Buffer): void {
     this.stats.datagrams++;
     const parsed = parseUevent(datagram);
     if (parsed.kind === 'malformed') {
@@ -175,7 +221,7 @@ export class MultipathService {
       this.refresher.poke();
       return;
     }
-    if (result.change) this.publisher.mapsChanged([result.change], false);
+    if (result.change) this.stream.mapsChanged([result.change], false);
     if (result.resync) this.resync(result.resync);
     // The kernel said what failed; multipathd says why (checker state) a moment later.
     else this.refresher.poke();
@@ -183,7 +229,7 @@ export class MultipathService {
 
   /** Events were lost: rebuild, announce what the rebuild finds, then say so. */
   resync(reason: string): void {
-    this.pendingResync.add(reason);
+    this.pendingResync.set(reason, ++this.lossCount);
     this.refresher.poke();
   }
 
@@ -196,9 +242,9 @@ export class MultipathService {
         this.deps.log.warning('kernel uevent socket overflowed (ENOBUFS): events were lost, re-reading all state');
         this.resync('overflow');
       },
-      onLost: () => this.publisher.managerChanged(),
+      onLost: () => this.stream.managerChanged(),
       onReopened: () => {
-        this.publisher.managerChanged();
+        this.stream.managerChanged();
         this.resync('uevent-reopened');
       },
     });
@@ -207,29 +253,47 @@ export class MultipathService {
   private armSafetyNet(): void {
     const seconds = this.deps.config.refreshInterval;
     if (seconds <= 0 || this.stopped) return;
-    this.safetyTimer = this.timers.setTimeout(() => {
-      this.refresher.poke();
-      this.armSafetyNet();
-    }, seconds * 1000);
+    this.safetyTimer = this.timers.setTimeout(
+      this.errors.guard('the safety-net timer', () => {
+        this.refresher.poke();
+        this.armSafetyNet();
+      }),
+      seconds * 1000,
+    );
   }
 
   private async read(): Promise<void> {
     this.stats.reads++;
+    // A loss after this point may postdate what the sources tell this read.
+    const begun = this.lossCount;
     const readings: SourceReadings = {};
-    const mpd = await this.readMultipathd();
+    const mpd = await this.readMultipathd(begun);
     if (mpd) readings.multipathd = mpd;
     // After multipathd: the kernel's answer is then at least as new as every event applied so far.
     const dm = this.readDm();
     if (dm) readings.dm = dm;
     if (this.stopped) return;
-    const changes = this.store.applyReadings(readings);
-    this.publisher.mapsChanged(changes, true);
-    if (this.pendingResync.size > 0 && (readings.dm || readings.multipathd)) {
-      const reason = [...this.pendingResync].join(',');
-      this.pendingResync.clear();
-      this.publisher.resynchronized(reason);
-    }
-    this.publisher.managerChanged();
+    const repaired: string[] = [];
+    const changes = this.store.applyReadings(readings, (m) => repaired.push(m));
+    this.reportRepairs(repaired);
+    this.stream.mapsChanged(changes, true);
+    if (readings.dm || readings.multipathd) this.confirmResync(begun);
+    this.stream.managerChanged();
+  }
+
+  /** The losses up to `begun` are repaired: say so. Later ones wait for the read they caused. */
+  private confirmResync(begun: number): void {
+    const confirmed = [...this.pendingResync].filter(([, n]) => n <= begun).map(([reason]) => reason);
+    for (const reason of confirmed) this.pendingResync.delete(reason);
+    if (confirmed.length > 0) this.stream.resynchronized(confirmed.join(','));
+    if (this.pendingResync.size > 0) this.refresher.poke();
+  }
+
+  /** Each repair once while it lasts: a read every second must not log the same line each time. */
+  private reportRepairs(messages: string[]): void {
+    const now = new Set(messages);
+    for (const m of now) if (!this.repairsReported.has(m)) this.deps.log.warning(m);
+    this.repairsReported = now;
   }
 
   private readDm() {
@@ -245,7 +309,7 @@ export class MultipathService {
     return r.value.maps;
   }
 
-  private async readMultipathd() {
+  private async readMultipathd(begun: number) {
     try {
       const text = await this.deps.multipathd.request('show maps json');
       const parsed = parseShowMaps(text);
@@ -255,10 +319,11 @@ export class MultipathService {
       if (this.configStale || !this.settings) await this.readSettings();
       if (this.health.succeeded()) {
         this.deps.log.notice('multipathd is back; re-reading all state');
-        this.pendingResync.add('multipathd-restart');
+        // Found by this very read, which therefore confirms it.
+        this.pendingResync.set('multipathd-restart', begun);
         this.configStale = true;
       }
-      this.publisher.managerChanged();
+      this.stream.managerChanged();
       return parsed.value.maps;
     } catch (e) {
       const kind = e instanceof MultipathdError ? e.kind : 'unparsable';
@@ -266,7 +331,7 @@ export class MultipathService {
       // An impostor is reported by the client itself, once, however often we retry.
       if (lost && kind !== 'untrusted') this.deps.log.warning(`multipathd unavailable: ${(e as Error).message}; serving the kernel's view`);
       else this.deps.log.debug(`multipathd read failed: ${(e as Error).message}`);
-      this.publisher.managerChanged();
+      this.stream.managerChanged();
       this.scheduleRetry();
       return undefined;
     }
@@ -283,7 +348,7 @@ export class MultipathService {
     }
     const parsed = parseShowConfig(text);
     if (parsed.ok) {
-      this.settings = parsed.value;
+      this.settings = gateSettings(parsed.value, (m) => this.deps.log.warning(m));
       this.configStale = false;
     } else {
       this.deps.log.warning(`multipathd config unreadable: ${parsed.error}`);
@@ -292,10 +357,13 @@ export class MultipathService {
 
   private scheduleRetry(): void {
     if (this.retryTimer !== undefined || this.stopped) return;
-    this.retryTimer = this.timers.setTimeout(() => {
-      this.retryTimer = undefined;
-      this.refresher.poke();
-    }, this.health.backoffMs());
+    this.retryTimer = this.timers.setTimeout(
+      this.errors.guard('the multipathd retry timer', () => {
+        this.retryTimer = undefined;
+        this.refresher.poke();
+      }),
+      this.health.backoffMs(),
+    );
   }
 
   private getEvents(call: MethodCall): unknown[] {

@@ -40,6 +40,11 @@ export class MultipathdSimulator {
     this.topo = new SimTopology(t === undefined || t === 'small' ? SMALL : t);
   }
 
+  /** The simulated host itself, for tests that rearrange it (move a device, repeat a WWID). */
+  get topology(): SimTopology {
+    return this.topo;
+  }
+
   /** Connections accepted so far: tells a test whether a client reconnected. */
   get connections(): number {
     return this.accepted;

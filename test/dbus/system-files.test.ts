@@ -23,7 +23,9 @@ describe('the example configuration', () => {
     const uncommented = example.replace(/^#(\w+ = .*)$/gm, '$1');
     expect(uncommented).not.toEqual(example);
     const r = parseConfigFile(uncommented, 'example');
-    expect(r.ok && { ...r.value, socket: undefined }).toEqual({ ...DEFAULT_CONFIG, socket: undefined });
+    // Examples of settings that are off by default: the socket, the metrics outputs.
+    const examples = { socket: undefined, metricsListen: undefined, metricsTextfile: undefined };
+    expect(r.ok && { ...r.value, ...examples }).toEqual({ ...DEFAULT_CONFIG, ...examples });
   });
 });
 

@@ -1,8 +1,8 @@
-// Timers the test drives (the service's Timers seam): time moves only when told.
 import type { Timers } from '../../src/service/coalescer';
 
-const settle = () => new Promise<void>((r) => setImmediate(r));
+export const settle = () => new Promise<void>((r) => setImmediate(r));
 
+/** Timers driven by the test: time moves only when told. */
 export function fakeTimers() {
   let now = 0;
   let queue: { at: number; fn: () => void; id: number }[] = [];

@@ -8,6 +8,7 @@ import { DEFAULT_CONFIG, type ServiceConfig } from '../../src/config/config-file
 import { startPrivateBus, type PrivateBus } from '../../src/demo/private-bus';
 import { MultipathdClient } from '../../src/multipathd/client';
 import { MultipathService, type OpenMonitor } from '../../src/service/service';
+import type { Sink } from '../../src/service/sink';
 import { MultipathdSimulator, type SimTopologyOptions } from '../../src/sim/simulator';
 import { createLogger } from '../../src/util/log';
 
@@ -39,6 +40,7 @@ export async function startHarness(
   topology: SimTopologyOptions | 'small' = 'small',
   config: Partial<ServiceConfig> = {},
   maxOutboundBytes?: number,
+  sinks: Sink[] = [],
   /** Kernel uevents from a real socket (root), through the service's own seam; default none. */
   openMonitor?: OpenMonitor,
 ): Promise<Harness> {
@@ -59,6 +61,7 @@ export async function startHarness(
     openMonitor,
     minRefreshIntervalMs: 50,
     maxOutboundBytes,
+    sinks,
   });
   const client = await connectBus(bus.address);
   const signals: Signal[] = [];

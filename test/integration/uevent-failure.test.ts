@@ -26,7 +26,7 @@ const openMonitor: OpenMonitor = (options, handlers) => {
 
 let h: Harness;
 beforeAll(async () => {
-  if (!skipReason) h = await startHarness('small', {}, undefined, openMonitor);
+  if (!skipReason) h = await startHarness('small', {}, undefined, [], openMonitor);
 });
 afterAll(async () => h?.stop());
 

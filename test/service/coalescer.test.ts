@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Coalescer } from '../../src/service/coalescer';
-import { fakeTimers } from '../helpers/fake-timers';
+import { fakeTimers, settle } from '../helpers/fake-timers';
 
 describe('coalesced reads', () => {
   it('a burst of requests causes one read, and every caller is answered', async () => {
@@ -62,6 +62,31 @@ describe('coalesced reads', () => {
     await advance(999);
     expect(reads).toBe(1);
     await advance(1);
+    expect(reads).toBe(2);
+  });
+});
+
+describe('a read that throws', () => {
+  it('is reported once, rejects the callers it served, and the next read runs', async () => {
+    const { timers, advance } = fakeTimers();
+    const errors: unknown[] = [];
+    let reads = 0;
+    const c = new Coalescer(
+      async () => {
+        if (reads++ === 0) throw new Error('bug');
+      },
+      1000,
+      timers,
+      (e) => errors.push(e),
+    );
+    // The expectation is attached before the read runs, so the rejection is never unhandled.
+    const first = expect(c.request()).rejects.toThrow('bug');
+    await advance(0);
+    await first;
+    expect(errors).toHaveLength(1);
+    const second = c.request();
+    await advance(1000);
+    await expect(second).resolves.toBeUndefined();
     expect(reads).toBe(2);
   });
 });

@@ -1,0 +1,52 @@
+// The outputs `serve` adds beside D-Bus, all sinks of the one event stream: the journal
+// always, metrics when an address or a textfile directory is configured.
+import * as fs from 'node:fs';
+import type { ServiceConfig } from '../config/config-file';
+import { JournalSink, journaldTransport } from '../journal/journal-sink';
+import { startMetricsServer, type MetricsServer } from '../metrics/http-server';
+import { formatListenAddress } from '../metrics/listen-address';
+import { MetricsSink } from '../metrics/metrics-sink';
+import { TextfileWriter } from '../metrics/textfile';
+import type { Sink } from '../service/sink';
+import type { Logger } from '../util/log';
+
+export interface Outputs {
+  sinks: Sink[];
+  stop(): Promise<void>;
+}
+
+/** Open every configured output, or say which one could not be opened. */
+export async function startOutputs(config: ServiceConfig, log: Logger): Promise<Outputs> {
+  const journal = new JournalSink(journaldTransport(), log);
+  const sinks: Sink[] = [journal];
+  let server: MetricsServer | undefined;
+  let textfile: TextfileWriter | undefined;
+  const stop = async () => {
+    await server?.close();
+    await textfile?.stop();
+    journal.close();
+  };
+  try {
+    if (config.metricsListen || config.metricsTextfile) {
+      const metrics = new MetricsSink();
+      sinks.push(metrics);
+      if (config.metricsListen) {
+        const where = formatListenAddress(config.metricsListen);
+        server = await startMetricsServer(config.metricsListen, metrics.withProcess, log).catch((e: Error) => {
+          throw new Error(`cannot serve metrics on ${where}: ${e.message}`);
+        });
+      }
+      if (config.metricsTextfile) {
+        const dir = config.metricsTextfile;
+        if (!fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw new Error(`metrics textfile directory ${dir} does not exist`);
+        textfile = new TextfileWriter(dir, metrics.registry, log);
+        sinks.push(textfile);
+        await textfile.start();
+      }
+    }
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return { sinks, stop };
+}

@@ -1,0 +1,70 @@
+// The metrics endpoint. It is reachable by whoever can reach the address it was told to
+// bind, so it gives them as little as possible: GET (or HEAD) /metrics and nothing else,
+// no request bodies, small headers, short timeouts and a bounded number of connections.
+import * as http from 'node:http';
+import type { Registry } from 'prom-client';
+import type { Logger } from '../util/log';
+import { formatListenAddress, type ListenAddress } from './listen-address';
+
+export const METRICS_LIMITS = Object.freeze({
+  maxConnections: 16,
+  maxHeaderBytes: 8 * 1024,
+  headersTimeoutMs: 5_000,
+  requestTimeoutMs: 10_000,
+  keepAliveTimeoutMs: 30_000,
+  maxRequestsPerSocket: 1_000,
+});
+
+export interface MetricsServer {
+  /** Where it listens (the kernel's choice when the port was 0). */
+  readonly address: ListenAddress;
+  close(): Promise<void>;
+}
+
+export function startMetricsServer(listen: ListenAddress, registry: Registry, log: Logger): Promise<MetricsServer> {
+  const server = http.createServer(
+    { maxHeaderSize: METRICS_LIMITS.maxHeaderBytes, requestTimeout: METRICS_LIMITS.requestTimeoutMs, headersTimeout: METRICS_LIMITS.headersTimeoutMs },
+    (req, res) => void answer(req, res, registry, log),
+  );
+  server.maxConnections = METRICS_LIMITS.maxConnections;
+  server.keepAliveTimeout = METRICS_LIMITS.keepAliveTimeoutMs;
+  server.maxRequestsPerSocket = METRICS_LIMITS.maxRequestsPerSocket;
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host: listen.host, port: listen.port, ipv6Only: true, exclusive: true }, () => {
+      server.off('error', reject);
+      server.on('error', (e) => log.warning(`metrics endpoint: ${e.message}`));
+      const bound = server.address() as { port: number };
+      const address = { host: listen.host, port: bound.port };
+      log.info(`metrics on http://${formatListenAddress(address)}/metrics`);
+      resolve({
+        address,
+        close: () =>
+          new Promise<void>((r) => {
+            server.close(() => r());
+            server.closeAllConnections();
+          }),
+      });
+    });
+  });
+}
+
+async function answer(req: http.IncomingMessage, res: http.ServerResponse, registry: Registry, log: Logger): Promise<void> {
+  const refuse = (status: number, headers: http.OutgoingHttpHeaders = {}) => {
+    res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close', ...headers });
+    res.end(`${http.STATUS_CODES[status]}\n`);
+  };
+  const pathname = (req.url ?? '').split('?')[0];
+  if (pathname !== '/metrics') return refuse(404);
+  if (req.method !== 'GET' && req.method !== 'HEAD') return refuse(405, { Allow: 'GET, HEAD' });
+  // A GET has no body; one that claims to have one is not a scraper.
+  if (req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) !== 0) return refuse(400);
+  try {
+    const body = await registry.metrics();
+    res.writeHead(200, { 'Content-Type': registry.contentType, 'Cache-Control': 'no-store' });
+    res.end(req.method === 'HEAD' ? undefined : body);
+  } catch (e) {
+    log.error(`metrics: ${(e as Error).message}`);
+    refuse(500);
+  }
+}
