@@ -2,10 +2,11 @@
 import { parseUevent } from '../kernel/uevent';
 import { openUeventMonitor, type UeventMonitor } from '../native/addon';
 import { stopRequested } from './stop-signal';
+import { terminalText } from './terminal-text';
 
 export function events(opts: { json: boolean; receiveBuffer?: number }): Promise<number> {
   const print = (obj: Record<string, unknown>, text: string) =>
-    process.stdout.write((opts.json ? JSON.stringify({ time: new Date().toISOString(), ...obj }) : `${new Date().toISOString()} ${text}`) + '\n');
+    process.stdout.write((opts.json ? JSON.stringify({ time: new Date().toISOString(), ...obj }) : `${new Date().toISOString()} ${terminalText(text)}`) + '\n');
   let monitor: UeventMonitor;
   try {
     monitor = openUeventMonitor(

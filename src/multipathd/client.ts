@@ -4,7 +4,7 @@
 // The peer is authenticated before a byte is sent: any local user can bind multipathd's
 // abstract name while multipathd is down, and what we read is published as the truth.
 import * as net from 'node:net';
-import { closeFd, connectUnixStream, peerCredentials, type NativeError, type PeerCredentials } from '../native/addon';
+import { closeFd, connectUnixStream, peerCredentials, type NativeError } from '../native/addon';
 import { encodeFrame, FrameReader } from './framing';
 import { defaultSocketCandidates } from './socket-address';
 
@@ -168,17 +168,19 @@ export class MultipathdClient {
 
   /** Why the listener behind fd is not multipathd, or undefined when it may be believed. */
   private authenticate(fd: number, address: string): string | undefined {
-    let peer: PeerCredentials;
+    let why: string;
+    let impostor: string;
     try {
-      peer = peerCredentials(fd);
+      const peer = peerCredentials(fd);
+      if (peer.uid === this.expectedUid) return undefined;
+      why = `refusing ${address}: it is served by uid ${peer.uid} (pid ${peer.pid}), not uid ${this.expectedUid}; another user may be impersonating multipathd`;
+      impostor = `${address} uid ${peer.uid}`;
     } catch (e) {
-      return `refusing ${address}: cannot tell who serves it (${(e as Error).message})`;
+      why = `refusing ${address}: cannot tell who serves it (${(e as Error).message})`;
+      impostor = why;
     }
-    if (peer.uid === this.expectedUid) return undefined;
-    const why = `refusing ${address}: it is served by uid ${peer.uid} (pid ${peer.pid}), not uid ${this.expectedUid}; another user may be impersonating multipathd`;
-    const key = `${address} ${peer.uid}`;
-    if (!this.reported.has(key)) {
-      this.reported.add(key);
+    if (!this.reported.has(impostor)) {
+      this.reported.add(impostor);
       this.options.warn?.(why);
     }
     return why;
