@@ -15,12 +15,15 @@ ACTIVATION=$DESTDIR/usr/share/dbus-1/system-services/org.kernel.linux.storage.mu
 UNIT=$DESTDIR/etc/systemd/system/multipath-dbus.service
 POLKIT=$DESTDIR/usr/share/polkit-1/actions/org.kernel.linux.storage.multipath1.policy
 CONF=$DESTDIR/etc/multipath-dbus.conf
+# journalctl -x explains the service's structured entries from this catalog.
+CATALOG=$DESTDIR/usr/lib/systemd/catalog/multipath-dbus.catalog
 
 reload() {
   [ -z "$DESTDIR" ] || return 0
   if [ -d /run/systemd/system ]; then systemctl daemon-reload || true; fi
   # dbus-daemon re-reads policy on its own; ask anyway so activation files are seen at once.
   busctl call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus ReloadConfig >/dev/null 2>&1 || true
+  if command -v journalctl >/dev/null; then journalctl --update-catalog || true; fi
 }
 
 case "${1:-}" in
@@ -28,6 +31,7 @@ case "${1:-}" in
     if [ -z "$DESTDIR" ] && [ -d /run/systemd/system ]; then systemctl disable --now multipath-dbus.service 2>/dev/null || true; fi
     rm -rf "$LIB"
     rm -f "$BIN" "$POLICY" "$ACTIVATION" "$UNIT" "$POLKIT"
+    rm -f "$CATALOG"
     [ "$1" = --purge ] && rm -f "$CONF"
     reload
     echo "multipath-dbus removed${1/--remove/ (kept ${CONF#$DESTDIR})}"
@@ -48,6 +52,7 @@ install -m 0644 dbus/org.kernel.linux.storage.multipath1.conf "$POLICY"
 install -m 0644 dbus/org.kernel.linux.storage.multipath1.service "$ACTIVATION"
 install -m 0644 dbus/multipath-dbus.service "$UNIT"
 install -m 0644 dbus/org.kernel.linux.storage.multipath1.policy "$POLKIT"
+install -D -m 0644 catalog/multipath-dbus.catalog "$CATALOG"
 [ -e "$CONF" ] || install -m 0644 dbus/multipath-dbus.conf.example "$CONF"
 reload
 echo "multipath-dbus installed in ${LIB#$DESTDIR}; edit ${CONF#$DESTDIR} (enable = yes), then: systemctl enable --now multipath-dbus"

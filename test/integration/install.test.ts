@@ -22,6 +22,8 @@ describe('install-system', () => {
       'usr/share/dbus-1/system-services/org.kernel.linux.storage.multipath1.service',
       'etc/systemd/system/multipath-dbus.service',
       'usr/share/polkit-1/actions/org.kernel.linux.storage.multipath1.policy',
+      'usr/local/lib/multipath-dbus/node_modules/prom-client/package.json',
+      'usr/lib/systemd/catalog/multipath-dbus.catalog',
       'etc/multipath-dbus.conf',
     ];
     for (const f of files) expect(fs.existsSync(path.join(root, f)), f).toBe(true);
