@@ -49,9 +49,8 @@ rm -rf "$LIB"
 mkdir -p "$LIB" "$(dirname "$BIN")" "$(dirname "$POLICY")" "$(dirname "$ACTIVATION")" "$(dirname "$UNIT")" "$(dirname "$POLKIT")" "$(dirname "$CONF")"
 cp -r package.json bin dist dbus "$LIB/"
 mkdir -p "$LIB/build/Release" && cp build/Release/multipath_native.node "$LIB/build/Release/"
-for m in $MODULES; do
-  mkdir -p "$LIB/$(dirname "$m")" && cp -r "$m" "$LIB/$m"
-done
+# shellcheck disable=SC2086 # one directory per word
+cp -r --parents $MODULES "$LIB/"
 ln -sf "$PREFIX/lib/multipath-dbus/bin/multipath-dbus" "$BIN"
 # The files in dbus/ name the default PREFIX's command; point them at this one.
 at_prefix() { sed "s|/usr/local/bin/multipath-dbus|$PREFIX/bin/multipath-dbus|g" "$1"; }
