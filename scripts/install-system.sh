@@ -2,6 +2,8 @@
 # Install multipath-dbus as a system service: the program under $PREFIX/lib/multipath-dbus,
 # the command in $PREFIX/bin, the D-Bus policy and activation file, the systemd unit, the
 # polkit actions and (if absent) /etc/multipath-dbus.conf. DESTDIR stages into another root.
+# It installs what the build made (dist/, the addon, the run-time node_modules) and needs no
+# network: SAN hosts often have none. The unit and the activation file name $PREFIX/bin.
 #   scripts/install-system.sh            install
 #   scripts/install-system.sh --remove   remove (the config file stays; --purge removes it too)
 set -euo pipefail
@@ -32,9 +34,13 @@ case "${1:-}" in
     rm -rf "$LIB"
     rm -f "$BIN" "$POLICY" "$ACTIVATION" "$UNIT" "$POLKIT"
     rm -f "$CATALOG"
-    [ "$1" = --purge ] && rm -f "$CONF"
     reload
-    echo "multipath-dbus removed${1/--remove/ (kept ${CONF#$DESTDIR})}"
+    if [ "$1" = --purge ]; then
+      rm -f "$CONF"
+      echo "multipath-dbus removed, including ${CONF#"$DESTDIR"}"
+    else
+      echo "multipath-dbus removed (kept ${CONF#"$DESTDIR"}; --purge removes it too)"
+    fi
     exit 0
     ;;
   "") ;;
@@ -42,15 +48,19 @@ case "${1:-}" in
 esac
 
 [ -f dist/cli/main.js ] && [ -f build/Release/multipath_native.node ] || { echo "build first: npm ci" >&2; exit 1; }
+MODULES=$(node scripts/runtime-modules.js) || exit 1
 rm -rf "$LIB"
 mkdir -p "$LIB" "$(dirname "$BIN")" "$(dirname "$POLICY")" "$(dirname "$ACTIVATION")" "$(dirname "$UNIT")" "$(dirname "$POLKIT")" "$(dirname "$CONF")"
-cp -r package.json package-lock.json bin dist dbus "$LIB/"
+cp -r package.json bin dist dbus "$LIB/"
 mkdir -p "$LIB/build/Release" && cp build/Release/multipath_native.node "$LIB/build/Release/"
-(cd "$LIB" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --silent)
+# shellcheck disable=SC2086 # one directory per word
+cp -r --parents $MODULES "$LIB/"
 ln -sf "$PREFIX/lib/multipath-dbus/bin/multipath-dbus" "$BIN"
+# The files in dbus/ name the default PREFIX's command; point them at this one.
+at_prefix() { sed "s|/usr/local/bin/multipath-dbus|$PREFIX/bin/multipath-dbus|g" "$1"; }
 install -m 0644 dbus/org.kernel.linux.storage.multipath1.conf "$POLICY"
-install -m 0644 dbus/org.kernel.linux.storage.multipath1.service "$ACTIVATION"
-install -m 0644 dbus/multipath-dbus.service "$UNIT"
+at_prefix dbus/org.kernel.linux.storage.multipath1.service >"$ACTIVATION" && chmod 0644 "$ACTIVATION"
+at_prefix dbus/multipath-dbus.service >"$UNIT" && chmod 0644 "$UNIT"
 install -m 0644 dbus/org.kernel.linux.storage.multipath1.policy "$POLKIT"
 install -D -m 0644 catalog/multipath-dbus.catalog "$CATALOG"
 [ -e "$CONF" ] || install -m 0644 dbus/multipath-dbus.conf.example "$CONF"
