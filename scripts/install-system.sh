@@ -2,6 +2,8 @@
 # Install multipath-dbus as a system service: the program under $PREFIX/lib/multipath-dbus,
 # the command in $PREFIX/bin, the D-Bus policy and activation file, the systemd unit, the
 # polkit actions and (if absent) /etc/multipath-dbus.conf. DESTDIR stages into another root.
+# It installs what the build made (dist/, the addon, the run-time node_modules) and needs no
+# network: SAN hosts often have none. The unit and the activation file name $PREFIX/bin.
 #   scripts/install-system.sh            install
 #   scripts/install-system.sh --remove   remove (the config file stays; --purge removes it too)
 set -euo pipefail
@@ -15,12 +17,15 @@ ACTIVATION=$DESTDIR/usr/share/dbus-1/system-services/org.kernel.linux.storage.mu
 UNIT=$DESTDIR/etc/systemd/system/multipath-dbus.service
 POLKIT=$DESTDIR/usr/share/polkit-1/actions/org.kernel.linux.storage.multipath1.policy
 CONF=$DESTDIR/etc/multipath-dbus.conf
+# journalctl -x explains the service's structured entries from this catalog.
+CATALOG=$DESTDIR/usr/lib/systemd/catalog/multipath-dbus.catalog
 
 reload() {
   [ -z "$DESTDIR" ] || return 0
   if [ -d /run/systemd/system ]; then systemctl daemon-reload || true; fi
   # dbus-daemon re-reads policy on its own; ask anyway so activation files are seen at once.
   busctl call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus ReloadConfig >/dev/null 2>&1 || true
+  if command -v journalctl >/dev/null; then journalctl --update-catalog || true; fi
 }
 
 case "${1:-}" in
@@ -28,9 +33,14 @@ case "${1:-}" in
     if [ -z "$DESTDIR" ] && [ -d /run/systemd/system ]; then systemctl disable --now multipath-dbus.service 2>/dev/null || true; fi
     rm -rf "$LIB"
     rm -f "$BIN" "$POLICY" "$ACTIVATION" "$UNIT" "$POLKIT"
-    [ "$1" = --purge ] && rm -f "$CONF"
+    rm -f "$CATALOG"
     reload
-    echo "multipath-dbus removed${1/--remove/ (kept ${CONF#$DESTDIR})}"
+    if [ "$1" = --purge ]; then
+      rm -f "$CONF"
+      echo "multipath-dbus removed, including ${CONF#"$DESTDIR"}"
+    else
+      echo "multipath-dbus removed (kept ${CONF#"$DESTDIR"}; --purge removes it too)"
+    fi
     exit 0
     ;;
   "") ;;
@@ -38,16 +48,21 @@ case "${1:-}" in
 esac
 
 [ -f dist/cli/main.js ] && [ -f build/Release/multipath_native.node ] || { echo "build first: npm ci" >&2; exit 1; }
+MODULES=$(node scripts/runtime-modules.js) || exit 1
 rm -rf "$LIB"
 mkdir -p "$LIB" "$(dirname "$BIN")" "$(dirname "$POLICY")" "$(dirname "$ACTIVATION")" "$(dirname "$UNIT")" "$(dirname "$POLKIT")" "$(dirname "$CONF")"
-cp -r package.json package-lock.json bin dist dbus "$LIB/"
+cp -r package.json bin dist dbus "$LIB/"
 mkdir -p "$LIB/build/Release" && cp build/Release/multipath_native.node "$LIB/build/Release/"
-(cd "$LIB" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --silent)
+# shellcheck disable=SC2086 # one directory per word
+cp -r --parents $MODULES "$LIB/"
 ln -sf "$PREFIX/lib/multipath-dbus/bin/multipath-dbus" "$BIN"
+# The files in dbus/ name the default PREFIX's command; point them at this one.
+at_prefix() { sed "s|/usr/local/bin/multipath-dbus|$PREFIX/bin/multipath-dbus|g" "$1"; }
 install -m 0644 dbus/org.kernel.linux.storage.multipath1.conf "$POLICY"
-install -m 0644 dbus/org.kernel.linux.storage.multipath1.service "$ACTIVATION"
-install -m 0644 dbus/multipath-dbus.service "$UNIT"
+at_prefix dbus/org.kernel.linux.storage.multipath1.service >"$ACTIVATION" && chmod 0644 "$ACTIVATION"
+at_prefix dbus/multipath-dbus.service >"$UNIT" && chmod 0644 "$UNIT"
 install -m 0644 dbus/org.kernel.linux.storage.multipath1.policy "$POLKIT"
+install -D -m 0644 catalog/multipath-dbus.catalog "$CATALOG"
 [ -e "$CONF" ] || install -m 0644 dbus/multipath-dbus.conf.example "$CONF"
 reload
 echo "multipath-dbus installed in ${LIB#$DESTDIR}; edit ${CONF#$DESTDIR} (enable = yes), then: systemctl enable --now multipath-dbus"

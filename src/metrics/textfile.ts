@@ -66,7 +66,9 @@ export class TextfileWriter implements Sink {
     this.lastWrite = this.timers.now();
     this.writing = this.writing.then(async () => {
       try {
-        await fs.writeFile(this.temp, await this.registry.metrics(), { mode: 0o644 });
+        await fs.writeFile(this.temp, await this.registry.metrics());
+        // node_exporter runs as its own user; the unit's UMask=0077 would hide the file from it.
+        await fs.chmod(this.temp, 0o644);
         await fs.rename(this.temp, this.file);
         if (this.failing) this.log.notice(`metrics textfile ${this.file} written again`);
         this.failing = false;

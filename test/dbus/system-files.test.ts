@@ -47,6 +47,18 @@ describe('activation and the systemd unit', () => {
     expect(UNIT).toMatch(/^RestrictAddressFamilies=AF_UNIX AF_NETLINK$/m);
   });
 
+  it('bounds root to the two capabilities the service uses', () => {
+    // CAP_SYS_ADMIN: device-mapper ioctls; CAP_NET_ADMIN: SO_RCVBUFFORCE on the uevent socket.
+    expect(UNIT.match(/^CapabilityBoundingSet=.*$/gm)).toEqual(['CapabilityBoundingSet=CAP_SYS_ADMIN CAP_NET_ADMIN']);
+  });
+
+  it('systemd-analyze security scores the unit 2.0 or lower (test/vm/scenarios/systemd-unit.sh scores the installed one)', async () => {
+    const r = await run('systemd-analyze', ['security', '--offline=true', '--no-pager', path.join(DIR, 'multipath-dbus.service')]);
+    const score = /Overall exposure level for \S+: ([0-9.]+)/.exec(r.stdout)?.[1];
+    expect(score, r.stdout + r.stderr).toBeDefined();
+    expect(Number(score)).toBeLessThanOrEqual(2.0);
+  });
+
   it('systemd accepts every directive', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'multipath-dbus-unit-'));
     try {

@@ -27,7 +27,8 @@ describe('metrics textfile', () => {
   });
 
   it('writes the multipath metrics (no process metrics: node_exporter has its own), whole at every read, updated on change', async () => {
-    const child = spawn(CLI, ['serve', '--enable', '--bus', bus.address, '--no-kernel', '--socket', socket, '--refresh-interval', '1',
+    // As under the unit (UMask=0077): the file is still readable by node_exporter's user.
+    const child = spawn('bash', ['-c', 'umask 077 && exec "$@"', 'serve', CLI, 'serve', '--enable', '--bus', bus.address, '--no-kernel', '--socket', socket, '--refresh-interval', '1',
       '--config', path.join(dir, 'absent.conf'), '--metrics-textfile', dir]);
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
@@ -61,6 +62,7 @@ describe('metrics textfile', () => {
     }
     expect(await exited).toBe(0);
     expect(fs.readdirSync(dir)).toEqual(['multipath-dbus.prom']);
+    expect(fs.statSync(file).mode & 0o777).toBe(0o644);
   });
 
   it('a directory that does not exist: serve says so and exits 1', async () => {

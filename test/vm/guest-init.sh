@@ -15,10 +15,11 @@ ln -sfn /proc/self/fd /dev/fd
 ln -sfn /proc/self/fd/0 /dev/stdin
 ln -sfn /proc/self/fd/1 /dev/stdout
 ln -sfn /proc/self/fd/2 /dev/stderr
-mount -t devpts -o gid=5,mode=620,ptmxmode=666 devpts /dev/pts
-mount -t tmpfs -o mode=1777 tmpfs /dev/shm
+# Each only if not mounted yet: in a systemd boot (test/vm/systemd/) PID 1 did it all.
+mountpoint -q /dev/pts || mount -t devpts -o gid=5,mode=620,ptmxmode=666 devpts /dev/pts
+mountpoint -q /dev/shm || mount -t tmpfs -o mode=1777 tmpfs /dev/shm
 # A fresh /run: the host's pid files and sockets must not leak in.
-mount -t tmpfs -o mode=755 tmpfs /run
+mountpoint -q /run || mount -t tmpfs -o mode=755 tmpfs /run
 mkdir -p /run/lock
 hostname vmtest
 

@@ -25,8 +25,12 @@ while read -r mod; do
 done </modules/order
 
 guest_init=
+boot=
 for arg in $(cat /proc/cmdline); do
-	case "$arg" in vm.init=*) guest_init=${arg#vm.init=} ;; esac
+	case "$arg" in
+	vm.init=*) guest_init=${arg#vm.init=} ;;
+	vm.boot=*) boot=${arg#vm.boot=} ;;
+	esac
 done
 [ -n "$guest_init" ] || fail "no vm.init= on the kernel command line"
 
@@ -44,4 +48,6 @@ mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 vmresults /newroot/vmt
 	fail "cannot mount the results share (9p tag vmresults)"
 
 for fs in dev proc sys; do mount --move "/$fs" "/newroot/$fs"; done
+# vm.boot=systemd: systemd becomes PID 1 and runs guest-init.sh as a unit.
+[ "$boot" != systemd ] || . /newroot/vmtest/harness/systemd/boot.sh
 exec switch_root /newroot /bin/bash "$guest_init"

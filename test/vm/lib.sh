@@ -309,3 +309,9 @@ vm_poweroff() {
 	echo o >/proc/sysrq-trigger
 	sleep 10
 }
+
+# A systemd boot (vm-boot: systemd, see systemd/) brings its daemons up as units.
+if [ "${VM_BOOT:-}" = systemd ]; then
+	# shellcheck source=systemd/lib.sh
+	. "$(dirname "${BASH_SOURCE[0]}")/systemd/lib.sh"
+fi

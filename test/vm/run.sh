@@ -13,7 +13,7 @@ REPO=$(cd "$HERE/../.." && pwd)
 OUT=${VM_OUT:-$HERE/out}
 VM_TIMEOUT=${VM_TIMEOUT:-480}
 VM_SCENARIO_TIMEOUT=${VM_SCENARIO_TIMEOUT:-300}
-PACKAGES="qemu-system-x86 linux-image-amd64 multipath-tools udev busybox-static dbus systemd libglib2.0-bin"
+PACKAGES="qemu-system-x86 linux-image-amd64 multipath-tools udev busybox-static dbus systemd libglib2.0-bin iproute2"
 
 die() {
 	printf '\nVM TIER CANNOT RUN: %s\n\n' "$*" >&2
@@ -72,6 +72,45 @@ else
 	done
 fi
 [ ${#SCENARIOS[@]} -gt 0 ] || die "no scenarios in $HERE/scenarios"
+
+# --- boot: a scenario that needs systemd as PID 1 says "# vm-boot: systemd" -------------
+
+boot_of() { sed -n '1,10s/^# vm-boot: *\([a-z]*\).*/\1/p' "$1" | head -n 1; }
+if [ -z "${VM_BOOT:-}" ]; then
+	PLAIN=() SYSTEMD=()
+	for s in "${SCENARIOS[@]}"; do
+		if [ "$(boot_of "$s")" = systemd ]; then SYSTEMD+=("$s"); else PLAIN+=("$s"); fi
+	done
+	if [ ${#PLAIN[@]} -gt 0 ] && [ ${#SYSTEMD[@]} -gt 0 ]; then # one VM per kind of boot
+		rc=0 rc2=0
+		VM_BOOT=plain bash "$0" "${PLAIN[@]}" || rc=$?
+		VM_BOOT=systemd bash "$0" "${SYSTEMD[@]}" || rc2=$?
+		exit $((rc ? rc : rc2))
+	fi
+	VM_BOOT=plain
+	[ ${#SYSTEMD[@]} -eq 0 ] || VM_BOOT=systemd
+fi
+case "$VM_BOOT" in
+plain) BOOT_ARGS= ;;
+systemd)
+	[ -x /lib/systemd/systemd ] || missing "/lib/systemd/systemd not found (package systemd)"
+	command -v npm >/dev/null || die "npm not found: the systemd scenarios install the service with npm run install-system"
+	for tool in systemd-run systemd-analyze journalctl nsenter ss; do
+		command -v "$tool" >/dev/null || missing "'$tool' not found (the systemd scenarios use it)"
+	done
+	# systemd.unit: only the tier's target (test/vm/systemd/). Masked: what would prompt on
+	# the console (firstboot), reach for a network the VM has not got, or run jobs mid-test.
+	BOOT_ARGS="vm.boot=systemd systemd.unit=vmtest.target fstab=no systemd.mask=timers.target"
+	# systemd's own boot takes ~30 s under TCG (minutes on a loaded host), and these
+	# scenarios install the service with npm, whose start crosses 9p file by file.
+	VM_SCENARIO_TIMEOUT=$((VM_SCENARIO_TIMEOUT + 300))
+	VM_TIMEOUT=$((VM_TIMEOUT + 300 * (1 + ${#SCENARIOS[@]})))
+	for u in systemd-firstboot.service systemd-timesyncd.service cockpit.socket; do
+		BOOT_ARGS+=" systemd.mask=$u"
+	done
+	;;
+*) die "VM_BOOT=$VM_BOOT: plain or systemd" ;;
+esac
 
 # --- initramfs, built once per kernel and init script ---------------------------------
 
@@ -138,6 +177,7 @@ ls -1d "$OUT"/runs/*/ 2>/dev/null | sort | head -n -5 | xargs -r rm -rf
 # it lives somewhere the guest hides (the guest mounts a fresh /run).
 mkdir -p "$RUN/harness" "$RUN/scenarios" "$RUN/logs"
 cp "$HERE/guest-init.sh" "$HERE/lib.sh" "$RUN/harness/"
+cp -r "$HERE/systemd" "$RUN/harness/"
 {
 	printf 'VM_REPO=%q\n' "$REPO"
 	printf 'VM_SCENARIO_TIMEOUT=%q\n' "$VM_SCENARIO_TIMEOUT"
@@ -151,13 +191,13 @@ cp "$HERE/guest-init.sh" "$HERE/lib.sh" "$RUN/harness/"
 : >"$RUN/results"
 CONSOLE=$RUN/console.log
 
-echo "vm: kernel $KVER, ${#SCENARIOS[@]} scenario(s), timeout ${VM_TIMEOUT}s, run dir $RUN"
+echo "vm: kernel $KVER, $VM_BOOT boot, ${#SCENARIOS[@]} scenario(s), timeout ${VM_TIMEOUT}s, run dir $RUN"
 
 QEMU_ARGS=(
 	-accel tcg -cpu max -m 2G -smp 2
 	-nographic -no-reboot -nic none
 	-kernel "$VMLINUZ" -initrd "$INITRD"
-	-append "console=ttyS0 panic=-1 quiet loglevel=4 mitigations=off vm.init=/vmtest/harness/guest-init.sh"
+	-append "console=ttyS0 panic=-1 quiet loglevel=4 mitigations=off vm.init=/vmtest/harness/guest-init.sh $BOOT_ARGS"
 	-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap"
 	-virtfs "local,path=$RUN,mount_tag=vmresults,security_model=none,multidevs=remap"
 )
