@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MANAGER_IFACE, MAP_IFACE, mapObjectPath } from '../../src/dbus/api';
 import { NOBODY, runAs } from '../helpers/dbus-daemon';
 import { BUS_NAME, ROOT_PATH, run, startHarness, type Harness } from '../helpers/service-harness';
-import { worldReadableCopy } from '../helpers/world-readable-copy';
+import { worldReadable } from '../helpers/world-readable-copy';
 
 let h: Harness;
 beforeAll(async () => {
@@ -36,7 +36,7 @@ describe.skipIf(process.getuid?.() !== 0)('policy as uid 65534', () => {
   });
 
   it('the status command works unprivileged', async () => {
-    const r = await runAs(NOBODY, worldReadableCopy().cli, ['status', '--bus', h.bus.address]);
+    const r = await runAs(NOBODY, worldReadable('bin/multipath-dbus'), ['status', '--bus', h.bus.address]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.trim().split('\n')).toHaveLength(h.sim.maps().length);
   });
