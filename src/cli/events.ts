@@ -34,12 +34,12 @@ export function events(opts: { json: boolean; receiveBuffer?: number }): Promise
     process.stderr.write(`multipath-dbus events: ${(e as Error).message}\n`);
     return Promise.resolve(1);
   }
+  // Before the line below: whoever reads it may signal us at once.
+  const stopping = stopRequested();
   // The socket is bound: from here on no uevent is missed. On stderr, so stdout stays one
   // line per event; scripts wait for this line before they make the kernel act.
-  // Ctrl-C is handled before the line goes out: a script may signal as soon as it reads it.
-  const stop = stopRequested();
   process.stderr.write('multipath-dbus events: listening for dm-multipath uevents; Ctrl-C stops\n');
-  return stop.then(() => {
+  return stopping.then(() => {
     monitor.close();
     return 0;
   });

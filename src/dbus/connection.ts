@@ -75,11 +75,12 @@ export class BusConnection extends EventEmitter {
   }
 
   /**
-   * A call's reply, or its failure: `Disconnected` once the connection is gone, `NoReply`
-   * after `timeoutMs` (libdbus's names for the same two outcomes).
+   * Make a call and wait for its reply, or its failure: `Disconnected` at once when the
+   * connection is (or goes) away, `NoReply` after `timeoutMs` (libdbus's names for these).
    */
-  awaitReply<T>(reply: Promise<T>, timeoutMs?: number): Promise<T> {
+  awaitReply<T>(send: () => Promise<T>, timeoutMs?: number): Promise<T> {
     if (this.closedByUs) return Promise.reject(disconnected());
+    const reply = send();
     return new Promise<T>((resolve, reject) => {
       const fail = (e: Error) => {
         settle();
@@ -155,7 +156,7 @@ export class DBusCallError extends Error {
 
 async function call(bus: BusConnection, msg: dbus.Message, timeoutMs?: number): Promise<dbus.Message> {
   try {
-    const reply = await bus.awaitReply(bus.raw.call(msg), timeoutMs);
+    const reply = await bus.awaitReply(() => bus.raw.call(msg), timeoutMs);
     return reply as dbus.Message;
   } catch (e) {
     if (e instanceof DBusCallError) throw e;

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MANAGER_IFACE, MAP_IFACE, PATH_IFACE, mapObjectPath, pathObjectPath } from '../../src/dbus/api';
 import { NOBODY, POLICY_FILE, runAs } from '../helpers/dbus-daemon';
 import { BUS_NAME, ROOT_PATH, run, startHarness, type Harness } from '../helpers/service-harness';
-import { worldReadableCopy } from '../helpers/world-readable-copy';
+import { worldReadable } from '../helpers/world-readable-copy';
 
 let h: Harness;
 beforeAll(async () => {
@@ -77,7 +77,6 @@ const NONEXISTENT: Record<string, () => Call> = {
 };
 
 type Answer = { ok: true } | { ok: false; error: string; text: string };
-const BUS_CALL = path.resolve(__dirname, '../helpers/bus-call.js');
 
 /** Make the calls as `uid`, one connection for all, through test/helpers/bus-call.js. */
 async function callAs(uid: number, calls: Record<string, Call>): Promise<Record<string, Answer>> {
@@ -85,7 +84,8 @@ async function callAs(uid: number, calls: Record<string, Call>): Promise<Record<
     const dot = name.lastIndexOf('.');
     return { destination: BUS_NAME, interface: name.slice(0, dot) || undefined, member: name.slice(dot + 1), ...c };
   });
-  const args = [BUS_CALL, h.bus.address, JSON.stringify(messages)];
+  // From the world-readable copy: uid 65534 may not be able to enter the checkout.
+  const args = [worldReadable('test/helpers/bus-call.js'), h.bus.address, JSON.stringify(messages)];
   const r = uid === 0 ? await run(process.execPath, args) : await runAs(uid, process.execPath, args);
   if (r.code !== 0) throw new Error(`bus-call as ${uid}: ${r.stderr}`);
   const answers = JSON.parse(r.stdout) as Answer[];
@@ -175,7 +175,7 @@ describe.skipIf(process.getuid?.() !== 0)('policy as uid 65534, against the live
     const tree = await runAs(NOBODY, 'busctl', [`--address=${h.bus.address}`, 'tree', BUS_NAME]);
     expect(tree.code, tree.stderr).toBe(0);
     expect(tree.stdout).toContain(map());
-    const status = await runAs(NOBODY, worldReadableCopy().cli, ['status', '--bus', h.bus.address]);
+    const status = await runAs(NOBODY, worldReadable('bin/multipath-dbus'), ['status', '--bus', h.bus.address]);
     expect(status.code, status.stderr).toBe(0);
   });
 });

@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { afterAll } from 'vitest';
 
 const REPO = path.resolve(__dirname, '..', '..');
 
@@ -49,8 +50,14 @@ function openUp(p: string): void {
 
 let copy: string | undefined;
 
-/** The copy's root (made once per test process, removed at exit); `cli` is its bin/multipath-dbus. */
-export function worldReadableCopy(): { root: string; cli: string } {
+// Registered when a test file imports this helper; vitest ends its workers without 'exit'.
+afterAll(() => {
+  if (copy) fs.rmSync(copy, { recursive: true, force: true });
+  copy = undefined;
+});
+
+/** A copy of the program (made once per test file, removed after it) that every uid can run. */
+function programCopy(): string {
   if (!copy) {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'multipath-dbus-copy-'));
     // src/ and bench/ as well, for TypeScript clients run through tsx (see tsxArgs).
@@ -61,14 +68,28 @@ export function worldReadableCopy(): { root: string; cli: string } {
       fs.cpSync(path.join(REPO, 'node_modules', name), path.join(root, 'node_modules', name), { recursive: true, dereference: true });
     }
     openUp(root);
-    process.once('exit', () => fs.rmSync(root, { recursive: true, force: true }));
     copy = root;
   }
-  return { root: copy, cli: path.join(copy, 'bin', 'multipath-dbus') };
+  return copy;
+}
+
+/**
+ * Where `relPath` (relative to the checkout, e.g. `bin/multipath-dbus`, or a helper script
+ * that requires `../../dist/...`) is in the copy; a file outside the program is copied in
+ * on first use, at the same relative place.
+ */
+export function worldReadable(relPath: string): string {
+  const root = programCopy();
+  const target = path.join(root, relPath);
+  if (!fs.existsSync(target)) {
+    fs.cpSync(path.join(REPO, relPath), target, { recursive: true, dereference: true });
+    for (let p = target; p !== root; p = path.dirname(p)) openUp(p);
+  }
+  return target;
 }
 
 /** Node arguments that run one of the copy's TypeScript files (e.g. bench/hammer.ts) through tsx. */
 export function tsxArgs(rel: string): string[] {
-  const { root } = worldReadableCopy();
+  const root = programCopy();
   return ['-r', path.join(root, 'node_modules', 'tsx', 'dist', 'cjs', 'index.cjs'), path.join(root, rel)];
 }

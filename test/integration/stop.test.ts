@@ -155,3 +155,27 @@ describe.skipIf(process.getuid?.() !== 0)('events', () => {
     }
   });
 });
+
+describe('a repeated signal, and a stop that hangs', () => {
+  it('a repeat (npm forwards the one it got) is ignored; a stop still running after 5 s exits 1 by itself', async () => {
+    // A command whose stopping never ends: it waits for the signal, then for nothing.
+    const script = `require(${JSON.stringify(path.join(REPO, 'dist', 'cli', 'stop-signal.js'))}).stopRequested()
+      .then((sig) => console.log('stopping on ' + sig));
+      setInterval(() => undefined, 1000);
+      console.log('ready');`;
+    const g = startGroup(process.execPath, ['-e', script]);
+    try {
+      await g.waitFor(/ready/);
+      const sent = g.signal('SIGINT');
+      await g.waitFor(/stopping on SIGINT/);
+      g.signal('SIGINT');
+      g.signal('SIGTERM');
+      const exit = await g.exited;
+      expect({ code: exit.code, signal: exit.signal }, g.output()).toEqual({ code: 1, signal: null });
+      expect(exit.at - sent).toBeGreaterThanOrEqual(4900);
+      expect(g.output()).toMatch(/still running 5 s after SIGINT; exiting anyway/);
+    } finally {
+      killGroup(g);
+    }
+  });
+});
