@@ -19,6 +19,8 @@ export interface PrivateBus {
 export interface PrivateBusOptions {
   /** Also let this uid own the service name (the demo, when not run as root). */
   ownerUid?: number;
+  /** More policy files to include, as a system bus includes system.d (polkit's, for tests that run polkitd). */
+  includes?: string[];
 }
 
 function busConfig(socketPath: string, opts: PrivateBusOptions): string {
@@ -57,6 +59,7 @@ function busConfig(socketPath: string, opts: PrivateBusOptions): string {
   </policy>
   ${extra}
   <include>${POLICY_FILE}</include>
+  ${(opts.includes ?? []).map((f) => `<include>${f}</include>`).join('\n  ')}
 </busconfig>
 `;
 }
