@@ -21,6 +21,10 @@ import { Publisher } from './publisher';
 import type { Sink } from './sink';
 import { EventStream } from './stream';
 import { VERSION } from '../version';
+import { loggerAudit } from '../manage/audit';
+import { PolkitAuthority, type Authority } from '../manage/authority';
+import { Management } from '../manage/manager';
+import { PublishedState } from '../manage/published';
 
 export interface MultipathdLike {
   request(command: string): Promise<string>;
@@ -45,6 +49,10 @@ export interface ServiceDeps {
   maxOutboundBytes?: number;
   /** Outputs beside the D-Bus publisher that read the event stream (metrics, journal). */
   sinks?: Sink[];
+  /** Who may manage; default: root, and polkit on this bus for everyone else. */
+  authority?: Authority;
+  /** How long a management method waits for its effect to be published. */
+  manageTimeoutMs?: number;
 }
 
 export interface ServiceStats {
@@ -64,6 +72,7 @@ export class MultipathService {
   private readonly server: ObjectServer;
   private readonly stream: EventStream;
   private readonly refresher: Coalescer;
+  private readonly published: PublishedState;
   private readonly health = new MultipathdHealth();
   private readonly timers: Timers;
   private readonly pendingResync = new Set<string>();
@@ -79,6 +88,20 @@ export class MultipathService {
   constructor(private readonly deps: ServiceDeps) {
     this.timers = deps.timers ?? realTimers;
     this.history = new EventHistory(deps.config.historySize);
+    this.published = new PublishedState(this.timers);
+    const management = new Management({
+      multipathd: deps.multipathd,
+      published: this.published,
+      authority: deps.authority ?? new PolkitAuthority(deps.bus),
+      reread: async ({ settings }) => {
+        if (settings) this.configStale = true;
+        await this.refresher.request();
+        this.stream.flush();
+      },
+      audit: loggerAudit(deps.log),
+      timers: this.timers,
+      timeoutMs: deps.manageTimeoutMs ?? 10_000,
+    });
     this.server = new ObjectServer(deps.bus, {
       objectManagerPath: ROOT_PATH,
       interfaces: [MANAGER, MAP, PATH_GROUP, PATH],
@@ -95,6 +118,7 @@ export class MultipathService {
           await this.refresher.request();
           return [];
         },
+        ...management.handlers(),
       },
     });
     this.stream = new EventStream(
@@ -109,6 +133,8 @@ export class MultipathService {
       }),
     );
     this.stream.addSink(new Publisher(this.server));
+    // Right after the publisher: a method returns once the bus shows its effect.
+    this.stream.addSink(this.published);
     for (const sink of deps.sinks ?? []) this.stream.addSink(sink);
     this.refresher = new Coalescer(() => this.read(), deps.minRefreshIntervalMs ?? 1000, this.timers);
     this.warnMalformed = rateLimited((m) => deps.log.warning(m), 10_000, () => this.timers.now());

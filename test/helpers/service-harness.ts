@@ -33,16 +33,27 @@ export interface Harness {
   stop(): Promise<void>;
 }
 
+export interface HarnessOptions {
+  /** More policy files on the private bus (polkit's, for tests that run polkitd). */
+  busIncludes?: string[];
+  /** The simulator's latency (uevents after the command, reads slower than writes). */
+  latency?: { ueventMs?: number; readMs?: number };
+}
+
 export const CLI = path.resolve(__dirname, '..', '..', 'bin', 'multipath-dbus');
 
 export async function startHarness(
   topology: SimTopologyOptions | 'small' = 'small',
   config: Partial<ServiceConfig> = {},
   maxOutboundBytes?: number,
+  options: HarnessOptions = {},
 ): Promise<Harness> {
-  const bus = await startPrivateBus();
+  const bus = await startPrivateBus({ includes: options.busIncludes });
   const socket = `@multipath-dbus-test-${process.pid}-${Math.random().toString(36).slice(2)}`;
-  const sim = new MultipathdSimulator({ socket, topology });
+  // What the simulated kernel says about changes made through multipathd's socket reaches
+  // the service's kernel entry point, as the uevent socket would deliver it.
+  let deliver = (_d: Buffer): void => undefined;
+  const sim = new MultipathdSimulator({ socket, topology, onUevent: (d) => deliver(d), latency: options.latency });
   await sim.listen();
   const logs: string[] = [];
   const conn = await connectBus(bus.address);
@@ -56,6 +67,7 @@ export async function startHarness(
     minRefreshIntervalMs: 50,
     maxOutboundBytes,
   });
+  deliver = (d) => service.handleDatagram(d);
   const client = await connectBus(bus.address);
   const signals: Signal[] = [];
   await onSignal(client, { pathNamespace: ROOT_PATH }, (m) => signals.push(m));
