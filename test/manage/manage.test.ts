@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MANAGER_IFACE, MAP_IFACE, mapObjectPath, PATH_IFACE, pathObjectPath } from '../../src/dbus/api';
 import { NOBODY, runAs } from '../helpers/dbus-daemon';
 import { GRANTED_UID, POLKIT_BUS_POLICY, rulesFor, startPolkit, type Polkit } from '../helpers/polkit';
-import { BUS_NAME, busctl, ROOT_PATH, startHarness, type Harness } from '../helpers/service-harness';
+import { BUS_NAME, busctl, CLI, ROOT_PATH, startHarness, type Harness } from '../helpers/service-harness';
 
 let h: Harness;
 let polkit: Polkit;
@@ -207,6 +207,41 @@ describe.skipIf(process.getuid?.() !== 0)('management, authorized by a real polk
     expect(done[0]).toMatch(/notice: Path\.Fail on \S+ by uid 1: done; MULTIPATH_METHOD=Path\.Fail .*OBJECT_PID=\d+ /);
     expect(done[0]).toContain(`MULTIPATH_COMMAND="fail path ${sim().paths[0].dev}"`);
     expect(h.logs.some((l) => l.includes('warning: Path.Fail on') && l.includes('MULTIPATH_OUTCOME=denied') && l.includes(`MULTIPATH_CALLER_UID=${NOBODY}`))).toBe(true);
+  });
+
+  describe('the CLI, through D-Bus and polkit', () => {
+    const cli = (uid: number, ...args: string[]) => runAs(uid, CLI, [...args, '--bus', h.bus.address]);
+
+    it('runs each method for the granted uid and says what it did', async () => {
+      const dev = sim().paths[0].dev;
+      await setPath(false);
+      expect(await cli(GRANTED_UID, 'fail', dev)).toMatchObject({ code: 0, stdout: `${dev}: failed\n` });
+      expect(await prop(PATH(), PATH_IFACE, 'DmState')).toBe('s "failed"');
+      expect(await cli(GRANTED_UID, 'reinstate', sim().paths[0].devT)).toMatchObject({ code: 0, stdout: `${sim().paths[0].devT}: reinstated\n` });
+      expect(await prop(PATH(), PATH_IFACE, 'DmState')).toBe('s "active"');
+      const group = otherGroup();
+      expect(await cli(GRANTED_UID, 'switch-group', sim().name, String(group))).toMatchObject({ code: 0 });
+      expect(sim().nextGroup).toBe(group);
+      for (const [word, queueing] of [['off', 's "off"'], ['on', 's "on"']]) {
+        expect(await cli(GRANTED_UID, 'queueing', sim().sysfs, word)).toMatchObject({ code: 0 });
+        expect(await prop(MAP(), MAP_IFACE, 'Queueing')).toBe(queueing);
+      }
+      h.sim.setDiskSize(sim().name, sim().sizeSectors * 2);
+      expect(await cli(GRANTED_UID, 'resize', sim().wwid)).toMatchObject({ code: 0 });
+      expect(await prop(MAP(), MAP_IFACE, 'Size')).toBe(`t ${sim().sizeSectors * 512}`);
+      expect(await cli(GRANTED_UID, 'reconfigure')).toMatchObject({ code: 0, stdout: 'multipathd reconfigured\n' });
+    });
+
+    it('says clearly why not', async () => {
+      const denied = await cli(NOBODY, 'fail', sim().paths[0].dev);
+      expect(denied.code).toBe(1);
+      expect(denied.stderr).toBe(`multipath-dbus: Path.Fail: not authorized: polkit denied ${BUS_NAME}.manage-paths to uid ${NOBODY}\n`);
+      const missing = await cli(GRANTED_UID, 'fail', 'sdzz');
+      expect(missing).toMatchObject({ code: 2, stderr: 'multipath-dbus: no multipath path named sdzz\n' });
+      const bad = await cli(GRANTED_UID, 'switch-group', sim().name, '7');
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toMatch(/group 7 does not exist: map \S+ has groups 1 to 2/);
+    });
   });
 
   describe('with polkit stopped', () => {
