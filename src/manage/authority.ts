@@ -57,8 +57,11 @@ export class PolkitAuthority implements Authority {
     }
     const [authorized, challenge] = result;
     if (authorized) return { ok: true, by: 'polkit' };
-    if (challenge && !allowInteractive) {
-      return { ok: false, reason: `${action} requires authentication; call again allowing interactive authorization` };
+    if (challenge) {
+      // Allowed to ask and still a challenge: polkit had no authentication agent to ask with.
+      return allowInteractive
+        ? { ok: false, reason: `${action} requires authentication, and polkit has no authentication agent for the caller to ask with` }
+        : { ok: false, reason: `${action} requires authentication; call again allowing interactive authorization` };
     }
     return { ok: false, reason: `polkit denied ${action} to uid ${caller.uid}` };
   }
