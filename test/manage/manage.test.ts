@@ -92,7 +92,7 @@ const CASES: Case[] = [
     object: MAP,
     iface: MAP_IFACE,
     args: () => [`uint32 ${(expectGroup = otherGroup())}`],
-    command: () => new RegExp(`^switchgroup map ${sim().sysfs} group ${expectGroup}$`),
+    command: () => new RegExp(`^switchgroup map ${sim().name} group ${expectGroup}$`),
     effect: async () => {
       // The kernel names the group next (dmsetup status), and clients are told.
       expect(sim().nextGroup).toBe(expectGroup);
