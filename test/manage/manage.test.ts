@@ -208,7 +208,8 @@ describe.skipIf(process.getuid?.() !== 0)('management, authorized by a real polk
     await c.prepare?.();
     const plain = await call(CHALLENGED, c);
     expect(plain.stderr).toContain(`${ERR}NotAuthorized: ${BUS_NAME}.manage-paths requires authentication; call again allowing interactive authorization`);
-    const interactive = await runAs(CHALLENGED, 'busctl', [`--address=${h.bus.address}`, '--allow-interactive-authorization=yes', 'call', BUS_NAME, c.object(), PATH_IFACE, 'Fail', 'a{sv}', '0']);
+    // busctl sets ALLOW_INTERACTIVE_AUTHORIZATION unless told --allow-interactive-authorization=no.
+    const interactive = await runAs(CHALLENGED, 'busctl', [`--address=${h.bus.address}`, 'call', BUS_NAME, c.object(), PATH_IFACE, 'Fail', 'a{sv}', '0']);
     expect(interactive.code).not.toBe(0);
     // polkit was allowed to ask, and had no agent to ask with (a desktop session would have one).
     expect(interactive.stderr).toBe(`Call failed: ${BUS_NAME}.manage-paths requires authentication, and polkit has no authentication agent for the caller to ask with\n`);
