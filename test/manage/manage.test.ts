@@ -265,4 +265,17 @@ describe.skipIf(process.getuid?.() !== 0)('management, authorized by a real polk
     it.each(CASES)('$name is refused to the granted uid, saying polkit is not running', (c) => refused(GRANTED_UID, c, /polkit .*not running, so only root/));
     it.each(CASES)('$name still works for root', (c) => succeeds(0, c));
   });
+
+  it('multipathd down: Unavailable, and nothing published changes', async () => {
+    const before = await everything();
+    await h.sim.die();
+    try {
+      const r = await call(0, CASES[0]);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toMatch(new RegExp(`${ERR}Unavailable: multipathd: multipathd is not running`));
+      expect(await everything()).toEqual(before);
+    } finally {
+      await h.sim.listen();
+    }
+  });
 });
