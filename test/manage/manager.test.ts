@@ -2,7 +2,7 @@
 // wait, and which error each failure becomes. The real bus, polkitd and simulator are in
 // manage.test.ts.
 import { describe, expect, it } from 'vitest';
-import { ERROR_PREFIX, MAP_IFACE, mapObjectPath, PATH_IFACE, pathObjectPath } from '../../src/dbus/api';
+import { ERROR_PREFIX, MANAGER, MAP, MAP_IFACE, mapObjectPath, PATH, PATH_GROUP, PATH_IFACE, pathObjectPath } from '../../src/dbus/api';
 import { DBusError, type MethodCall } from '../../src/dbus/object-server';
 import { buildTopology } from '../../src/model/build';
 import type { Topology } from '../../src/model/topology';
@@ -10,6 +10,7 @@ import { auditMessage, type AuditRecord } from '../../src/manage/audit';
 import type { Authority } from '../../src/manage/authority';
 import { unitFromCgroup } from '../../src/manage/caller';
 import { Management } from '../../src/manage/manager';
+import { MANAGED_METHODS } from '../../src/manage/methods';
 import { PublishedState } from '../../src/manage/published';
 import { MultipathdError } from '../../src/multipathd/client';
 import { realTimers } from '../../src/service/coalescer';
@@ -66,6 +67,15 @@ const errorOf = async (p: Promise<unknown>) => {
   }
   return 'no error';
 };
+
+describe('the table of methods', () => {
+  it('has a row for every method of the API but the two readers, each taking options last', () => {
+    const api = [MANAGER, MAP, PATH_GROUP, PATH].flatMap((i) => i.methods.map((m) => ({ key: `${i.name}.${m.name}`, in: m.in })));
+    const managed = api.filter((m) => !/\.(GetEvents|Refresh)$/.test(m.key));
+    expect(MANAGED_METHODS.map((m) => `${m.iface}.${m.name}`).sort()).toEqual(managed.map((m) => m.key).sort());
+    for (const m of managed) expect(m.in.at(-1), m.key).toEqual({ name: 'options', type: 'a{sv}' });
+  });
+});
 
 describe('the management dispatcher', () => {
   it('checks the object and the arguments before asking anyone', async () => {
