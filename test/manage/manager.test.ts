@@ -59,7 +59,7 @@ function setup(opts: { answer?: (cmd: string) => Promise<string>; uid?: number; 
   return { steps, audit, published, map, dev, call };
 }
 
-const errorOf = async (p: Promise<unknown>) => {
+const errorOf = async (p: unknown) => {
   try {
     await p;
   } catch (e) {
