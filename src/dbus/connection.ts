@@ -148,11 +148,21 @@ export function disconnect(bus: BusConnection): void {
 export class DBusCallError extends Error {
   constructor(
     readonly type: string,
-    message: string,
+    /** The error's own text, without its name. */
+    readonly detail: string,
   ) {
-    super(`${type}: ${message}`);
+    super(`${type}: ${detail}`);
   }
 }
+
+export interface CallOptions {
+  /** Set ALLOW_INTERACTIVE_AUTHORIZATION: the service may have polkit ask for a password. */
+  allowInteractive?: boolean;
+  /** Give up (DBus.Error.Timeout) after this long; dbus-next itself waits forever. */
+  timeoutMs?: number;
+}
+
+const ALLOW_INTERACTIVE_AUTHORIZATION = 0x4;
 
 async function call(bus: BusConnection, msg: dbus.Message, timeoutMs?: number): Promise<dbus.Message> {
   try {
@@ -173,9 +183,11 @@ export async function callMethod(
   member: string,
   signature: string,
   args: unknown[],
-  timeoutMs?: number,
+  options: CallOptions = {},
 ): Promise<unknown[]> {
-  const reply = await call(bus, new dbus.Message({ destination, path, interface: iface, member, signature, body: args }), timeoutMs);
+  const flags = options.allowInteractive ? ALLOW_INTERACTIVE_AUTHORIZATION : 0;
+  const msg = new dbus.Message({ destination, path, interface: iface, member, signature, body: args, flags });
+  const reply = await call(bus, msg, options.timeoutMs);
   return unwrap((reply as unknown as { body: unknown[] }).body ?? []) as unknown[];
 }
 
@@ -194,7 +206,7 @@ export async function requestName(bus: BusConnection, name: string): Promise<voi
 }
 
 export async function releaseName(bus: BusConnection, name: string, timeoutMs?: number): Promise<void> {
-  await callMethod(bus, DBUS.destination, DBUS.path, DBUS.interface, 'ReleaseName', 's', [name], timeoutMs);
+  await callMethod(bus, DBUS.destination, DBUS.path, DBUS.interface, 'ReleaseName', 's', [name], { timeoutMs });
 }
 
 export type Props = Record<string, unknown>;

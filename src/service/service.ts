@@ -27,6 +27,10 @@ import type { Sink } from './sink';
 import { EventStream } from './stream';
 import { UeventSource } from './uevent-source';
 import { VERSION } from '../version';
+import { loggerAudit } from '../manage/audit';
+import { PolkitAuthority, type Authority } from '../manage/authority';
+import { Management } from '../manage/manager';
+import { PublishedState } from '../manage/published';
 
 export interface MultipathdLike {
   request(command: string): Promise<string>;
@@ -55,6 +59,10 @@ export interface ServiceDeps {
   budget?: BudgetLimits;
   /** Minimum time between two reads that unprivileged Refresh calls cause, all of them together. */
   unprivilegedRefreshIntervalMs?: number;
+  /** Who may manage; default: root, and polkit on this bus for everyone else. */
+  authority?: Authority;
+  /** How long a management method waits for its effect to be published. */
+  manageTimeoutMs?: number;
 }
 
 /** Objects per GetManagedObjectsPage call at most, as events per GetEvents call. */
@@ -93,6 +101,7 @@ export class MultipathService {
   private readonly callers: Callers;
   private readonly budgets: CallerBudgets;
   private sizeResyncPending = false;
+  private readonly published: PublishedState;
   private readonly health = new MultipathdHealth();
   private readonly timers: Timers;
   private readonly errors: InternalErrors;
@@ -121,6 +130,21 @@ export class MultipathService {
     deps.bus.maxMessageBytes = deps.config.maxMessageSize;
     this.callers = new Callers(deps.bus);
     this.budgets = new CallerBudgets(this.timers, deps.budget);
+    this.published = new PublishedState(this.timers);
+    const management = new Management({
+      multipathd: deps.multipathd,
+      published: this.published,
+      authority: deps.authority ?? new PolkitAuthority(deps.bus),
+      reread: async ({ settings }) => {
+        if (settings) this.configStale = true;
+        await this.refresher.request();
+        this.stream.flush();
+      },
+      audit: loggerAudit(deps.log),
+      timers: this.timers,
+      // Under the 25 s D-Bus clients wait by default: they hear our timeout rather than their own.
+      timeoutMs: deps.manageTimeoutMs ?? 20_000,
+    });
     this.server = new ObjectServer(deps.bus, {
       objectManagerPath: ROOT_PATH,
       interfaces: [MANAGER, MAP, PATH_GROUP, PATH],
@@ -164,6 +188,7 @@ export class MultipathService {
           const page = this.server.page(after, max === 0 || max > MAX_OBJECTS_PER_PAGE ? MAX_OBJECTS_PER_PAGE : max);
           return [page.objects, page.next];
         },
+        ...management.handlers(),
       },
     });
     this.stream = new EventStream(
@@ -182,6 +207,8 @@ export class MultipathService {
       (e, context) => this.errors.report(context, e),
     );
     this.stream.addSink(new Publisher(this.server));
+    // Right after the publisher: a method returns once the bus shows its effect.
+    this.stream.addSink(this.published);
     for (const sink of deps.sinks ?? []) this.stream.addSink(sink);
     this.refresher = new Coalescer(() => this.read(), deps.minRefreshIntervalMs ?? 1000, this.timers, (e) =>
       this.errors.report('a read of the sources', e),

@@ -41,6 +41,10 @@ export interface HarnessOptions {
   sinks?: Sink[];
   /** Kernel uevents from a real socket (root), through the service's own seam; default none. */
   openMonitor?: OpenMonitor;
+  /** More policy files on the private bus (polkit's, for tests that run polkitd). */
+  busIncludes?: string[];
+  /** The simulator's latency (uevents after the command, reads slower than writes). */
+  latency?: { ueventMs?: number; readMs?: number };
 }
 
 export const CLI = path.resolve(__dirname, '..', '..', 'bin', 'multipath-dbus');
@@ -52,9 +56,12 @@ export async function startHarness(
   options: HarnessOptions = {},
 ): Promise<Harness> {
   const { sinks = [], openMonitor } = options;
-  const bus = await startPrivateBus({ maxMessageSize: options.maxMessageSize });
+  const bus = await startPrivateBus({ includes: options.busIncludes, maxMessageSize: options.maxMessageSize });
   const socket = `@multipath-dbus-test-${process.pid}-${Math.random().toString(36).slice(2)}`;
-  const sim = new MultipathdSimulator({ socket, topology });
+  // What the simulated kernel says about changes made through multipathd's socket reaches
+  // the service's kernel entry point, as the uevent socket would deliver it.
+  let deliver = (_d: Buffer): void => undefined;
+  const sim = new MultipathdSimulator({ socket, topology, onUevent: (d) => deliver(d), latency: options.latency });
   await sim.listen();
   const logs: string[] = [];
   const log = createLogger('debug', (l) => logs.push(l), false);
@@ -71,6 +78,7 @@ export async function startHarness(
     maxOutboundBytes,
     sinks,
   });
+  deliver = (d) => service.handleDatagram(d);
   const client = await connectBus(bus.address);
   const signals: Signal[] = [];
   await onSignal(client, { pathNamespace: ROOT_PATH }, (m) => signals.push(m));
