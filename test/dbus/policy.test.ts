@@ -63,16 +63,23 @@ const DENIED: Record<string, { call: () => Call; serviceSays: string }> = {
   [`${PROPS}.Set`]: { call: () => at(ROOT_PATH, 'ssv', MANAGER_IFACE, 'Health', { variant: ['s', 'optimal'] }), serviceSays: 'org.freedesktop.DBus.Error.PropertyReadOnly' },
 };
 
-/** Not in the file at all: names that do not exist, among them the management methods of
- * the API contract that are not implemented yet. The bus stops them; root learns from the
- * service that they do not exist. */
+/** Management methods: the bus lets them through, the service asks polkit (not running on
+ * this bus, so only root may act). Sent as uid 65534 only: root would really act. */
+const MANAGED: Record<string, () => Call> = {
+  [`${MANAGER_IFACE}.Reconfigure`]: () => at(ROOT_PATH, 'a{sv}', {}),
+  [`${MAP_IFACE}.SwitchGroup`]: () => at(map(), 'ua{sv}', 1, {}),
+  [`${MAP_IFACE}.SetQueueing`]: () => at(map(), 'ba{sv}', false, {}),
+  [`${MAP_IFACE}.Resize`]: () => at(map(), 'a{sv}', {}),
+  [`${PATH_IFACE}.Fail`]: () => at(pathObjectPath(dev()), 'a{sv}', {}),
+  [`${PATH_IFACE}.Reinstate`]: () => at(pathObjectPath(dev()), 'a{sv}', {}),
+};
+
+/** Not in the file at all: names that do not exist. The bus stops them; root learns from
+ * the service that they do not exist. */
 const NONEXISTENT: Record<string, () => Call> = {
   [`${MANAGER_IFACE}.Frobnicate`]: () => at(ROOT_PATH),
-  [`${MANAGER_IFACE}.Reconfigure`]: () => at(ROOT_PATH),
-  [`${MAP_IFACE}.SwitchGroup`]: () => at(map(), 'u', 1),
-  [`${MAP_IFACE}.SetQueueing`]: () => at(map(), 'b', false),
-  [`${PATH_IFACE}.Fail`]: () => at(pathObjectPath(dev())),
-  [`${PATH_IFACE}.Reinstate`]: () => at(pathObjectPath(dev())),
+  [`${MAP_IFACE}.Frobnicate`]: () => at(map()),
+  [`${PATH_IFACE}.Frobnicate`]: () => at(pathObjectPath(dev())),
   'org.freedesktop.DBus.Introspectable.Frobnicate': () => at(ROOT_PATH),
 };
 
@@ -99,7 +106,7 @@ const build = <T,>(table: Record<string, T>, f: (t: T) => Call) => Object.fromEn
 describe('the policy file allows exactly what exists', () => {
   it('every allow rule for the default context names a method the service implements', () => {
     const allowed = DEFAULT.filter((r) => r.kind === 'allow' && r.attrs.send_destination === BUS_NAME).map(sendRule);
-    expect(allowed.sort()).toEqual(Object.keys(ALLOWED).sort());
+    expect(allowed.sort()).toEqual([...Object.keys(ALLOWED), ...Object.keys(MANAGED)].sort());
   });
 
   it('of our own interfaces it allows exactly the methods of the introspection contract', () => {
@@ -107,7 +114,7 @@ describe('the policy file allows exactly what exists', () => {
     const contract = [...xml.matchAll(/<interface name="([^"]+)">([\s\S]*?)<\/interface>/g)].flatMap((i) =>
       [...i[2].matchAll(/<method name="([^"]+)"/g)].map((m) => `${i[1]}.${m[1]}`),
     );
-    const ours = Object.keys(ALLOWED).filter((k) => k.startsWith(`${BUS_NAME}.`));
+    const ours = [...Object.keys(ALLOWED), ...Object.keys(MANAGED)].filter((k) => k.startsWith(`${BUS_NAME}.`));
     expect(ours.sort()).toEqual(contract.sort());
   });
 
@@ -133,8 +140,15 @@ describe.skipIf(process.getuid?.() !== 0)('policy as uid 65534, against the live
       // No interface at all: an allow rule naming send_interface never matches it.
       '.Refresh': at(ROOT_PATH),
     };
-    [nobody, root] = await Promise.all([callAs(NOBODY, calls), callAs(0, calls)]);
+    [nobody, root] = await Promise.all([callAs(NOBODY, { ...calls, ...build(MANAGED, (c) => c()) }), callAs(0, calls)]);
   });
+
+  for (const name of Object.keys(MANAGED)) {
+    it(`reaches the service, which refuses it without polkit: ${name}`, () => {
+      expect(refusedByBus(nobody[name]), JSON.stringify(nobody[name])).toBe(false);
+      expect(nobody[name]).toMatchObject({ ok: false, error: `${BUS_NAME}.Error.NotAuthorized` });
+    });
+  }
 
   for (const name of Object.keys(ALLOWED)) {
     it(`allowed: ${name}`, () => {
@@ -163,7 +177,7 @@ describe.skipIf(process.getuid?.() !== 0)('policy as uid 65534, against the live
 
   it('may not own the name', async () => {
     const script = `
-      const { connectBus, requestName } = require(${JSON.stringify(require.resolve('../../dist/dbus/connection.js'))});
+      const { connectBus, requestName } = require(${JSON.stringify(worldReadable('dist/dbus/connection.js'))});
       connectBus(process.argv[1]).then((b) => requestName(b, ${JSON.stringify(BUS_NAME)}))
         .then(() => { console.log('owned'); process.exit(0); }, (e) => { console.log(e.message); process.exit(3); });`;
     const r = await runAs(NOBODY, process.execPath, ['-e', script, h.bus.address]);
