@@ -149,7 +149,7 @@ fi
 hardened "$S.activation-hardened"
 # A kernel-side failure this time: dm-mpath fails the path itself.
 n=$(vm_lines "$SIG")
-MAP=$(dmsetup ls --target multipath | sort | head -n 1 | cut -f1)
+MAP=$(multipathd show paths raw format '%d %m' | awk '$1 == "sda" { print $2 }')
 dmsetup message "$MAP" 0 fail_path "$SDA"
 if line=$(vm_wait_line "$SIG" "Map.PathFailed \(objectpath '$(path_obj sda)', '$SDA'" 20 "$n"); then
 	vm_pass "$S.activated-path-failed" "dmsetup message $MAP fail_path $SDA: ${line#* }"
