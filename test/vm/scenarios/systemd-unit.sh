@@ -108,6 +108,15 @@ else
 	vm_fail "$S.journal" "no 'serving' entry at priority 6 from $U in the journal"
 fi
 if out=$(node "$VM_REPO/test/vm/coldplug.js" 2 2>&1); then vm_pass "$S.coldplug" "$out"; else vm_fail "$S.coldplug" "$out"; fi
+# The installed bus policy is in force: uid 65534 reads, and the bus refuses it a method
+# that does not exist.
+if ! out=$(vm_as_nobody busctl --system get-property "$B" "$R" "$B.Manager" Health 2>&1); then
+	vm_fail "$S.policy" "uid 65534 cannot read Health: $out"
+elif out=$(vm_as_nobody busctl --system call "$B" "$R" "$B.Manager" Reconfigure 2>&1) || [[ $out != *"Access denied"* ]]; then
+	vm_fail "$S.policy" "uid 65534 calling Reconfigure: $out"
+else
+	vm_pass "$S.policy" "uid 65534 reads Health; Manager.Reconfigure (not implemented): $out"
+fi
 
 SIG=$(vm_watch_signals)
 vm_wait 10 test -s "$SIG" # gdbus monitor prints its banner once subscribed
