@@ -7,7 +7,8 @@ import { connectBus, disconnect, onSignal, type BusConnection } from '../../src/
 import { DEFAULT_CONFIG, type ServiceConfig } from '../../src/config/config-file';
 import { startPrivateBus, type PrivateBus } from '../../src/demo/private-bus';
 import { MultipathdClient } from '../../src/multipathd/client';
-import { MultipathService } from '../../src/service/service';
+import { MultipathService, type OpenMonitor } from '../../src/service/service';
+import type { UeventHandlers } from '../../src/native/addon';
 import { MultipathdSimulator, type SimTopologyOptions } from '../../src/sim/simulator';
 import { createLogger } from '../../src/util/log';
 
@@ -27,6 +28,9 @@ export interface Harness {
   logs: string[];
   /** Feed datagrams through the service's kernel entry point. */
   kernel(datagrams: Buffer[]): void;
+  /** Stop the service (it releases the name), and start a new instance on a new connection. */
+  stopService(): Promise<void>;
+  startService(): Promise<void>;
   /** Wait until the recorded signals satisfy a predicate. */
   waitFor(pred: (s: Signal[]) => boolean, what: string, ms?: number): Promise<void>;
   settle(ms?: number): Promise<void>;
@@ -39,37 +43,69 @@ export async function startHarness(
   topology: SimTopologyOptions | 'small' = 'small',
   config: Partial<ServiceConfig> = {},
   maxOutboundBytes?: number,
+  /** Open a simulated uevent monitor (KernelEventsAvailable true), fed by `kernel()`. */
+  simulatedMonitor = false,
 ): Promise<Harness> {
   const bus = await startPrivateBus();
   const socket = `@multipath-dbus-test-${process.pid}-${Math.random().toString(36).slice(2)}`;
   const sim = new MultipathdSimulator({ socket, topology });
   await sim.listen();
   const logs: string[] = [];
-  const conn = await connectBus(bus.address);
-  const service = new MultipathService({
-    bus: conn,
-    config: { ...DEFAULT_CONFIG, enable: true, refreshInterval: 0, ...config },
-    log: createLogger('debug', (l) => logs.push(l), false),
-    multipathd: new MultipathdClient({ socket, timeoutMs: 1500 }),
-    dm: sim,
-    openMonitor: undefined,
-    minRefreshIntervalMs: 50,
-    maxOutboundBytes,
-  });
+  let uevents: UeventHandlers | undefined;
+  const openMonitor: OpenMonitor = (_options, handlers) => {
+    uevents = handlers;
+    let closed = false;
+    return {
+      close: () => (closed = true),
+      ref: () => {},
+      unref: () => {},
+      stats: () => ({ received: 0, dropped: 0, overflows: 0, receiveBufferBytes: 0, portId: 0 }),
+      get closed() {
+        return closed;
+      },
+    };
+  };
+  const newService = async () => {
+    const conn = await connectBus(bus.address);
+    const service = new MultipathService({
+      bus: conn,
+      config: { ...DEFAULT_CONFIG, enable: true, refreshInterval: 0, ...config },
+      log: createLogger('debug', (l) => logs.push(l), false),
+      multipathd: new MultipathdClient({ socket, timeoutMs: 1500 }),
+      dm: sim,
+      openMonitor: simulatedMonitor ? openMonitor : undefined,
+      minRefreshIntervalMs: 50,
+      maxOutboundBytes,
+    });
+    return { conn, service };
+  };
+  let { conn, service } = await newService();
   const client = await connectBus(bus.address);
   const signals: Signal[] = [];
   await onSignal(client, { pathNamespace: ROOT_PATH }, (m) => signals.push(m));
   await service.start();
   const settle = (ms = 300) => new Promise<void>((r) => setTimeout(r, ms));
-  return {
+  let running = true;
+  const h: Harness = {
     bus,
     sim,
     service,
     client,
     signals,
     logs,
-    kernel: (ds) => ds.forEach((d) => service.handleDatagram(d)),
+    kernel: (ds) => ds.forEach((d) => (uevents ? uevents.onDatagram(d) : h.service.handleDatagram(d))),
     settle,
+    async stopService() {
+      running = false;
+      await h.service.stop();
+      disconnect(conn);
+    },
+    async startService() {
+      ({ conn, service } = await newService());
+      h.service = service;
+      await service.start();
+      running = true;
+    },
     async waitFor(pred, what, ms = 5000) {
       const end = Date.now() + ms;
       while (!pred(signals)) {
@@ -78,13 +114,13 @@ export async function startHarness(
       }
     },
     async stop() {
-      await service.stop();
-      disconnect(conn);
+      if (running) await h.stopService();
       disconnect(client);
       await sim.close();
       await bus.stop();
     },
   };
+  return h;
 }
 
 export interface Run {

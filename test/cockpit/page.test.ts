@@ -1,0 +1,85 @@
+// The Cockpit page in a real browser: Debian's cockpit-ws and cockpit-bridge serve
+// cockpit/dist, the bridge talks to a private system bus where the real service runs on
+// the multipathd simulator, and Debian's Chromium renders it.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startHarness, type Harness } from '../helpers/service-harness';
+import { launchChromium, startCockpitWs, type CockpitWs } from '../helpers/cockpit';
+
+/** Set to a file name (docs/cockpit.png) to keep the screenshot the README shows. */
+const SCREENSHOT = process.env.COCKPIT_SCREENSHOT;
+
+let h: Harness;
+let ws: CockpitWs;
+let browser: Browser;
+let page: Page;
+
+const mapRow = (name: string) => page.locator(`tr[data-map="${name}"]`);
+const pathRow = (dev: string) => page.locator(`tr[data-path="${dev}"]`);
+
+beforeAll(async () => {
+  h = await startHarness({ maps: 6, pathsPerMap: 4, groupsPerMap: 2, vendor: 'NETAPP', product: 'LUN C-Mode' }, {}, undefined, true);
+  [ws, browser] = await Promise.all([startCockpitWs(h.bus.address), launchChromium()]);
+  page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await ws?.stop();
+  await h?.stop();
+});
+
+describe('the Cockpit page', () => {
+  it('shows every map with its health and valid/total paths', async () => {
+    const t0 = Date.now();
+    await page.goto(ws.pageUrl);
+    for (const m of h.sim.maps()) {
+      await expect.poll(() => mapRow(m.name).getAttribute('data-health')).toBe('optimal');
+      await expect(mapRow(m.name).locator('.mp-count').textContent()).resolves.toBe('4/4');
+    }
+    console.log(`page populated in ${Date.now() - t0} ms`);
+    expect(await page.locator('[data-overall]').getAttribute('data-overall')).toBe('optimal');
+  });
+
+  it('turns a failed path red and its map degraded within a second, and lists the event', async () => {
+    const map = h.sim.maps()[1];
+    await mapRow(map.name).locator("td").first().locator("button").click();
+    const dev = map.paths[2].dev;
+    await expect.poll(() => pathRow(dev).getAttribute('data-state')).toBe('active');
+    const events = await page.locator('tr[data-kind]').count();
+
+    const t0 = Date.now();
+    h.kernel(h.sim.failPath(dev));
+    await pathRow(dev).and(page.locator('[data-state="failed"]')).waitFor({ timeout: 1000 });
+    await mapRow(map.name).and(page.locator('[data-health="degraded"]')).waitFor({ timeout: 1000 - (Date.now() - t0) });
+    const ms = Date.now() - t0;
+    console.log(`failed path shown red, map degraded: ${ms} ms after the kernel event`);
+    expect(ms).toBeLessThan(1000);
+    await expect(pathRow(dev).evaluate((tr) => getComputedStyle(tr.querySelector('td')!).backgroundColor)).resolves.not.toBe('rgba(0, 0, 0, 0)');
+
+    await expect.poll(() => page.locator('tr[data-kind]').count()).toBe(events + 1);
+    const newest = page.locator('tr[data-kind]').first();
+    expect(await newest.getAttribute('data-kind')).toBe('PathFailed');
+    expect(await newest.getAttribute("data-serial")).toBe(String(h.service.eventSerial));
+    await expect(newest.textContent()).resolves.toContain(dev);
+
+    if (SCREENSHOT) {
+      fs.mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
+      await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    }
+    h.kernel(h.sim.reinstatePath(dev));
+    await pathRow(dev).and(page.locator('[data-state="active"]')).waitFor({ timeout: 2000 });
+    await expect.poll(() => page.locator('tr[data-kind]').first().getAttribute('data-kind')).toBe('PathReinstated');
+  });
+
+  it('shows the service absent when it stops, and recovers when it is back', async () => {
+    await h.stopService();
+    await page.locator('[data-state="absent"]').waitFor({ timeout: 5000 });
+    await expect(page.locator('[data-state="absent"]').textContent()).resolves.toContain('not installed');
+    await h.startService();
+    await mapRow(h.sim.maps()[0].name).waitFor({ timeout: 5000 });
+    await expect.poll(() => page.locator('tr[data-map]').count()).toBe(h.sim.maps().length);
+  });
+});
