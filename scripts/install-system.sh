@@ -16,6 +16,15 @@ UNIT=$DESTDIR/etc/systemd/system/multipath-dbus.service
 POLKIT=$DESTDIR/usr/share/polkit-1/actions/org.kernel.linux.storage.multipath1.policy
 CONF=$DESTDIR/etc/multipath-dbus.conf
 
+# The Cockpit page: cockpit/dist (built by npm ci) is the package Cockpit finds in /usr/share/cockpit.
+COCKPIT_PAGE=$DESTDIR/usr/share/cockpit/multipath-dbus
+cockpit_page() {
+  rm -rf "$COCKPIT_PAGE"
+  [ "$1" = install ] || return 0
+  [ -f cockpit/dist/manifest.json ] || { echo "build first: npm ci (cockpit/dist is missing)" >&2; exit 1; }
+  mkdir -p "$COCKPIT_PAGE" && cp -r cockpit/dist/. "$COCKPIT_PAGE/"
+}
+
 reload() {
   [ -z "$DESTDIR" ] || return 0
   if [ -d /run/systemd/system ]; then systemctl daemon-reload || true; fi
@@ -29,6 +38,7 @@ case "${1:-}" in
     rm -rf "$LIB"
     rm -f "$BIN" "$POLICY" "$ACTIVATION" "$UNIT" "$POLKIT"
     [ "$1" = --purge ] && rm -f "$CONF"
+    cockpit_page remove
     reload
     echo "multipath-dbus removed${1/--remove/ (kept ${CONF#$DESTDIR})}"
     exit 0
@@ -49,5 +59,6 @@ install -m 0644 dbus/org.kernel.linux.storage.multipath1.service "$ACTIVATION"
 install -m 0644 dbus/multipath-dbus.service "$UNIT"
 install -m 0644 dbus/org.kernel.linux.storage.multipath1.policy "$POLKIT"
 [ -e "$CONF" ] || install -m 0644 dbus/multipath-dbus.conf.example "$CONF"
+cockpit_page install
 reload
 echo "multipath-dbus installed in ${LIB#$DESTDIR}; edit ${CONF#$DESTDIR} (enable = yes), then: systemctl enable --now multipath-dbus"

@@ -74,6 +74,20 @@ describe('the Cockpit page', () => {
     await expect.poll(() => page.locator('tr[data-kind]').first().getAttribute('data-kind')).toBe('PathReinstated');
   });
 
+  it('is in the Cockpit shell: its navigation entry leads to the page, in the shell frame', async () => {
+    const shell = await browser.newPage({ viewport: { width: 1360, height: 900 } });
+    try {
+      await shell.goto(`${ws.shellUrl}/system`);
+      const entry = shell.locator('#host-apps a', { hasText: 'Multipath' });
+      await entry.click();
+      await shell.waitForURL(/\/multipath-dbus$/);
+      const frame = shell.frameLocator('iframe[name$="/multipath-dbus"]');
+      await expect.poll(() => frame.locator('tr[data-map]').count(), { timeout: 10_000 }).toBe(h.sim.maps().length);
+    } finally {
+      await shell.close();
+    }
+  });
+
   it('shows the service absent when it stops, and recovers when it is back', async () => {
     await h.stopService();
     await page.locator('[data-state="absent"]').waitFor({ timeout: 5000 });

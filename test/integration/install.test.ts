@@ -22,6 +22,9 @@ describe('install-system', () => {
       'usr/share/dbus-1/system-services/org.kernel.linux.storage.multipath1.service',
       'etc/systemd/system/multipath-dbus.service',
       'usr/share/polkit-1/actions/org.kernel.linux.storage.multipath1.policy',
+      'usr/share/cockpit/multipath-dbus/manifest.json',
+      'usr/share/cockpit/multipath-dbus/index.html',
+      'usr/share/cockpit/multipath-dbus/index.js',
       'etc/multipath-dbus.conf',
     ];
     for (const f of files) expect(fs.existsSync(path.join(root, f)), f).toBe(true);
