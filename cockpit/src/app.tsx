@@ -22,7 +22,9 @@ export function App() {
 
   const rows = useMemo(() => mapRows(view.objects), [view.objects]);
   const summary = useMemo(() => summarize(view.objects, rows), [view.objects, rows]);
-  const names = useMemo(() => new Map(rows.map((m) => [m.path, m.Name])), [rows]);
+  const nameKey = rows.map((m) => `${m.path}=${m.Name}`).join('\n');
+  // Rebuilt only when a name changes, so that the event list is not re-rendered for nothing.
+  const names = useMemo(() => new Map(rows.map((m) => [m.path, m.Name])), [nameKey]);
   const { state } = view;
 
   return (

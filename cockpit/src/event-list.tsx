@@ -37,7 +37,7 @@ function describe(e: LoggedEvent, names: Map<string, string>): string {
   }
 }
 
-export function EventList({ events, names }: { events: LoggedEvent[]; names: Map<string, string> }) {
+export const EventList = React.memo(function EventList({ events, names }: { events: LoggedEvent[]; names: Map<string, string> }) {
   const newest = events.filter((e) => KINDS.has(e.kind)).slice(-SHOWN).reverse();
   return (
     <Card className="mp-events">
@@ -81,4 +81,4 @@ export function EventList({ events, names }: { events: LoggedEvent[]; names: Map
       </CardBody>
     </Card>
   );
-}
+});

@@ -22,6 +22,8 @@ const PAGE = 1000;
 
 export class EventLog {
   private events: LoggedEvent[] = [];
+  /** What list() last returned: a new array only when an event was added (cheap re-renders). */
+  private snapshot: LoggedEvent[] = [];
   private last = 0;
   private catching: Promise<void> | null = null;
   private again = false;
@@ -34,7 +36,10 @@ export class EventLog {
   ) {}
 
   list(): LoggedEvent[] {
-    return this.events;
+    if (this.snapshot.length !== this.events.length || this.snapshot[this.snapshot.length - 1] !== this.events[this.events.length - 1]) {
+      this.snapshot = [...this.events];
+    }
+    return this.snapshot;
   }
 
   /** The service's EventSerial was read: show the recent history, then follow. */

@@ -128,7 +128,7 @@ export class Connection {
       this.render({
         state: this.state,
         objects: live && this.session?.source ? this.session.source.objects() : emptyObjects(),
-        events: this.log ? [...this.log.list()] : [],
+        events: this.log ? this.log.list() : [],
       });
     }, 0);
   }

@@ -19,7 +19,25 @@ export interface CockpitWs {
   pageUrl: string;
   /** The shell at /, logged in as the bridge's user. */
   shellUrl: string;
+  /** Processes still running that cockpit-ws started (the bridge…), as "pid command line". */
+  leftovers(): string[];
   stop(): Promise<void>;
+}
+
+/** Processes whose environment holds `marker` (children inherit it; readable to root). */
+function processesWithEnv(marker: string): string[] {
+  const found: string[] = [];
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d) || Number(d) === process.pid) continue;
+    try {
+      if (fs.readFileSync(`/proc/${d}/environ`, 'latin1').split('\0').includes(marker)) {
+        found.push(`${d} ${fs.readFileSync(`/proc/${d}/cmdline`, 'latin1').split('\0').join(' ').trim()}`);
+      }
+    } catch {
+      // gone meanwhile, or not ours to read
+    }
+  }
+  return found;
 }
 
 function freePort(): Promise<number> {
@@ -79,10 +97,11 @@ export async function startCockpitWs(systemBus: string, opts: { uid?: number } =
     XDG_RUNTIME_DIR: data,
     HOME: opts.uid === undefined ? process.env.HOME : '/nonexistent',
   };
-  const child =
-    opts.uid === undefined
-      ? spawn(COCKPIT_WS, args, { env, stdio: ['ignore', 'pipe', 'pipe'] })
-      : spawn('setpriv', [`--reuid=${opts.uid}`, `--regid=${opts.uid}`, '--clear-groups', '--', COCKPIT_WS, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its own process group: the bridge starts an ssh-agent that outlives cockpit-ws's SIGTERM
+  // (systemd's cgroup would reap it on a real host), so stop() signals the whole group.
+  const [cmd, cmdArgs] =
+    opts.uid === undefined ? [COCKPIT_WS, args] : ['setpriv', [`--reuid=${opts.uid}`, `--regid=${opts.uid}`, '--clear-groups', '--', COCKPIT_WS, ...args]];
+  const child = spawn(cmd, cmdArgs, { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
   child.stdout!.on('data', (d) => (stderr += d));
@@ -92,11 +111,17 @@ export async function startCockpitWs(systemBus: string, opts: { uid?: number } =
     port,
     pageUrl: `${base}/cockpit/@localhost/${PACKAGE}/index.html`,
     shellUrl: base,
+    leftovers: () => processesWithEnv(`XDG_DATA_DIRS=${env.XDG_DATA_DIRS}`),
     stop: async () => {
       if (child.exitCode === null && child.signalCode === null) {
         const gone = new Promise((r) => child.once('exit', r));
         child.kill('SIGTERM');
         await gone;
+      }
+      try {
+        process.kill(-child.pid!, 'SIGTERM');
+      } catch {
+        // the group is empty already
       }
       await session.stop();
       fs.rmSync(data, { recursive: true, force: true });
