@@ -12,10 +12,12 @@ const COLOR: Record<string, 'red' | 'green' | 'orange' | 'blue' | 'purple' | 'gr
   Restored: 'green',
   PolicyChanged: 'blue',
   Resynchronized: 'purple',
+  MapAdded: 'grey',
+  MapRemoved: 'orange',
 };
 
 const SHOWN = 100;
-/** The transitions an admin follows; the history also has MapAdded, PathAdded… from reads. */
+/** What an admin follows; the history also has PathAdded/PathRemoved, one per path. */
 const KINDS = new Set(Object.keys(COLOR));
 
 function describe(e: LoggedEvent, names: Map<string, string>): string {

@@ -90,6 +90,29 @@ describe('the Cockpit page', () => {
     await expect.poll(() => page.locator('tr[data-kind]').first().getAttribute('data-kind')).toBe('PathReinstated');
   });
 
+  it('follows maps that go and come back, and fills a serial gap from GetEvents', async () => {
+    const map = h.sim.maps()[4];
+    h.kernel(h.sim.removeMap(map.name));
+    await mapRow(map.name).waitFor({ state: 'detached', timeout: 5000 });
+    h.kernel(h.sim.addMap(map.name));
+    await mapRow(map.name).waitFor({ timeout: 5000 });
+    // MapRemoved/MapAdded are in the history but have no signal: the next signal's serial
+    // skips them, and the page must read them from GetEvents rather than trust the signal.
+    const before = h.service.eventSerial;
+    h.kernel(h.sim.failPath(map.paths[0].dev));
+    await expect.poll(() => page.locator('tr[data-kind]').first().getAttribute('data-serial')).toBe(String(h.service.eventSerial));
+    expect(h.service.eventSerial).toBeGreaterThan(before);
+    const rows = await page.locator('tr[data-kind]').evaluateAll((trs) => trs.map((r) => [Number(r.getAttribute('data-serial')), r.getAttribute('data-kind'), r.textContent]));
+    expect(rows.map(([serial]) => serial)).toEqual(rows.map(([serial]) => serial).sort((a, b) => Number(b) - Number(a)));
+    expect(rows.slice(0, 3).map(([, kind, text]) => [kind, String(text).includes(map.name)])).toEqual([
+      ['PathFailed', true],
+      ['MapAdded', true],
+      ['MapRemoved', true],
+    ]);
+    h.kernel(h.sim.reinstatePath(map.paths[0].dev));
+    await expect.poll(() => mapRow(map.name).getAttribute('data-health')).toBe('optimal');
+  });
+
   it('says so when multipathd is gone, and lists the Resynchronized when it is back', async () => {
     await h.sim.die();
     await callMethod(h.client, BUS_NAME, ROOT_PATH, MANAGER_IFACE, 'Refresh', '', []);
