@@ -39,6 +39,7 @@ program
   .option('--refresh-interval <seconds>', 'safety-net re-read interval, 0 = events only', integer(0, 86400))
   .option('--history-size <events>', 'events kept for GetEvents', integer(16, 1_000_000))
   .option('--netlink-buffer <bytes>', 'uevent socket receive buffer', integer(65536, 1 << 30))
+  .option('--max-message-size <bytes>', 'largest D-Bus message sent (at most the bus daemon\'s max_message_size)', integer(65536, 128 << 20))
   .addOption(new Option('--log-level <level>').choices(['error', 'warning', 'notice', 'info', 'debug']))
   .option('--no-kernel', 'do not read kernel uevents or device-mapper (multipathd only)')
   .action((o) => run(async () => (await import('./serve')).serve(o)));

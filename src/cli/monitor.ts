@@ -76,7 +76,8 @@ export async function monitor(opts: { bus: string; json: boolean; since?: bigint
       ];
       if (!complete && since === opts.since) out(`# history after ${opts.since} is incomplete: some events were dropped; re-read the state\n`);
       for (const [serial, name, object, data] of events) print({ serial, name, object, data });
-      if (events.length < 1000) break;
+      // A page can be cut short by the message size limit: only an empty one is the end.
+      if (events.length === 0) break;
       since = events[events.length - 1][0];
     }
     replaying = false;

@@ -16,6 +16,7 @@ export interface ServeOptions {
   refreshInterval?: number;
   historySize?: number;
   netlinkBuffer?: number;
+  maxMessageSize?: number;
   logLevel?: ServiceConfig['logLevel'];
   kernel: boolean;
 }
@@ -27,6 +28,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
     refreshInterval: opts.refreshInterval,
     historySize: opts.historySize,
     netlinkBuffer: opts.netlinkBuffer,
+    maxMessageSize: opts.maxMessageSize,
     logLevel: opts.logLevel,
   });
   if (!loaded.ok) {

@@ -28,6 +28,7 @@ export const MANAGER: InterfaceSpec = {
   methods: [
     { name: 'GetEvents', in: args('since:t max:u'), out: args('complete:b events:a(tsoa{sv})') },
     { name: 'Refresh', in: [], out: [] },
+    { name: 'GetManagedObjectsPage', in: args('after:s max:u'), out: args('objects:a{oa{sa{sv}}} next:s') },
   ],
   signals: [{ name: 'Resynchronized', args: args('reason:s serial:t') }],
 };

@@ -3,6 +3,7 @@
 import { EventEmitter } from 'node:events';
 import * as dbus from 'dbus-next';
 import { unwrap } from './values';
+import { DEFAULT_MAX_MESSAGE_BYTES } from '../config/config-file';
 import { marshalMessage, marshalSignal } from './wire';
 
 type RawBus = dbus.MessageBus & {
@@ -14,6 +15,8 @@ type RawBus = dbus.MessageBus & {
 /** A connection to one bus. `disconnect` fires once when the bus goes away under us. */
 export class BusConnection extends EventEmitter {
   private closedByUs = false;
+  /** Every message we marshal is checked against this before it is written (wire.ts throws MessageTooLarge). */
+  maxMessageBytes = DEFAULT_MAX_MESSAGE_BYTES;
 
   constructor(readonly raw: RawBus) {
     super();
@@ -37,20 +40,24 @@ export class BusConnection extends EventEmitter {
     this.raw.send(msg);
   }
 
-  /** A signal, marshalled by us (see wire.ts). */
-  sendSignal(path: string, iface: string, member: string, signature: string, body: unknown[]): void {
-    this.write((serial) => marshalSignal(serial, path, iface, member, signature, body));
+  /** A signal, marshalled by us (see wire.ts); throws MessageTooLarge rather than send one the bus would refuse. */
+  sendSignal(path: string, iface: string, member: string, signature: string, body: unknown[]): number {
+    return this.write((serial) => marshalSignal(serial, path, iface, member, signature, body, this.maxMessageBytes));
   }
 
-  /** The reply to a method call, marshalled by us. */
-  sendReply(call: { serial: number; sender: string }, signature: string, body: unknown[]): void {
-    this.write((serial) => marshalMessage({ type: 2, serial, replySerial: call.serial, destination: call.sender }, signature, body));
+  /** The reply to a method call, marshalled by us; its size in bytes, or MessageTooLarge. */
+  sendReply(call: { serial: number; sender: string }, signature: string, body: unknown[]): number {
+    return this.write((serial) =>
+      marshalMessage({ type: 2, serial, replySerial: call.serial, destination: call.sender }, signature, body, this.maxMessageBytes),
+    );
   }
 
-  private write(make: (serial: number) => Buffer): void {
+  private write(make: (serial: number) => Buffer): number {
     const stream = this.raw._connection.stream;
-    if (this.closedByUs || !stream.writable) return;
-    stream.write(make((this.raw as unknown as { newSerial(): number }).newSerial()));
+    if (this.closedByUs || !stream.writable) return 0;
+    const buf = make((this.raw as unknown as { newSerial(): number }).newSerial());
+    stream.write(buf);
+    return buf.length;
   }
 
   get connected(): boolean {

@@ -8,6 +8,7 @@ import type { BusConnection } from './connection';
 import { signatureOf, type InterfaceSpec, type MethodSpec } from './interface-spec';
 import { nodeXml, OBJECT_MANAGER, STANDARD } from './introspect';
 import { variant } from './values';
+import { align8, MessageTooLarge, sizeOf } from './wire';
 
 export { variant };
 export type Props = Record<string, unknown>;
@@ -47,7 +48,27 @@ export interface ObjectServerOptions {
   maxOutboundBytes?: number;
   /** Signals were dropped and the queue has drained: clients must be told to re-read. */
   onSignalsDropped?: (count: number) => void;
+  /** A signal was not sent because the bus would refuse it (see BusConnection.maxMessageBytes). */
+  onSignalTooLarge?: (what: string, e: MessageTooLarge) => void;
+  /** What a caller whose reply is too large should use instead, by "interface.member". */
+  tooLargeHints?: Record<string, string>;
+  /**
+   * Caller budgets: every method call waits for `admit` (a rejection with a DBusError is the
+   * answer), and `charge` is told the size of every reply sent.
+   */
+  admit?: (sender: string) => Promise<void> | undefined;
+  charge?: (sender: string, bytes: number) => void;
 }
+
+/** One page of the managed objects (see Manager.GetManagedObjectsPage). */
+export interface ObjectPage {
+  objects: Record<string, Record<string, Record<string, dbus.Variant>>>;
+  next: string;
+}
+
+/** More than the largest header we send: fixed part, reply serial, a unique-name destination, the signature. */
+const HEADER_RESERVE = 512;
+const PAGE_TYPE = '{oa{sa{sv}}}';
 
 const ERR = 'org.freedesktop.DBus.Error.';
 const ALLOW_INTERACTIVE_AUTHORIZATION = 0x4;
@@ -92,6 +113,10 @@ export class ObjectServer {
   private flushScheduled = false;
   private machineId: string | undefined;
   private dropped = 0;
+  /** Marshalled size of each object's GetManagedObjects entry, computed when asked, dropped when it changes. */
+  private readonly entrySizes = new Map<string, number>();
+  /** The managed objects' paths in byte order, while the set of objects does not change. */
+  private sorted: string[] | undefined;
 
   constructor(
     private readonly bus: BusConnection,
@@ -102,7 +127,7 @@ export class ObjectServer {
       this.propTypes.set(s.name, new Map(s.properties.map((p) => [p.name, p.type])));
     }
     bus.raw.addMethodHandler((msg: dbus.Message) => {
-      void this.dispatch(msg as unknown as RawMessage);
+      void this.admitted(msg as unknown as RawMessage);
       return true;
     });
   }
@@ -127,10 +152,12 @@ export class ObjectServer {
       const copy = new Map<string, Props>();
       for (const [i, p] of interfaces) copy.set(i, this.normalize(i, p));
       this.objects.set(path, copy);
+      this.sorted = undefined;
       this.signal(this.options.objectManagerPath, OBJECT_MANAGER.name, 'InterfacesAdded', 'oa{sa{sv}}', [path, this.marshalObject(copy)]);
       return;
     }
     const removed = [...current.keys()].filter((i) => !interfaces.has(i));
+    this.entrySizes.delete(path);
     if (removed.length > 0) {
       for (const i of removed) {
         current.delete(i);
@@ -167,6 +194,8 @@ export class ObjectServer {
     if (!current) return;
     this.objects.delete(path);
     this.pending.delete(path);
+    this.entrySizes.delete(path);
+    this.sorted = undefined;
     this.signal(this.options.objectManagerPath, OBJECT_MANAGER.name, 'InterfacesRemoved', 'oas', [path, [...current.keys()]]);
   }
 
@@ -211,7 +240,76 @@ export class ObjectServer {
       });
       return;
     }
-    this.bus.sendSignal(path, iface, member, signature, body);
+    try {
+      this.bus.sendSignal(path, iface, member, signature, body);
+    } catch (e) {
+      if (!(e instanceof MessageTooLarge)) throw e;
+      this.options.onSignalTooLarge?.(`${iface}.${member} on ${path}`, e);
+    }
+  }
+
+  /**
+   * Managed objects in byte order of their paths, those after `after`, at most `max`, and
+   * no more than fit in one reply (sizes known before marshalling): bounded work per call.
+   */
+  page(after: string, max: number): ObjectPage {
+    const sorted = this.sortedPaths();
+    let lo = 0;
+    let hi = sorted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (sorted[mid] <= after) lo = mid + 1;
+      else hi = mid;
+    }
+    const limit = this.replyBudget;
+    const objects: ObjectPage['objects'] = {};
+    let bytes = 8;
+    let i = lo;
+    for (; i < sorted.length && i - lo < max; i++) {
+      const p = sorted[i];
+      // The reply also carries `next`, at most this path.
+      const size = align8(this.entrySize(p));
+      if (bytes + size + 8 + Buffer.byteLength(p) > limit) break;
+      bytes += size;
+      objects[p] = this.marshalObject(this.objects.get(p)!);
+    }
+    if (i === lo && i < sorted.length) {
+      throw new DBusError(
+        `${ERR}LimitsExceeded`,
+        `the object ${sorted[i]} alone is larger than the message size limit (${this.bus.maxMessageBytes} bytes); read its properties one by one with org.freedesktop.DBus.Properties.Get`,
+      );
+    }
+    return { objects, next: i < sorted.length ? sorted[i - 1] : '' };
+  }
+
+  /** Bytes a reply body may take: the message limit less room for any header. */
+  get replyBudget(): number {
+    return this.bus.maxMessageBytes - HEADER_RESERVE;
+  }
+
+  private sortedPaths(): string[] {
+    if (!this.sorted) {
+      const root = this.options.objectManagerPath;
+      // Object paths are ASCII, so UTF-16 order is byte order.
+      this.sorted = [...this.objects.keys()].filter((p) => p === root || p.startsWith(`${root}/`)).sort();
+    }
+    return this.sorted;
+  }
+
+  private entrySize(path: string): number {
+    let n = this.entrySizes.get(path);
+    if (n === undefined) {
+      n = sizeOf(PAGE_TYPE, [path, this.marshalObject(this.objects.get(path)!)]);
+      this.entrySizes.set(path, n);
+    }
+    return n;
+  }
+
+  /** GetManagedObjects' reply size from the entry sizes, before anything is marshalled. */
+  private managedObjectsBound(): number {
+    let bytes = HEADER_RESERVE + 8;
+    for (const p of this.sortedPaths()) bytes += align8(this.entrySize(p));
+    return bytes;
   }
 
   /** Changes made in one turn of the event loop go out together. */
@@ -250,9 +348,32 @@ export class ObjectServer {
     return out;
   }
 
+  /** The one place replies are sent: one that the bus would refuse becomes LimitsExceeded, naming the alternative. */
   private reply(msg: RawMessage, signature: string, body: unknown[]): void {
     if ((msg.flags ?? 0) & NO_REPLY_EXPECTED) return;
-    this.bus.sendReply(msg, signature, body);
+    try {
+      const bytes = this.bus.sendReply(msg, signature, body);
+      this.options.charge?.(msg.sender, bytes);
+    } catch (e) {
+      if (!(e instanceof MessageTooLarge)) throw e;
+      this.tooLarge(msg, e.message);
+    }
+  }
+
+  private tooLarge(msg: RawMessage, why: string): void {
+    const hint = this.options.tooLargeHints?.[`${msg.interface ?? ''}.${msg.member}`];
+    this.error(msg, `${ERR}LimitsExceeded`, `the reply to ${msg.member} would be ${why}${hint ? `; ${hint}` : ''}`);
+  }
+
+  /** Caller budgets first (see ObjectServerOptions.admit), then the call. */
+  private async admitted(msg: RawMessage): Promise<void> {
+    try {
+      await this.options.admit?.(msg.sender);
+    } catch (e) {
+      const refusal = e instanceof DBusError ? e : new DBusError(`${ERR}Failed`, 'internal error');
+      return this.error(msg, refusal.errorName, refusal.message);
+    }
+    await this.dispatch(msg);
   }
 
   private error(msg: RawMessage, name: string, text: string): void {
@@ -294,6 +415,8 @@ export class ObjectServer {
         return this.properties(msg, obj);
       case OBJECT_MANAGER.name:
         if (member === 'GetManagedObjects' && path === this.options.objectManagerPath && this.checkArgs(msg, '')) {
+          const bound = this.managedObjectsBound();
+          if (bound > this.bus.maxMessageBytes) return this.tooLarge(msg, `${bound} bytes, above the message size limit of ${this.bus.maxMessageBytes} bytes`);
           const out: Record<string, Record<string, Record<string, dbus.Variant>>> = {};
           for (const [p, ifaces] of this.objects) if (p === path || p.startsWith(`${path}/`)) out[p] = this.marshalObject(ifaces);
           return this.reply(msg, 'a{oa{sa{sv}}}', [out]);

@@ -19,6 +19,8 @@ export interface PrivateBus {
 export interface PrivateBusOptions {
   /** Also let this uid own the service name (the demo, when not run as root). */
   ownerUid?: number;
+  /** The daemon's max_message_size (it disconnects a sender that exceeds it); its default otherwise. */
+  maxMessageSize?: number;
 }
 
 function busConfig(socketPath: string, opts: PrivateBusOptions): string {
@@ -32,6 +34,7 @@ function busConfig(socketPath: string, opts: PrivateBusOptions): string {
   <type>system</type>
   <listen>unix:path=${socketPath}</listen>
   <auth>EXTERNAL</auth>
+  ${opts.maxMessageSize !== undefined ? `<limit name="max_message_size">${opts.maxMessageSize}</limit>` : ''}
   <policy context="default">
     <allow user="*"/>
     <deny own="*"/>

@@ -2,7 +2,9 @@
 // read afterwards (coalesced) for the rich fields and never sits on the event path.
 import { randomUUID } from 'node:crypto';
 import { MANAGER_IFACE, ROOT_PATH, BUS_NAME, MANAGER, MAP, PATH_GROUP, PATH } from '../dbus/api';
-import { ObjectServer, variant, type MethodCall } from '../dbus/object-server';
+import { Callers } from '../dbus/callers';
+import { DBusError, ObjectServer, variant, type MethodCall } from '../dbus/object-server';
+import { align8, sizeOf } from '../dbus/wire';
 import { requestName, releaseName, type BusConnection } from '../dbus/connection';
 import { readMultipathMaps, type DmSource } from '../dm/reader';
 import { parseUevent } from '../kernel/uevent';
@@ -14,6 +16,7 @@ import { parseShowConfig, type MultipathSettings } from '../multipathd/show-conf
 import type { UeventHandlers, UeventMonitor, UeventMonitorOptions } from '../native/addon';
 import type { ServiceConfig } from '../config/config-file';
 import { rateLimited, type Logger } from '../util/log';
+import { CallerBudgets, type BudgetLimits } from './caller-budget';
 import { Coalescer, realTimers, type Timers } from './coalescer';
 import { EventHistory } from './history';
 import { MultipathdHealth } from './multipathd-health';
@@ -41,7 +44,14 @@ export interface ServiceDeps {
   minRefreshIntervalMs?: number;
   /** Outbound bytes queued for the bus daemon above which signals are dropped (then Resynchronized). */
   maxOutboundBytes?: number;
+  /** Reply budget of each unprivileged uid (default DEFAULT_BUDGET). */
+  budget?: BudgetLimits;
+  /** Minimum time between two reads that unprivileged Refresh calls cause, all of them together. */
+  unprivilegedRefreshIntervalMs?: number;
 }
+
+/** Objects per GetManagedObjectsPage call at most, as events per GetEvents call. */
+export const MAX_OBJECTS_PER_PAGE = 1000;
 
 export interface ServiceStats {
   datagrams: number;
@@ -60,6 +70,11 @@ export class MultipathService {
   private readonly server: ObjectServer;
   private readonly publisher: Publisher;
   private readonly refresher: Coalescer;
+  /** Unprivileged Refresh calls share this: one read per interval, later callers join the pending one. */
+  private readonly sharedRefresher: Coalescer;
+  private readonly callers: Callers;
+  private readonly budgets: CallerBudgets;
+  private sizeResyncPending = false;
   private readonly health = new MultipathdHealth();
   private readonly timers: Timers;
   private readonly pendingResync = new Set<string>();
@@ -75,6 +90,9 @@ export class MultipathService {
   constructor(private readonly deps: ServiceDeps) {
     this.timers = deps.timers ?? realTimers;
     this.history = new EventHistory(deps.config.historySize);
+    deps.bus.maxMessageBytes = deps.config.maxMessageSize;
+    this.callers = new Callers(deps.bus);
+    this.budgets = new CallerBudgets(this.timers, deps.budget);
     this.server = new ObjectServer(deps.bus, {
       objectManagerPath: ROOT_PATH,
       interfaces: [MANAGER, MAP, PATH_GROUP, PATH],
@@ -84,12 +102,33 @@ export class MultipathService {
         deps.log.warning(`dropped ${n} signals while the bus was not reading; telling clients to resynchronize`);
         this.publisher.resynchronized('backpressure');
       },
+      onSignalTooLarge: (what, e) => {
+        deps.log.warning(`did not send ${what}: ${e.message}; telling clients to re-read`);
+        this.resyncAfterBurst();
+      },
+      tooLargeHints: {
+        'org.freedesktop.DBus.ObjectManager.GetManagedObjects': `read the objects in pieces with ${MANAGER_IFACE}.GetManagedObjectsPage (see its introspection)`,
+      },
+      admit: (sender) => this.admit(sender),
+      charge: (sender, bytes) => {
+        const uid = this.callers.known(sender);
+        if (uid !== 0) this.budgets.charge(uid ?? -1, bytes);
+      },
       handlers: {
         [`${MANAGER_IFACE}.GetEvents`]: (call) => this.getEvents(call),
-        [`${MANAGER_IFACE}.Refresh`]: async () => {
-          this.configStale = true;
-          await this.refresher.request();
+        [`${MANAGER_IFACE}.Refresh`]: async (call) => {
+          if ((await this.callers.uid(call.sender)) === 0) {
+            this.configStale = true;
+            await this.refresher.request();
+          } else {
+            await this.sharedRefresher.request();
+          }
           return [];
+        },
+        [`${MANAGER_IFACE}.GetManagedObjectsPage`]: (call) => {
+          const [after, max] = call.args as [string, number];
+          const page = this.server.page(after, max === 0 || max > MAX_OBJECTS_PER_PAGE ? MAX_OBJECTS_PER_PAGE : max);
+          return [page.objects, page.next];
         },
       },
     });
@@ -106,6 +145,14 @@ export class MultipathService {
       }),
     );
     this.refresher = new Coalescer(() => this.read(), deps.minRefreshIntervalMs ?? 1000, this.timers);
+    this.sharedRefresher = new Coalescer(
+      () => {
+        this.configStale = true;
+        return this.refresher.request();
+      },
+      deps.unprivilegedRefreshIntervalMs ?? 10_000,
+      this.timers,
+    );
     this.warnMalformed = rateLimited((m) => deps.log.warning(m), 10_000, () => this.timers.now());
   }
 
@@ -121,6 +168,7 @@ export class MultipathService {
   /** Coldplug, export every object, then own the name: a client that sees the name sees everything. */
   async start(): Promise<void> {
     this.openMonitor();
+    await this.callers.start();
     await this.refresher.request();
     this.publisher.flush();
     await requestName(this.deps.bus, BUS_NAME);
@@ -135,10 +183,15 @@ export class MultipathService {
     if (this.stopped) return;
     this.stopped = true;
     this.refresher.stop();
+    this.sharedRefresher.stop();
+    this.budgets.stop();
     for (const t of [this.safetyTimer, this.retryTimer]) if (t !== undefined) this.timers.clearTimeout(t);
     this.monitor?.close();
     this.deps.multipathd.close();
-    if (this.deps.bus.connected) await releaseName(this.deps.bus, BUS_NAME).catch(() => undefined);
+    if (this.deps.bus.connected) {
+      await this.callers.stop();
+      await releaseName(this.deps.bus, BUS_NAME).catch(() => undefined);
+    }
   }
 
   /** The entry point of every kernel datagram, real or simulated. */
@@ -298,18 +351,38 @@ export class MultipathService {
     }, this.health.backoffMs());
   }
 
+  /** Root is never throttled; everyone else spends their uid's reply budget (see caller-budget.ts). */
+  private async admit(sender: string): Promise<void> {
+    const uid = await this.callers.uid(sender);
+    if (uid !== 0) await this.budgets.admit(uid ?? -1);
+  }
+
+  /** Signals the bus would refuse were not sent: once per burst, tell clients to re-read. */
+  private resyncAfterBurst(): void {
+    if (this.sizeResyncPending) return;
+    this.sizeResyncPending = true;
+    this.timers.setTimeout(() => {
+      this.sizeResyncPending = false;
+      this.publisher.resynchronized('message-size');
+    }, 0);
+  }
+
+  /** A page of the history, cut short where the message size limit would be reached (the caller asks again from its last serial). */
   private getEvents(call: MethodCall): unknown[] {
     const [since, max] = call.args as [bigint, number];
     const { complete, events } = this.history.since(since, max);
-    return [
-      complete,
-      events.map((e) => [
-        e.serial,
-        e.name,
-        e.object,
-        Object.fromEntries(Object.entries(e.data).map(([k, v]) => [k, variant(v.type, v.value)])),
-      ]),
-    ];
+    const out: unknown[] = [];
+    let bytes = 8;
+    for (const e of events) {
+      const entry = [e.serial, e.name, e.object, Object.fromEntries(Object.entries(e.data).map(([k, v]) => [k, variant(v.type, v.value)]))];
+      bytes += align8(sizeOf('(tsoa{sv})', entry));
+      if (bytes > this.server.replyBudget) break;
+      out.push(entry);
+    }
+    if (out.length === 0 && events.length > 0) {
+      throw new DBusError('org.freedesktop.DBus.Error.LimitsExceeded', `event ${events[0].serial} alone is larger than the message size limit`);
+    }
+    return [complete, out];
   }
 }
 

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { BUS_NAME, ROOT_PATH } from '../../src/dbus/api';
 import { connectBus, disconnect, onSignal, type BusConnection } from '../../src/dbus/connection';
 import { DEFAULT_CONFIG, type ServiceConfig } from '../../src/config/config-file';
-import { startPrivateBus, type PrivateBus } from '../../src/demo/private-bus';
+import { startPrivateBus, type PrivateBus, type PrivateBusOptions } from '../../src/demo/private-bus';
 import { MultipathdClient } from '../../src/multipathd/client';
 import { MultipathService, type OpenMonitor } from '../../src/service/service';
 import type { UeventHandlers } from '../../src/native/addon';
@@ -43,10 +43,11 @@ export async function startHarness(
   topology: SimTopologyOptions | 'small' = 'small',
   config: Partial<ServiceConfig> = {},
   maxOutboundBytes?: number,
+  busOptions: PrivateBusOptions = {},
   /** Open a simulated uevent monitor (KernelEventsAvailable true), fed by `kernel()`. */
   simulatedMonitor = false,
 ): Promise<Harness> {
-  const bus = await startPrivateBus();
+  const bus = await startPrivateBus(busOptions);
   const socket = `@multipath-dbus-test-${process.pid}-${Math.random().toString(36).slice(2)}`;
   const sim = new MultipathdSimulator({ socket, topology });
   await sim.listen();
@@ -129,13 +130,20 @@ export interface Run {
   stderr: string;
 }
 
-/** Run a command to completion (or until `killAfterMs`, then SIGINT). */
-export function run(cmd: string, args: string[], opts: { killAfterMs?: number; env?: NodeJS.ProcessEnv; uid?: number } = {}): Promise<Run> {
+/** Run a command to completion (or until its output satisfies `until`, or `killAfterMs` passed: then SIGINT). */
+export function run(
+  cmd: string,
+  args: string[],
+  opts: { killAfterMs?: number; env?: NodeJS.ProcessEnv; uid?: number; until?: (stdout: string) => boolean } = {},
+): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { env: { ...process.env, ...opts.env }, uid: opts.uid, gid: opts.uid });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
+    child.stdout.on('data', (d) => {
+      stdout += d;
+      if (opts.until?.(stdout)) child.kill('SIGINT');
+    });
     child.stderr.on('data', (d) => (stderr += d));
     child.on('error', reject);
     const t = opts.killAfterMs ? setTimeout(() => child.kill('SIGINT'), opts.killAfterMs) : undefined;
