@@ -83,6 +83,31 @@ program
   })
   .action((o) => run(async () => (await import('./monitor')).monitor({ bus: o.bus, json: !!o.json, since: o.since })));
 
+const manageCommand = (name: string, description: string) => program.command(name).description(description).addOption(busOption());
+const manage = (o: { bus: string }, c: import('./manage').ManageCommand) => run(async () => (await import('./manage')).manage(o, c));
+
+manageCommand('fail', 'fail a path (polkit: manage-paths)')
+  .argument('<path>', 'kernel name (sdb), dev_t or object path')
+  .action((path, o) => manage(o, { kind: 'fail', path }));
+manageCommand('reinstate', 'reinstate a path (polkit: manage-paths)')
+  .argument('<path>', 'kernel name (sdb), dev_t or object path')
+  .action((path, o) => manage(o, { kind: 'reinstate', path }));
+manageCommand('switch-group', "make a path group the one the kernel uses (polkit: manage-paths)")
+  .argument('<map>', 'map name, WWID or dm-N')
+  .argument('<group>', 'path group number, from 1', integer(1, 0xffffffff))
+  .action((map, group, o) => manage(o, { kind: 'switch-group', map, group }));
+manageCommand('queueing', "disable queueing when no path is left, or restore the configured policy (polkit: configure)")
+  .argument('<map>', 'map name, WWID or dm-N')
+  .argument('<on|off>', 'on: restore the configured no_path_retry; off: fail I/O when no path is left', (v) => {
+    if (v !== 'on' && v !== 'off') throw new InvalidArgumentError('expected on or off');
+    return v === 'on';
+  })
+  .action((map, enabled, o) => manage(o, { kind: 'queueing', map, enabled }));
+manageCommand('resize', "grow or shrink a map to its paths' size (polkit: configure)")
+  .argument('<map>', 'map name, WWID or dm-N')
+  .action((map, o) => manage(o, { kind: 'resize', map }));
+manageCommand('reconfigure', "have multipathd re-read its configuration (polkit: configure)").action((o) => manage(o, { kind: 'reconfigure' }));
+
 program
   .command('demo')
   .description('a simulated multipath host on a private bus, to explore the API without hardware')

@@ -98,19 +98,39 @@ export function disconnect(bus: BusConnection): void {
 export class DBusCallError extends Error {
   constructor(
     readonly type: string,
-    message: string,
+    /** The error's own text, without its name. */
+    readonly detail: string,
   ) {
-    super(`${type}: ${message}`);
+    super(`${type}: ${detail}`);
   }
 }
 
-async function call(bus: BusConnection, msg: dbus.Message): Promise<dbus.Message> {
+export interface CallOptions {
+  /** Set ALLOW_INTERACTIVE_AUTHORIZATION: the service may have polkit ask for a password. */
+  allowInteractive?: boolean;
+  /** Give up (DBus.Error.Timeout) after this long; dbus-next itself waits forever. */
+  timeoutMs?: number;
+}
+
+const ALLOW_INTERACTIVE_AUTHORIZATION = 0x4;
+
+async function call(bus: BusConnection, msg: dbus.Message, timeoutMs?: number): Promise<dbus.Message> {
+  let timer: NodeJS.Timeout | undefined;
   try {
-    const reply = await bus.raw.call(msg);
-    return reply as dbus.Message;
+    const pending = bus.raw.call(msg);
+    if (timeoutMs === undefined) return (await pending) as dbus.Message;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject({ type: 'org.freedesktop.DBus.Error.Timeout', text: `no reply from ${msg.destination} within ${timeoutMs} ms` }),
+        timeoutMs,
+      );
+    });
+    return (await Promise.race([pending, timeout])) as dbus.Message;
   } catch (e) {
     const err = e as { type?: string; text?: string; message?: string };
     throw new DBusCallError(err.type ?? 'org.freedesktop.DBus.Error.Failed', err.text ?? err.message ?? String(e));
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -122,8 +142,11 @@ export async function callMethod(
   member: string,
   signature: string,
   args: unknown[],
+  options: CallOptions = {},
 ): Promise<unknown[]> {
-  const reply = await call(bus, new dbus.Message({ destination, path, interface: iface, member, signature, body: args }));
+  const flags = options.allowInteractive ? ALLOW_INTERACTIVE_AUTHORIZATION : 0;
+  const msg = new dbus.Message({ destination, path, interface: iface, member, signature, body: args, flags });
+  const reply = await call(bus, msg, options.timeoutMs);
   return unwrap((reply as unknown as { body: unknown[] }).body ?? []) as unknown[];
 }
 

@@ -21,6 +21,8 @@ export interface PrivateBusOptions {
   ownerUid?: number;
   /** The daemon's max_message_size (it disconnects a sender that exceeds it); its default otherwise. */
   maxMessageSize?: number;
+  /** More policy files to include, as a system bus includes system.d (polkit's, for tests that run polkitd). */
+  includes?: string[];
 }
 
 function busConfig(socketPath: string, opts: PrivateBusOptions): string {
@@ -60,6 +62,7 @@ function busConfig(socketPath: string, opts: PrivateBusOptions): string {
   </policy>
   ${extra}
   <include>${POLICY_FILE}</include>
+  ${(opts.includes ?? []).map((f) => `<include>${f}</include>`).join('\n  ')}
 </busconfig>
 `;
 }

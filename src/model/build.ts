@@ -138,6 +138,7 @@ function buildMap(wwid: string, mpd: MpdMap | undefined, dm: DmMapView | undefin
     mapLoads: mpd?.mapLoads ?? prev?.mapLoads ?? 0,
     queueTimeouts: mpd?.qTimeouts ?? prev?.queueTimeouts ?? 0,
     groups,
+    nextGroup: dm ? dm.status.nextGroup : 0,
     paths,
     // DM_SEQNUM counts per dm device: a map re-created under another minor starts again at 1.
     dmSeqnum: dm && prev && prev.devT !== dm.devT ? undefined : prev?.dmSeqnum,

@@ -21,7 +21,13 @@ import { Coalescer, realTimers, type Timers } from './coalescer';
 import { EventHistory } from './history';
 import { MultipathdHealth } from './multipathd-health';
 import { Publisher } from './publisher';
+import type { Sink } from './sink';
+import { EventStream } from './stream';
 import { VERSION } from '../version';
+import { loggerAudit } from '../manage/audit';
+import { PolkitAuthority, type Authority } from '../manage/authority';
+import { Management } from '../manage/manager';
+import { PublishedState } from '../manage/published';
 
 export interface MultipathdLike {
   request(command: string): Promise<string>;
@@ -48,6 +54,12 @@ export interface ServiceDeps {
   budget?: BudgetLimits;
   /** Minimum time between two reads that unprivileged Refresh calls cause, all of them together. */
   unprivilegedRefreshIntervalMs?: number;
+  /** Outputs beside the D-Bus publisher that read the event stream (metrics, journal). */
+  sinks?: Sink[];
+  /** Who may manage; default: root, and polkit on this bus for everyone else. */
+  authority?: Authority;
+  /** How long a management method waits for its effect to be published. */
+  manageTimeoutMs?: number;
 }
 
 /** Objects per GetManagedObjectsPage call at most, as events per GetEvents call. */
@@ -68,13 +80,14 @@ export class MultipathService {
   private readonly store = new TopologyStore();
   private readonly history: EventHistory;
   private readonly server: ObjectServer;
-  private readonly publisher: Publisher;
+  private readonly stream: EventStream;
   private readonly refresher: Coalescer;
   /** Unprivileged Refresh calls share this: one read per interval, later callers join the pending one. */
   private readonly sharedRefresher: Coalescer;
   private readonly callers: Callers;
   private readonly budgets: CallerBudgets;
   private sizeResyncPending = false;
+  private readonly published: PublishedState;
   private readonly health = new MultipathdHealth();
   private readonly timers: Timers;
   private readonly pendingResync = new Set<string>();
@@ -93,6 +106,20 @@ export class MultipathService {
     deps.bus.maxMessageBytes = deps.config.maxMessageSize;
     this.callers = new Callers(deps.bus);
     this.budgets = new CallerBudgets(this.timers, deps.budget);
+    this.published = new PublishedState(this.timers);
+    const management = new Management({
+      multipathd: deps.multipathd,
+      published: this.published,
+      authority: deps.authority ?? new PolkitAuthority(deps.bus),
+      reread: async ({ settings }) => {
+        if (settings) this.configStale = true;
+        await this.refresher.request();
+        this.stream.flush();
+      },
+      audit: loggerAudit(deps.log),
+      timers: this.timers,
+      timeoutMs: deps.manageTimeoutMs ?? 10_000,
+    });
     this.server = new ObjectServer(deps.bus, {
       objectManagerPath: ROOT_PATH,
       interfaces: [MANAGER, MAP, PATH_GROUP, PATH],
@@ -100,7 +127,7 @@ export class MultipathService {
       onInternalError: (e, call) => deps.log.error(`${call.iface}.${call.member} failed: ${(e as Error).stack ?? e}`),
       onSignalsDropped: (n) => {
         deps.log.warning(`dropped ${n} signals while the bus was not reading; telling clients to resynchronize`);
-        this.publisher.resynchronized('backpressure');
+        this.stream.resynchronized('backpressure');
       },
       onSignalTooLarge: (what, e) => {
         deps.log.warning(`did not send ${what}: ${e.message}; telling clients to re-read`);
@@ -130,10 +157,10 @@ export class MultipathService {
           const page = this.server.page(after, max === 0 || max > MAX_OBJECTS_PER_PAGE ? MAX_OBJECTS_PER_PAGE : max);
           return [page.objects, page.next];
         },
+        ...management.handlers(),
       },
     });
-    this.publisher = new Publisher(
-      this.server,
+    this.stream = new EventStream(
       this.history,
       () => this.store.topology,
       () => ({
@@ -144,6 +171,10 @@ export class MultipathService {
         settings: this.settings,
       }),
     );
+    this.stream.addSink(new Publisher(this.server));
+    // Right after the publisher: a method returns once the bus shows its effect.
+    this.stream.addSink(this.published);
+    for (const sink of deps.sinks ?? []) this.stream.addSink(sink);
     this.refresher = new Coalescer(() => this.read(), deps.minRefreshIntervalMs ?? 1000, this.timers);
     this.sharedRefresher = new Coalescer(
       () => {
@@ -170,7 +201,7 @@ export class MultipathService {
     this.openMonitor();
     await this.callers.start();
     await this.refresher.request();
-    this.publisher.flush();
+    this.stream.flush();
     await requestName(this.deps.bus, BUS_NAME);
     this.deps.log.info(
       `serving ${this.store.topology.size} maps on ${BUS_NAME}; multipathd ${this.health.available ? 'available' : 'unavailable'}, ` +
@@ -226,7 +257,7 @@ export class MultipathService {
       this.refresher.poke();
       return;
     }
-    if (result.change) this.publisher.mapsChanged([result.change], false);
+    if (result.change) this.stream.mapsChanged([result.change], false);
     if (result.resync) this.resync(result.resync);
     // The kernel said what failed; multipathd says why (checker state) a moment later.
     else this.refresher.poke();
@@ -277,13 +308,13 @@ export class MultipathService {
     if (dm) readings.dm = dm;
     if (this.stopped) return;
     const changes = this.store.applyReadings(readings);
-    this.publisher.mapsChanged(changes, true);
+    this.stream.mapsChanged(changes, true);
     if (this.pendingResync.size > 0 && (readings.dm || readings.multipathd)) {
       const reason = [...this.pendingResync].join(',');
       this.pendingResync.clear();
-      this.publisher.resynchronized(reason);
+      this.stream.resynchronized(reason);
     }
-    this.publisher.managerChanged();
+    this.stream.managerChanged();
   }
 
   private readDm() {
@@ -312,14 +343,14 @@ export class MultipathService {
         this.pendingResync.add('multipathd-restart');
         this.configStale = true;
       }
-      this.publisher.managerChanged();
+      this.stream.managerChanged();
       return parsed.value.maps;
     } catch (e) {
       const kind = e instanceof MultipathdError ? e.kind : 'unparsable';
       const lost = this.health.failed(kind);
       if (lost) this.deps.log.warning(`multipathd unavailable: ${(e as Error).message}; serving the kernel's view`);
       else this.deps.log.debug(`multipathd read failed: ${(e as Error).message}`);
-      this.publisher.managerChanged();
+      this.stream.managerChanged();
       this.scheduleRetry();
       return undefined;
     }
@@ -363,7 +394,7 @@ export class MultipathService {
     this.sizeResyncPending = true;
     this.timers.setTimeout(() => {
       this.sizeResyncPending = false;
-      this.publisher.resynchronized('message-size');
+      this.stream.resynchronized('message-size');
     }, 0);
   }
 

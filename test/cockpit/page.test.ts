@@ -22,7 +22,7 @@ const mapRow = (name: string) => page.locator(`tr[data-map="${name}"]`);
 const pathRow = (dev: string) => page.locator(`tr[data-path="${dev}"]`);
 
 beforeAll(async () => {
-  h = await startHarness({ maps: 6, pathsPerMap: 4, groupsPerMap: 2, vendor: 'NETAPP', product: 'LUN C-Mode' }, {}, undefined, {}, true);
+  h = await startHarness({ maps: 6, pathsPerMap: 4, groupsPerMap: 2, vendor: 'NETAPP', product: 'LUN C-Mode' }, {}, undefined, { simulatedMonitor: true });
   [ws, browser] = await Promise.all([startCockpitWs(h.bus.address), launchChromium()]);
   page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
 }, 60_000);

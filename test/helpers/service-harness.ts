@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { BUS_NAME, ROOT_PATH } from '../../src/dbus/api';
 import { connectBus, disconnect, onSignal, type BusConnection } from '../../src/dbus/connection';
 import { DEFAULT_CONFIG, type ServiceConfig } from '../../src/config/config-file';
-import { startPrivateBus, type PrivateBus, type PrivateBusOptions } from '../../src/demo/private-bus';
+import { startPrivateBus, type PrivateBus } from '../../src/demo/private-bus';
 import { MultipathdClient } from '../../src/multipathd/client';
 import { MultipathService, type OpenMonitor } from '../../src/service/service';
 import type { UeventHandlers } from '../../src/native/addon';
@@ -37,19 +37,30 @@ export interface Harness {
   stop(): Promise<void>;
 }
 
+export interface HarnessOptions {
+  /** More policy files on the private bus (polkit's, for tests that run polkitd). */
+  busIncludes?: string[];
+  /** The simulator's latency (uevents after the command, reads slower than writes). */
+  latency?: { ueventMs?: number; readMs?: number };
+  /** The private bus's max_message_size. */
+  maxMessageSize?: number;
+  /** Open a simulated uevent monitor (KernelEventsAvailable true), fed by `kernel()`. */
+  simulatedMonitor?: boolean;
+}
+
 export const CLI = path.resolve(__dirname, '..', '..', 'bin', 'multipath-dbus');
 
 export async function startHarness(
   topology: SimTopologyOptions | 'small' = 'small',
   config: Partial<ServiceConfig> = {},
   maxOutboundBytes?: number,
-  busOptions: PrivateBusOptions = {},
-  /** Open a simulated uevent monitor (KernelEventsAvailable true), fed by `kernel()`. */
-  simulatedMonitor = false,
+  options: HarnessOptions = {},
 ): Promise<Harness> {
-  const bus = await startPrivateBus(busOptions);
+  const bus = await startPrivateBus({ includes: options.busIncludes, maxMessageSize: options.maxMessageSize });
   const socket = `@multipath-dbus-test-${process.pid}-${Math.random().toString(36).slice(2)}`;
-  const sim = new MultipathdSimulator({ socket, topology });
+  // What the simulated kernel says about changes made through multipathd's socket reaches
+  // the service's kernel entry point, as the uevent socket would deliver it.
+  const sim = new MultipathdSimulator({ socket, topology, onUevent: (d) => h.kernel([d]), latency: options.latency });
   await sim.listen();
   const logs: string[] = [];
   let uevents: UeventHandlers | undefined;
@@ -74,7 +85,7 @@ export async function startHarness(
       log: createLogger('debug', (l) => logs.push(l), false),
       multipathd: new MultipathdClient({ socket, timeoutMs: 1500 }),
       dm: sim,
-      openMonitor: simulatedMonitor ? openMonitor : undefined,
+      openMonitor: options.simulatedMonitor ? openMonitor : undefined,
       minRefreshIntervalMs: 50,
       maxOutboundBytes,
     });

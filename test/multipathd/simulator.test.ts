@@ -235,7 +235,7 @@ describe("multipathd 0.9.4's command language, over the socket", () => {
     expect(parseCommand('list multipaths json')).toMatchObject({ ok: true, shape: 'LIST MAPS JSON' });
     expect(parseCommand('show statu')).toMatchObject({ ok: true, shape: 'LIST STATUS' });
     expect(parseCommand('li multipaths js')).toMatchObject({ ok: true, shape: 'LIST MAPS JSON' });
-    expect(parseCommand('remove multipath mpatha')).toEqual({ ok: true, shape: 'DEL MAP', param: 'mpatha' });
+    expect(parseCommand('remove multipath mpatha')).toEqual({ ok: true, shape: 'DEL MAP', param: 'mpatha', params: { MAP: 'mpatha' } });
     // Ambiguous: status or stats; show, switch, suspend...
     expect(parseCommand('show st')).toEqual({ ok: false, reply: expect.stringMatching(/^show st: not found\n/) });
     expect(parseCommand('s maps')).toEqual({ ok: false, reply: 'fail\n' });
