@@ -7,19 +7,6 @@ export interface DBusError {
   problem?: string;
 }
 
-export interface DBusProxy {
-  valid: boolean;
-  path: string;
-  data: Record<string, unknown>;
-  [property: string]: unknown;
-}
-
-export interface DBusProxies {
-  [path: string]: DBusProxy | unknown;
-  addEventListener(event: 'added' | 'changed' | 'removed', cb: (ev: unknown, proxy: DBusProxy) => void): void;
-  removeEventListener(event: string, cb: unknown): void;
-}
-
 export interface DBusCallOptions {
   type?: string;
   flags?: string;
@@ -32,7 +19,6 @@ export interface Subscription {
 
 export interface DBusClient {
   watch(match: { path_namespace?: string; path?: string }): Promise<void> & { remove(): void };
-  proxies(iface: string, pathNamespace: string, options?: { watch?: boolean }): DBusProxies;
   call(path: string, iface: string, method: string, args: unknown[], options?: DBusCallOptions): Promise<unknown[]>;
   subscribe(
     match: { interface?: string; member?: string; path?: string; path_namespace?: string },

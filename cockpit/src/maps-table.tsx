@@ -211,6 +211,9 @@ function MapDetails({ map, act }: { map: MapRow; act: (a: Action) => void }) {
             </Label>
           ))}
       </LabelGroup>
+      {map.groups.length > 0 && !map.groups.some((g) => g.DmState === 'active') && (
+        <div className="mp-sub mp-no-active">No path group is active: the kernel takes the one it names next at the next I/O.</div>
+      )}
       {map.groups.map((g) => (
         <GroupDetails key={g.path} map={map} group={g} act={act} />
       ))}

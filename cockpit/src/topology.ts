@@ -3,7 +3,7 @@
 // bridge's cache follows the signals), and, for hosts whose tree does not fit in one
 // D-Bus message (GetManagedObjects answers LimitsExceeded), the service's paged reader.
 import { GROUP, MANAGER, MAP, PATH, ROOT, emptyObjects, type Objects } from './api';
-import type { DBusClient, DBusProxies, DBusProxy, Subscription } from './cockpit';
+import type { DBusClient, Subscription } from './cockpit';
 
 export interface TopologySource {
   /** Resolves once the whole tree was read; `changed` is called after every later change. */
@@ -14,10 +14,45 @@ export interface TopologySource {
 
 const IFACES = { [MANAGER]: 'manager', [MAP]: 'maps', [GROUP]: 'groups', [PATH]: 'paths' } as const;
 
-/** One watch() on the ObjectManager root, one proxies() per interface. */
+/** The objects by interface, updated from {path: {interface: properties | null}} batches. */
+class Store {
+  readonly objects = emptyObjects();
+
+  /**
+   * `replace`: the whole object; `update`: some properties of an object already known (else
+   * ignored: its whole value is still to come); `upsert`: merged onto whatever is known.
+   */
+  set(path: string, iface: string, values: Record<string, unknown>, mode: 'replace' | 'update' | 'upsert'): void {
+    const key = IFACES[iface as keyof typeof IFACES];
+    if (!key) return;
+    const old = key === 'manager' ? this.objects.manager : this.objects[key].get(path);
+    if (mode === 'update' && !old) return;
+    const next = { ...(mode === 'replace' ? {} : old), ...values } as never;
+    if (key === 'manager') this.objects.manager = next;
+    else this.objects[key].set(path, next);
+  }
+
+  /** A new identity for every render (the maps inside are shared: renders only read them). */
+  snapshot(): Objects {
+    return { ...this.objects };
+  }
+
+  remove(path: string, iface: string): void {
+    const key = IFACES[iface as keyof typeof IFACES];
+    if (key === 'manager') this.objects.manager = null;
+    else if (key) this.objects[key].delete(path);
+  }
+}
+
+/**
+ * One watch() on the ObjectManager root; the bridge sends the tree and every later change
+ * as "notify" batches, which fill the store. Not cockpit's proxies(): Map has both a
+ * property and a method named SwitchGroup, and cockpit.js (287) throws "Cannot redefine
+ * property" building a proxy for such an interface.
+ */
 export class WatchedSource implements TopologySource {
   private watch: ReturnType<DBusClient['watch']> | null = null;
-  private readonly proxies: Record<string, DBusProxies> = {};
+  private readonly store = new Store();
 
   constructor(
     private readonly client: DBusClient,
@@ -25,28 +60,22 @@ export class WatchedSource implements TopologySource {
   ) {}
 
   async open(): Promise<void> {
-    for (const iface of Object.keys(IFACES)) {
-      const proxies = this.client.proxies(iface, ROOT, { watch: false });
-      for (const ev of ['added', 'changed', 'removed'] as const) proxies.addEventListener(ev, this.changed);
-      this.proxies[iface] = proxies;
-    }
+    this.client.addEventListener('notify', (_ev, data) => {
+      for (const [path, ifaces] of Object.entries(data)) {
+        if (path !== ROOT && !path.startsWith(`${ROOT}/`)) continue;
+        for (const [iface, props] of Object.entries(ifaces)) {
+          if (props === null) this.store.remove(path, iface);
+          else this.store.set(path, iface, props, 'upsert');
+        }
+      }
+      this.changed();
+    });
     this.watch = this.client.watch({ path_namespace: ROOT });
     await this.watch;
   }
 
   objects(): Objects {
-    const out = emptyObjects();
-    for (const [iface, key] of Object.entries(IFACES)) {
-      const proxies = this.proxies[iface];
-      if (!proxies) continue;
-      for (const path of Object.keys(proxies)) {
-        const proxy = proxies[path] as DBusProxy;
-        if (!proxy.valid) continue;
-        if (key === 'manager') out.manager = proxy.data as never;
-        else out[key].set(path, proxy.data as never);
-      }
-    }
-    return out;
+    return this.store.snapshot();
   }
 
   close(): void {
@@ -56,6 +85,7 @@ export class WatchedSource implements TopologySource {
 
 type Variant = { t: string; v: unknown };
 type Ifaces = Record<string, Record<string, Variant>>;
+const plain = (props: Record<string, Variant>) => Object.fromEntries(Object.entries(props).map(([k, v]) => [k, v.v]));
 
 /**
  * Manager.GetManagedObjectsPage(after, max) until the cursor comes back empty, with the
@@ -64,7 +94,7 @@ type Ifaces = Record<string, Record<string, Variant>>;
  * service sent them).
  */
 export class PagedSource implements TopologySource {
-  private readonly store = emptyObjects();
+  private readonly store = new Store();
   private readonly subs: Subscription[] = [];
 
   constructor(
@@ -75,45 +105,27 @@ export class PagedSource implements TopologySource {
   async open(): Promise<void> {
     this.subs.push(
       this.client.subscribe({ interface: 'org.freedesktop.DBus.Properties', member: 'PropertiesChanged', path_namespace: ROOT }, (path, _i, _s, args) => {
-        this.update(path, { [args[0] as string]: args[1] as Record<string, Variant> }, false);
+        this.store.set(path, args[0] as string, plain(args[1] as Record<string, Variant>), 'update');
+        this.changed();
       }),
       this.client.subscribe({ interface: 'org.freedesktop.DBus.ObjectManager', path: ROOT }, (_p, _i, signal, args) => {
-        if (signal === 'InterfacesAdded') this.update(args[0] as string, args[1] as Ifaces, true);
-        else if (signal === 'InterfacesRemoved') for (const iface of args[1] as string[]) this.remove(args[0] as string, iface);
+        const path = args[0] as string;
+        if (signal === 'InterfacesAdded') for (const [iface, props] of Object.entries(args[1] as Ifaces)) this.store.set(path, iface, plain(props), 'replace');
+        else if (signal === 'InterfacesRemoved') for (const iface of args[1] as string[]) this.store.remove(path, iface);
+        this.changed();
       }),
     );
     let after = '';
     do {
-      const [objects, next] = (await this.client.call(ROOT, MANAGER, 'GetManagedObjectsPage', [after, 1000])) as [Record<string, Ifaces>, string];
-      for (const [path, ifaces] of Object.entries(objects)) this.update(path, ifaces, true);
+      const [objects, next] = (await this.client.call(ROOT, MANAGER, 'GetManagedObjectsPage', [after, 1000], { type: 'su' })) as [Record<string, Ifaces>, string];
+      for (const [path, ifaces] of Object.entries(objects)) for (const [iface, props] of Object.entries(ifaces)) this.store.set(path, iface, plain(props), 'replace');
+      this.changed();
       after = next;
     } while (after !== '');
   }
 
-  private update(path: string, ifaces: Record<string, Record<string, Variant>>, whole: boolean): void {
-    for (const [iface, props] of Object.entries(ifaces)) {
-      const key = IFACES[iface as keyof typeof IFACES];
-      if (!key) continue;
-      const values: Record<string, unknown> = {};
-      for (const [name, variant] of Object.entries(props)) values[name] = variant.v;
-      if (key === 'manager') this.store.manager = { ...(whole ? {} : this.store.manager), ...values } as never;
-      else {
-        const old = whole ? undefined : this.store[key].get(path);
-        if (!whole && !old) continue;
-        this.store[key].set(path, { ...old, ...values } as never);
-      }
-    }
-    this.changed();
-  }
-
-  private remove(path: string, iface: string): void {
-    const key = IFACES[iface as keyof typeof IFACES];
-    if (key && key !== 'manager') this.store[key].delete(path);
-    this.changed();
-  }
-
   objects(): Objects {
-    return this.store;
+    return this.store.snapshot();
   }
 
   close(): void {

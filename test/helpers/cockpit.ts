@@ -85,7 +85,11 @@ export async function startCockpitWs(systemBus: string, opts: { uid?: number } =
   const data = fs.mkdtempSync(path.join(os.tmpdir(), 'mpdbus-cockpit-'));
   fs.chmodSync(data, 0o755);
   fs.mkdirSync(path.join(data, 'cockpit'));
-  fs.symlinkSync(PAGE_DIR, path.join(data, 'cockpit', PACKAGE));
+  // A copy, not a link: another uid must read it wherever the checkout lives.
+  fs.cpSync(PAGE_DIR, path.join(data, 'cockpit', PACKAGE), { recursive: true });
+  fs.chmodSync(path.join(data, 'cockpit'), 0o755);
+  // The bridge's runtime directory is its user's.
+  if (opts.uid !== undefined) fs.chownSync(data, opts.uid, opts.uid);
   const session: PrivateBus = await startPrivateBus();
   const port = await freePort();
   const args = ['-p', String(port), '-a', '127.0.0.1', '--local-session=cockpit-bridge'];
