@@ -8,7 +8,6 @@ export const MAP = `${BUS_NAME}.Map`;
 export const GROUP = `${BUS_NAME}.PathGroup`;
 export const PATH = `${BUS_NAME}.Path`;
 export const ERROR = `${BUS_NAME}.Error`;
-export const LIMITS_EXCEEDED = 'org.freedesktop.DBus.Error.LimitsExceeded';
 export const CONFIG_FILE = '/etc/multipath-dbus.conf';
 
 export type Health = 'optimal' | 'degraded' | 'failed' | 'unknown';

@@ -29,7 +29,7 @@ export function App() {
 
   return (
     // No PatternFly Page: Cockpit's shell is the page around this one (masthead, navigation).
-    <div className="mp-page" data-page={state.kind}>
+    <div className="mp-page" data-page={state.kind} data-paged={state.kind === 'ready' && state.paged}>
       <PageSection className="mp-header" hasBodyWrapper={false}>
         <Flex alignItems={{ default: 'alignItemsCenter' }}>
           <FlexItem>
@@ -51,7 +51,7 @@ export function App() {
               <SourceAlerts manager={view.objects.manager} />
             </StackItem>
             <StackItem>
-              <Overview summary={summary} manager={view.objects.manager} onReconfigure={() => setAction(reconfigure())} />
+              <Overview summary={summary} manager={view.objects.manager} paged={state.paged} onReconfigure={() => setAction(reconfigure())} />
             </StackItem>
             <StackItem>
               <MapsTable maps={rows} act={setAction} />

@@ -11,7 +11,7 @@ const Source = ({ ok, yes, no }: { ok: boolean; yes: string; no: string }) => (
   </Label>
 );
 
-export function Overview({ summary, manager, onReconfigure }: { summary: Summary; manager: ManagerProps | null; onReconfigure: () => void }) {
+export function Overview({ summary, manager, paged, onReconfigure }: { summary: Summary; manager: ManagerProps | null; paged: boolean; onReconfigure: () => void }) {
   const h = HEALTH[summary.health] ?? HEALTH.unknown;
   const problems = summary.byHealth.degraded + summary.byHealth.failed;
   return (
@@ -32,7 +32,9 @@ export function Overview({ summary, manager, onReconfigure }: { summary: Summary
         <Card className="mp-card">
           <CardTitle>Maps</CardTitle>
           <CardBody>
-            <div className="mp-big">{summary.maps}</div>
+            <div className="mp-big" data-map-count={summary.maps}>
+              {summary.maps}
+            </div>
             <div className="mp-sub">
               {summary.byHealth.optimal} optimal · {summary.byHealth.degraded} degraded · {summary.byHealth.failed} failed
             </div>
@@ -60,6 +62,11 @@ export function Overview({ summary, manager, onReconfigure }: { summary: Summary
             <Flex direction={{ default: 'column' }} spaceItems={{ default: 'spaceItemsXs' }} alignItems={{ default: 'alignItemsFlexStart' }}>
               <Source ok={manager?.MultipathdAvailable ?? false} yes="multipathd connected" no="multipathd unavailable" />
               <Source ok={manager?.KernelEventsAvailable ?? false} yes="kernel events live" no="no kernel events" />
+              {paged && (
+                <Label isCompact color="blue" title="The topology is larger than one D-Bus message: it was read with GetManagedObjectsPage">
+                  read in pages
+                </Label>
+              )}
             </Flex>
             <Flex className="mp-sub" alignItems={{ default: 'alignItemsCenter' }}>
               <FlexItem>multipath-dbus {manager?.Version}</FlexItem>

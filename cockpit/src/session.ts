@@ -1,7 +1,7 @@
 // The page's connection to the service: follows the bus name's owner, and for each owner
 // opens a fresh client that reads the whole tree (a re-read is a new session), the event
 // history, and the signals. When nobody owns the name, it finds out why from the config file.
-import { BUS_NAME, CONFIG_FILE, LIMITS_EXCEEDED, MANAGER, MAP, MAP_SIGNALS, ROOT, emptyObjects, type Objects } from './api';
+import { BUS_NAME, CONFIG_FILE, MANAGER, MAP, MAP_SIGNALS, ROOT, emptyObjects, type Objects } from './api';
 import { cockpit, type DBusClient, type DBusError } from './cockpit';
 import { EventLog, type FetchEvents, type LoggedEvent } from './events';
 import { PagedSource, WatchedSource, type TopologySource } from './topology';
@@ -12,7 +12,6 @@ export type State =
   | { kind: 'connecting' }
   | { kind: 'absent'; why: Absence }
   | { kind: 'ready'; paged: boolean }
-  | { kind: 'too-large'; message: string }
   | { kind: 'error'; message: string };
 
 export interface View {
@@ -88,8 +87,7 @@ export class Connection {
       })
       .catch((e: DBusError) => {
         if (this.session !== session) return;
-        if (e.name === LIMITS_EXCEEDED) this.set({ kind: 'too-large', message: e.message });
-        else this.set({ kind: 'error', message: e.message || cockpit.message(e) });
+        this.set({ kind: 'error', message: e.message || cockpit.message(e) });
       });
   }
 
@@ -171,17 +169,25 @@ class Session {
     this.client.subscribe({ interface: MANAGER, member: 'Resynchronized', path: ROOT }, (path, _i, signal, args) =>
       deliver(Number(args[1]), signal, path, { Reason: args[0] }),
     );
-    this.source = new WatchedSource(this.client, this.changed);
+    this.source = (await this.fitsOnePage()) ? new WatchedSource(this.client, this.changed) : new PagedSource(this.client, this.changed);
+    await this.source.open();
+  }
+
+  /**
+   * Whether the whole tree fits in one of the service's pages (at most 1000 objects, and
+   * never more than one message holds). Then Cockpit's watch() reads it; otherwise the
+   * paged reader does. The bridge cannot be trusted with a tree past the bus limit: when
+   * GetManagedObjects answers LimitsExceeded, it falls back to introspecting every object
+   * one by one, which takes minutes on such a host.
+   */
+  private async fitsOnePage(): Promise<boolean> {
     try {
-      await this.source.open();
+      const [, next] = (await this.client.call(ROOT, MANAGER, 'GetManagedObjectsPage', ['', 0], { type: 'su' })) as [unknown, string];
+      return next === '';
     } catch (e) {
-      if ((e as DBusError).name !== LIMITS_EXCEEDED) throw e;
-      this.source.close();
-      this.source = new PagedSource(this.client, this.changed);
-      await this.source.open().catch((paged: DBusError) => {
-        // A service without the paged reader: say what happened in the first place.
-        throw paged.name === 'org.freedesktop.DBus.Error.UnknownMethod' ? e : paged;
-      });
+      // A service from before the paged reader: its GetManagedObjects is all there is.
+      if ((e as DBusError).name === 'org.freedesktop.DBus.Error.UnknownMethod') return true;
+      throw e;
     }
   }
 

@@ -1,5 +1,5 @@
 // What the page shows instead of the topology: the service absent, disabled, or stopped;
-// a topology too large for one message; an error; and multipathd or kernel events missing.
+// an error; and multipathd or kernel events missing.
 import React from 'react';
 import { Alert, ClipboardCopy, EmptyState, EmptyStateBody, EmptyStateFooter, Spinner } from '@patternfly/react-core';
 import CubesIcon from '@patternfly/react-icons/dist/esm/icons/cubes-icon';
@@ -45,15 +45,6 @@ export function StateScreen({ state }: { state: Exclude<State, { kind: 'ready' }
         </EmptyState>
       );
     }
-    case 'too-large':
-      return (
-        <EmptyState headingLevel="h2" titleText="This host's multipath topology is too large to read at once" icon={ExclamationCircleIcon} status="warning" data-state="too-large">
-          <EmptyStateBody>
-            The service refused to send its whole tree in one D-Bus message ({state.message}), and it offers no paged reader. Update multipath-dbus, or
-            use <code>multipath-dbus status</code> on the host.
-          </EmptyStateBody>
-        </EmptyState>
-      );
     case 'error':
       return (
         <EmptyState headingLevel="h2" titleText="Cannot talk to the multipath service" icon={ExclamationCircleIcon} status="danger" data-state="error">

@@ -1,7 +1,7 @@
 // Two ways to read the service's tree and keep it current, behind one interface so the
 // session does not care which: Cockpit's own watch() (one GetManagedObjects, then the
-// bridge's cache follows the signals), and, for hosts whose tree does not fit in one
-// D-Bus message (GetManagedObjects answers LimitsExceeded), the service's paged reader.
+// bridge's cache follows the signals), and, for hosts whose tree is more than one of the
+// service's pages (GetManagedObjects may answer LimitsExceeded), its paged reader.
 import { GROUP, MANAGER, MAP, PATH, ROOT, emptyObjects, type Objects } from './api';
 import type { DBusClient, Subscription } from './cockpit';
 
