@@ -44,7 +44,7 @@ export class PolkitAuthority implements Authority {
     if (caller.uid === 0) return { ok: true, by: 'root' };
     const subject = ['system-bus-name', { name: variant('s', caller.sender) }];
     const flags = allowInteractive ? ALLOW_USER_INTERACTION : 0;
-    const timeoutMs = allowInteractive ? (this.options.interactiveTimeoutMs ?? 300_000) : (this.options.timeoutMs ?? 25_000);
+    const timeoutMs = allowInteractive ? (this.options.interactiveTimeoutMs ?? 300_000) : (this.options.timeoutMs ?? 10_000);
     let result: [boolean, boolean, Record<string, string>];
     try {
       [result] = (await callMethod(this.bus, ...POLKIT, 'CheckAuthorization', '(sa{sv})sa{ss}us', [subject, action, {}, flags, ''], { timeoutMs })) as [
@@ -57,8 +57,11 @@ export class PolkitAuthority implements Authority {
     }
     const [authorized, challenge] = result;
     if (authorized) return { ok: true, by: 'polkit' };
-    if (challenge && !allowInteractive) {
-      return { ok: false, reason: `${action} requires authentication; call again allowing interactive authorization` };
+    if (challenge) {
+      // Allowed to ask and still a challenge: polkit had no authentication agent to ask with.
+      return allowInteractive
+        ? { ok: false, reason: `${action} requires authentication, and polkit has no authentication agent for the caller to ask with` }
+        : { ok: false, reason: `${action} requires authentication; call again allowing interactive authorization` };
     }
     return { ok: false, reason: `polkit denied ${action} to uid ${caller.uid}` };
   }

@@ -76,7 +76,8 @@ export class Management {
 
       // Wait until clients are shown it. Effects only multipathd knows of (queueing, size)
       // come with no uevent: the re-read is what makes them visible.
-      const read = this.deps.reread({ settings: prepared.rereadSettings === true });
+      // (A read that threw is a bug the service logs; here it only means "not seen".)
+      const read = this.deps.reread({ settings: prepared.rereadSettings === true }).then(() => true, () => false);
       const seen = prepared.visible
         ? await this.deps.published.until(prepared.visible, this.deps.timeoutMs)
         : await this.within(read, this.deps.timeoutMs);
@@ -90,12 +91,12 @@ export class Management {
     }
   }
 
-  private within(p: Promise<void>, ms: number): Promise<boolean> {
+  private within(p: Promise<boolean>, ms: number): Promise<boolean> {
     return new Promise((resolve) => {
       const timer = this.deps.timers.setTimeout(() => resolve(false), ms);
-      void p.then(() => {
+      void p.then((ok) => {
         this.deps.timers.clearTimeout(timer);
-        resolve(true);
+        resolve(ok);
       });
     });
   }

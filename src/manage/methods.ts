@@ -76,11 +76,16 @@ function pathWord({ path }: OnPath): string | { refused: string } {
   return { refused: `the kernel name of path ${path.devT} is not known (yet), and multipathd finds paths by name` };
 }
 
-/** A map as multipathd finds it: dm-N is unambiguous and safe to send; else its alias. */
+/** A map as multipathd's find_mp_by_str() finds it: dm-N is unambiguous and safe to send; else its alias. */
 function mapWord(map: MapState): string | { refused: string } {
   if (/^dm-\d+$/.test(map.sysfsName)) return map.sysfsName;
+  return dmName(map);
+}
+
+/** The device-mapper name (multipathd's alias): `switchgroup` hands it to libdevmapper as is, so dm-N will not do. */
+function dmName(map: MapState): string | { refused: string } {
   if (WORD.test(map.name)) return map.name;
-  return { refused: `map ${map.wwid} has neither a dm-N name nor an alias multipathd can be sent` };
+  return { refused: `map ${map.wwid} has no device-mapper name multipathd can be sent` };
 }
 
 const cmd = (verb: string, word: string | { refused: string }, rest = '') => (typeof word === 'string' ? `${verb} ${word}${rest}` : word);
@@ -111,7 +116,7 @@ export const MANAGED_METHODS: readonly ManagedMethod[] = [
     find: findMap,
     check: (map, [group]) =>
       (group as number) >= 1 && (group as number) <= map.groups.length ? undefined : `group ${group} does not exist: map ${map.name} has groups 1 to ${map.groups.length}`,
-    command: (map, [group]) => cmd('switchgroup map', mapWord(map), ` group ${group}`),
+    command: (map, [group]) => cmd('switchgroup map', dmName(map), ` group ${group}`),
     visible: (map, [group]) => (now) => {
       const m = now.get(map.wwid);
       return m !== undefined && chosenGroup(m) === group;

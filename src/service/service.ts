@@ -118,7 +118,8 @@ export class MultipathService {
       },
       audit: loggerAudit(deps.log),
       timers: this.timers,
-      timeoutMs: deps.manageTimeoutMs ?? 10_000,
+      // Under the 25 s D-Bus clients wait by default: they hear our timeout rather than their own.
+      timeoutMs: deps.manageTimeoutMs ?? 20_000,
     });
     this.server = new ObjectServer(deps.bus, {
       objectManagerPath: ROOT_PATH,

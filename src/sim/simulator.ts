@@ -228,8 +228,11 @@ export class MultipathdSimulator {
       case 'ADD MAP':
         return live === undefined ? 'fail\n' : kernel(this.addMap(arg));
       // multipathd 0.9.4 answers "fail" for a map it does not know and for a failed dm message.
-      case 'SWITCH MAP GROUP':
-        return live && this.topo.switchGroup(map!, parseGroup(c.params.GROUP)) ? 'ok\n' : 'fail\n';
+      case 'SWITCH MAP GROUP': {
+        // cli_switch_group() passes the name to dm_switchgroup() unlooked-up: only a dm name works.
+        const named = this.topo.maps.find((m) => m.present && m.name === arg);
+        return named && this.topo.switchGroup(named, parseGroup(c.params.GROUP)) ? 'ok\n' : 'fail\n';
+      }
       case 'DISABLEQ MAP':
       case 'RESTOREQ MAP':
         if (!live) return 'fail\n';

@@ -46,15 +46,17 @@ export function userName(uid: number): string {
 
 /**
  * Rules answering every action under `actionPrefix`: YES for the users of `grant`, NO for
- * those of `deny`, polkit's defaults for anyone else. Each decision is logged.
+ * those of `deny`, AUTH_ADMIN (a password, if the caller lets polkit ask) for those of
+ * `challenge`, polkit's defaults for anyone else. Each decision is logged.
  */
-export function rulesFor(actionPrefix: string, grant: number[], deny: number[]): string {
+export function rulesFor(actionPrefix: string, grant: number[], deny: number[], challenge: number[] = []): string {
   const names = (uids: number[]) => JSON.stringify(uids.map(userName));
   return `// written by test/helpers/polkit.ts
 polkit.addRule(function (action, subject) {
   if (action.id.indexOf(${JSON.stringify(actionPrefix)}) !== 0) return undefined;
   if (${names(grant)}.indexOf(subject.user) >= 0) { polkit.log("test rule: YES " + action.id + " for " + subject.user); return polkit.Result.YES; }
   if (${names(deny)}.indexOf(subject.user) >= 0) { polkit.log("test rule: NO " + action.id + " for " + subject.user); return polkit.Result.NO; }
+  if (${names(challenge)}.indexOf(subject.user) >= 0) { polkit.log("test rule: AUTH_ADMIN " + action.id + " for " + subject.user); return polkit.Result.AUTH_ADMIN; }
   return undefined;
 });
 `;

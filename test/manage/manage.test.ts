@@ -4,11 +4,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MANAGER_IFACE, MAP_IFACE, mapObjectPath, PATH_IFACE, pathObjectPath } from '../../src/dbus/api';
 import { NOBODY, runAs } from '../helpers/dbus-daemon';
-import { GRANTED_UID, POLKIT_BUS_POLICY, rulesFor, startPolkit, type Polkit } from '../helpers/polkit';
+import { GRANTED_UID, POLKIT_BUS_POLICY, rulesFor, startPolkit, userName, type Polkit } from '../helpers/polkit';
 import { BUS_NAME, busctl, CLI, ROOT_PATH, startHarness, type Harness } from '../helpers/service-harness';
 
 let h: Harness;
 let polkit: Polkit;
+/** bin: a uid polkit's rules ask a password of. */
+const CHALLENGED = 2;
 
 const sim = () => h.sim.maps()[0];
 const MAP = () => mapObjectPath(sim().wwid);
@@ -90,7 +92,7 @@ const CASES: Case[] = [
     object: MAP,
     iface: MAP_IFACE,
     args: () => [`uint32 ${(expectGroup = otherGroup())}`],
-    command: () => new RegExp(`^switchgroup map ${sim().sysfs} group ${expectGroup}$`),
+    command: () => new RegExp(`^switchgroup map ${sim().name} group ${expectGroup}$`),
     effect: async () => {
       // The kernel names the group next (dmsetup status), and clients are told.
       expect(sim().nextGroup).toBe(expectGroup);
@@ -183,7 +185,7 @@ describe.skipIf(process.getuid?.() !== 0)('management, authorized by a real polk
       // Slower than our checks right after a call: a method that returned early is caught.
       latency: { ueventMs: 300, readMs: 300 },
     });
-    polkit = await startPolkit(h.bus.address, { rules: { '10-test.rules': rulesFor(`${BUS_NAME}.`, [GRANTED_UID], [NOBODY]) } });
+    polkit = await startPolkit(h.bus.address, { rules: { '10-test.rules': rulesFor(`${BUS_NAME}.`, [GRANTED_UID], [NOBODY], [CHALLENGED]) } });
   });
   afterAll(async () => {
     await polkit?.stop().catch(() => undefined);
@@ -199,6 +201,19 @@ describe.skipIf(process.getuid?.() !== 0)('management, authorized by a real polk
 
   describe('as uid 65534, which the rules deny', () => {
     it.each(CASES)('$name is NotAuthorized and changes nothing', (c) => refused(NOBODY, c, /polkit denied/));
+  });
+
+  it('asks for a password only when the caller allows interactive authorization', async () => {
+    const c = CASES[0];
+    await c.prepare?.();
+    const plain = await call(CHALLENGED, c);
+    expect(plain.stderr).toContain(`${ERR}NotAuthorized: ${BUS_NAME}.manage-paths requires authentication; call again allowing interactive authorization`);
+    // busctl sets ALLOW_INTERACTIVE_AUTHORIZATION unless told --allow-interactive-authorization=no.
+    const interactive = await runAs(CHALLENGED, 'busctl', [`--address=${h.bus.address}`, 'call', BUS_NAME, c.object(), PATH_IFACE, 'Fail', 'a{sv}', '0']);
+    expect(interactive.code).not.toBe(0);
+    // polkit was allowed to ask, and had no agent to ask with (a desktop session would have one).
+    expect(interactive.stderr).toBe(`Call failed: ${BUS_NAME}.manage-paths requires authentication, and polkit has no authentication agent for the caller to ask with\n`);
+    expect(polkit.output()).toContain(`test rule: AUTH_ADMIN ${BUS_NAME}.manage-paths for ${userName(CHALLENGED)}`);
   });
 
   it('logs each action with the caller uid, pid and unit', () => {
@@ -249,5 +264,18 @@ describe.skipIf(process.getuid?.() !== 0)('management, authorized by a real polk
 
     it.each(CASES)('$name is refused to the granted uid, saying polkit is not running', (c) => refused(GRANTED_UID, c, /polkit .*not running, so only root/));
     it.each(CASES)('$name still works for root', (c) => succeeds(0, c));
+  });
+
+  it('multipathd down: Unavailable, and nothing published changes', async () => {
+    const before = await everything();
+    await h.sim.die();
+    try {
+      const r = await call(0, CASES[0]);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toMatch(new RegExp(`${ERR}Unavailable: multipathd: multipathd is not running`));
+      expect(await everything()).toEqual(before);
+    } finally {
+      await h.sim.listen();
+    }
   });
 });
