@@ -15,8 +15,9 @@ const granted: { ws?: CockpitWs; page?: Page } = {};
 const denied: { ws?: CockpitWs; page?: Page } = {};
 
 const map = () => h.sim.maps()[0];
-/** multipathd got this command for the first map (named by its dm-N, as the service sends it). */
-const sentForMap = (verb: string, rest = '') => expect(h.sim.requests).toContain(`${verb} map ${map().sysfs}${rest}`);
+/** multipathd got this command for the first map (switchgroup takes its dm name, the others its dm-N). */
+const sentForMap = (verb: string, rest = '') =>
+  expect(h.sim.requests).toContain(`${verb} map ${verb === 'switchgroup' ? map().name : map().sysfs}${rest}`);
 
 async function open(as: typeof granted, uid: number): Promise<Page> {
   as.ws = await startCockpitWs(h.bus.address, { uid });
