@@ -157,8 +157,8 @@ export class ObjectServer {
       return;
     }
     const removed = [...current.keys()].filter((i) => !interfaces.has(i));
-    this.entrySizes.delete(path);
     if (removed.length > 0) {
+      this.entrySizes.delete(path);
       for (const i of removed) {
         current.delete(i);
         this.pending.get(path)?.delete(i);
@@ -171,11 +171,13 @@ export class ObjectServer {
       if (!old) {
         const fresh = this.normalize(iface, props);
         current.set(iface, fresh);
+        this.entrySizes.delete(path);
         added[iface] = this.marshalProps(iface, fresh);
         continue;
       }
       for (const [k, v] of Object.entries(this.normalize(iface, props))) {
         if (same(old[k], v)) continue;
+        this.entrySizes.delete(path);
         let byIface = this.pending.get(path);
         if (!byIface) this.pending.set(path, (byIface = new Map()));
         let seen = byIface.get(iface);
@@ -254,26 +256,24 @@ export class ObjectServer {
    */
   page(after: string, max: number): ObjectPage {
     const sorted = this.sortedPaths();
-    let lo = 0;
-    let hi = sorted.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (sorted[mid] <= after) lo = mid + 1;
-      else hi = mid;
-    }
+    // The first path after `after`: "\0" sorts below every character a path may hold.
+    const lo = this.firstAtLeast(`${after}\0`);
     const limit = this.replyBudget;
     const objects: ObjectPage['objects'] = {};
     let bytes = 8;
     let i = lo;
-    for (; i < sorted.length && i - lo < max; i++) {
+    let count = 0;
+    for (; i < sorted.length && count < max; i++) {
       const p = sorted[i];
+      if (!this.managed(p)) continue;
       // The reply also carries `next`, at most this path.
       const size = align8(this.entrySize(p));
       if (bytes + size + 8 + Buffer.byteLength(p) > limit) break;
       bytes += size;
+      count++;
       objects[p] = this.marshalObject(this.objects.get(p)!);
     }
-    if (i === lo && i < sorted.length) {
+    if (count === 0 && i < sorted.length) {
       throw new DBusError(
         `${ERR}LimitsExceeded`,
         `the object ${sorted[i]} alone is larger than the message size limit (${this.bus.maxMessageBytes} bytes); read its properties one by one with org.freedesktop.DBus.Properties.Get`,
@@ -287,13 +287,16 @@ export class ObjectServer {
     return this.bus.maxMessageBytes - HEADER_RESERVE;
   }
 
+  /** Every object path in byte order (object paths are ASCII, so UTF-16 order is byte order). */
   private sortedPaths(): string[] {
-    if (!this.sorted) {
-      const root = this.options.objectManagerPath;
-      // Object paths are ASCII, so UTF-16 order is byte order.
-      this.sorted = [...this.objects.keys()].filter((p) => p === root || p.startsWith(`${root}/`)).sort();
-    }
+    if (!this.sorted) this.sorted = [...this.objects.keys()].sort();
     return this.sorted;
+  }
+
+  /** The objects GetManagedObjects and its pages return: the manager's and those below it. */
+  private managed(path: string): boolean {
+    const root = this.options.objectManagerPath;
+    return path === root || path.startsWith(`${root}/`);
   }
 
   private entrySize(path: string): number {
@@ -305,10 +308,14 @@ export class ObjectServer {
     return n;
   }
 
-  /** GetManagedObjects' reply size from the entry sizes, before anything is marshalled. */
+  /** GetManagedObjects' reply size from the entry sizes, before anything is marshalled; counting stops past the limit. */
   private managedObjectsBound(): number {
     let bytes = HEADER_RESERVE + 8;
-    for (const p of this.sortedPaths()) bytes += align8(this.entrySize(p));
+    for (const p of this.sortedPaths()) {
+      if (!this.managed(p)) continue;
+      bytes += align8(this.entrySize(p));
+      if (bytes > this.bus.maxMessageBytes) break;
+    }
     return bytes;
   }
 
@@ -365,8 +372,16 @@ export class ObjectServer {
     this.error(msg, `${ERR}LimitsExceeded`, `the reply to ${msg.member} would be ${why}${hint ? `; ${hint}` : ''}`);
   }
 
-  /** Caller budgets first (see ObjectServerOptions.admit), then the call. */
+  /**
+   * Caller budgets first (see ObjectServerOptions.admit), then the call. A call that asks for
+   * no reply is run only if its method returns nothing (it has an effect): a query whose
+   * answer nobody reads would be work that no budget sees.
+   */
   private async admitted(msg: RawMessage): Promise<void> {
+    if ((msg.flags ?? 0) & NO_REPLY_EXPECTED) {
+      const method = this.specs.get(msg.interface ?? '')?.methods.find((m) => m.name === msg.member);
+      if (method?.out.length !== 0) return;
+    }
     try {
       await this.options.admit?.(msg.sender);
     } catch (e) {
@@ -416,7 +431,7 @@ export class ObjectServer {
       case OBJECT_MANAGER.name:
         if (member === 'GetManagedObjects' && path === this.options.objectManagerPath && this.checkArgs(msg, '')) {
           const bound = this.managedObjectsBound();
-          if (bound > this.bus.maxMessageBytes) return this.tooLarge(msg, `${bound} bytes, above the message size limit of ${this.bus.maxMessageBytes} bytes`);
+          if (bound > this.bus.maxMessageBytes) return this.tooLarge(msg, `more than ${this.bus.maxMessageBytes} bytes, the message size limit`);
           const out: Record<string, Record<string, Record<string, dbus.Variant>>> = {};
           for (const [p, ifaces] of this.objects) if (p === path || p.startsWith(`${path}/`)) out[p] = this.marshalObject(ifaces);
           return this.reply(msg, 'a{oa{sa{sv}}}', [out]);
@@ -476,17 +491,40 @@ export class ObjectServer {
 
   private isAncestor(path: string): boolean {
     const prefix = path === '/' ? '/' : `${path}/`;
-    for (const p of this.objects.keys()) if (p.startsWith(prefix)) return true;
-    return false;
+    return this.sortedPaths()[this.firstAtLeast(prefix)]?.startsWith(prefix) ?? false;
+  }
+
+  /**
+   * The child names under `prefix`, from the sorted index: after each child, skip its
+   * descendants ("<child>/..." sorts below "<child>0"), so the work is per child, not per
+   * object, and an unprivileged Introspect of a leaf costs no walk over every object.
+   */
+  private childrenOf(prefix: string): Set<string> {
+    const sorted = this.sortedPaths();
+    const children = new Set<string>();
+    for (let i = this.firstAtLeast(prefix); i < sorted.length && sorted[i].startsWith(prefix); ) {
+      const child = sorted[i].slice(prefix.length).split('/')[0];
+      children.add(child);
+      i = this.firstAtLeast(`${prefix}${child}0`, i + 1);
+    }
+    return children;
+  }
+
+  /** Index of the first sorted path >= key (from `lo`). */
+  private firstAtLeast(key: string, lo = 0): number {
+    const sorted = this.sortedPaths();
+    let hi = sorted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (sorted[mid] < key) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 
   private introspect(msg: RawMessage): void {
     const path = msg.path;
-    const prefix = path === '/' ? '/' : `${path}/`;
-    const children = new Set<string>();
-    for (const p of this.objects.keys()) {
-      if (p.startsWith(prefix)) children.add(p.slice(prefix.length).split('/')[0]);
-    }
+    const children = this.childrenOf(path === '/' ? '/' : `${path}/`);
     const obj = this.objects.get(path);
     const isManager = path === this.options.objectManagerPath;
     if (!obj && !isManager && children.size === 0) return this.error(msg, `${ERR}UnknownObject`, `no object at ${path}`);

@@ -10,7 +10,7 @@ import type { Timers } from './coalescer';
 export interface BudgetLimits {
   /** Sustained reply bytes per second, per uid. */
   bytesPerSecond: number;
-  /** What a uid may spend at once after being idle: a full read of a large topology fits. */
+  /** What a uid may spend at once after being idle: a reply of the largest size, and then some. */
   burstBytes: number;
   /** Charged on admission: the cost of a call whose reply is tiny (parsing, routing, an error). */
   perCallBytes: number;
@@ -20,7 +20,7 @@ export interface BudgetLimits {
 
 export const DEFAULT_BUDGET: BudgetLimits = {
   bytesPerSecond: 2 * 1024 * 1024,
-  burstBytes: 64 * 1024 * 1024,
+  burstBytes: 32 * 1024 * 1024,
   perCallBytes: 4096,
   maxWaiting: 32,
 };

@@ -65,6 +65,9 @@ export interface ServiceDeps {
 /** Objects per GetManagedObjectsPage call at most, as events per GetEvents call. */
 export const MAX_OBJECTS_PER_PAGE = 1000;
 
+/** Callers whose uid the bus daemon cannot tell (already gone) share one budget. */
+const UNKNOWN_UID = -1;
+
 export interface ServiceStats {
   datagrams: number;
   malformed: number;
@@ -140,7 +143,7 @@ export class MultipathService {
       admit: (sender) => this.admit(sender),
       charge: (sender, bytes) => {
         const uid = this.callers.known(sender);
-        if (uid !== 0) this.budgets.charge(uid ?? -1, bytes);
+        if (uid !== 0) this.budgets.charge(uid ?? UNKNOWN_UID, bytes);
       },
       handlers: {
         [`${MANAGER_IFACE}.GetEvents`]: (call) => this.getEvents(call),
@@ -386,7 +389,7 @@ export class MultipathService {
   /** Root is never throttled; everyone else spends their uid's reply budget (see caller-budget.ts). */
   private async admit(sender: string): Promise<void> {
     const uid = await this.callers.uid(sender);
-    if (uid !== 0) await this.budgets.admit(uid ?? -1);
+    if (uid !== 0) await this.budgets.admit(uid ?? UNKNOWN_UID);
   }
 
   /** Signals the bus would refuse were not sent: once per burst, tell clients to re-read. */

@@ -4,7 +4,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MANAGER_IFACE, mapObjectPath } from '../../src/dbus/api';
 import { callMethod } from '../../src/dbus/connection';
-import { NOBODY, runAs } from '../helpers/dbus-daemon';
+import { NOBODY } from '../helpers/dbus-daemon';
+import { busctlPages } from '../helpers/pages';
 import { BUS_NAME, busctl, CLI, ROOT_PATH, run, startHarness, type Harness } from '../helpers/service-harness';
 
 const LIMIT = 256 * 1024;
@@ -20,24 +21,6 @@ async function stillServing(h: Harness): Promise<void> {
   expect(h.service.topology.size).toBeGreaterThan(0);
   const r = await busctl(h, 'get-property', BUS_NAME, ROOT_PATH, MANAGER_IFACE, 'Health');
   expect(r.code, r.stderr).toBe(0);
-}
-
-/** The paged read as a user types it with busctl, page after page. */
-async function busctlPages(h: Harness, as?: number): Promise<{ objects: Record<string, unknown>; pages: number }> {
-  const objects: Record<string, unknown> = {};
-  let after = '';
-  let pages = 0;
-  do {
-    const args = [`--address=${h.bus.address}`, '--json=short', 'call', BUS_NAME, ROOT_PATH, MANAGER_IFACE, 'GetManagedObjectsPage', 'su', after, '0'];
-    const r = as === undefined ? await run('busctl', args) : await runAs(as, 'busctl', args);
-    expect(r.code, r.stderr).toBe(0);
-    const { data } = JSON.parse(r.stdout) as { data: [Record<string, unknown>, string] };
-    for (const p of Object.keys(data[0])) expect(p > after, `${p} comes after ${after}`).toBe(true);
-    Object.assign(objects, data[0]);
-    after = data[1];
-    pages++;
-  } while (after !== '');
-  return { objects, pages };
 }
 
 describe('a topology larger than one message', () => {

@@ -1,37 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Coalescer, type Timers } from '../../src/service/coalescer';
-
-const settle = () => new Promise<void>((r) => setImmediate(r));
-
-/** Timers driven by the test: time moves only when told. */
-function fakeTimers() {
-  let now = 0;
-  let queue: { at: number; fn: () => void; id: number }[] = [];
-  let id = 0;
-  const timers: Timers = {
-    now: () => now,
-    setTimeout: (fn, ms) => {
-      queue.push({ at: now + ms, fn, id: ++id });
-      return id;
-    },
-    clearTimeout: (h) => (queue = queue.filter((q) => q.id !== h)),
-  };
-  const advance = async (ms: number) => {
-    const end = now + ms;
-    for (;;) {
-      queue.sort((a, b) => a.at - b.at);
-      const next = queue[0];
-      if (!next || next.at > end) break;
-      queue.shift();
-      now = next.at;
-      next.fn();
-      await settle();
-    }
-    now = end;
-    await settle();
-  };
-  return { timers, advance };
-}
+import { Coalescer } from '../../src/service/coalescer';
+import { fakeTimers, settle } from '../helpers/fake-timers';
 
 describe('coalesced reads', () => {
   it('a burst of requests causes one read, and every caller is answered', async () => {
