@@ -20,6 +20,15 @@ CONF=$DESTDIR/etc/multipath-dbus.conf
 # journalctl -x explains the service's structured entries from this catalog.
 CATALOG=$DESTDIR/usr/lib/systemd/catalog/multipath-dbus.catalog
 
+# The Cockpit page: cockpit/dist (built by npm ci) is the package Cockpit finds in /usr/share/cockpit.
+COCKPIT_PAGE=$DESTDIR/usr/share/cockpit/multipath-dbus
+cockpit_page() {
+  rm -rf "$COCKPIT_PAGE"
+  [ "$1" = install ] || return 0
+  [ -f cockpit/dist/manifest.json ] || { echo "build first: npm ci (cockpit/dist is missing)" >&2; exit 1; }
+  mkdir -p "$COCKPIT_PAGE" && cp -r cockpit/dist/. "$COCKPIT_PAGE/"
+}
+
 reload() {
   [ -z "$DESTDIR" ] || return 0
   if [ -d /run/systemd/system ]; then systemctl daemon-reload || true; fi
@@ -34,6 +43,7 @@ case "${1:-}" in
     rm -rf "$LIB"
     rm -f "$BIN" "$POLICY" "$ACTIVATION" "$UNIT" "$POLKIT"
     rm -f "$CATALOG"
+    cockpit_page remove
     reload
     if [ "$1" = --purge ]; then
       rm -f "$CONF"
@@ -64,5 +74,6 @@ at_prefix dbus/multipath-dbus.service >"$UNIT" && chmod 0644 "$UNIT"
 install -m 0644 dbus/org.kernel.linux.storage.multipath1.policy "$POLKIT"
 install -D -m 0644 catalog/multipath-dbus.catalog "$CATALOG"
 [ -e "$CONF" ] || install -m 0644 dbus/multipath-dbus.conf.example "$CONF"
+cockpit_page install
 reload
 echo "multipath-dbus installed in ${LIB#$DESTDIR}; edit ${CONF#$DESTDIR} (enable = yes), then: systemctl enable --now multipath-dbus"

@@ -9,6 +9,7 @@ import { startPrivateBus, type PrivateBus } from '../../src/demo/private-bus';
 import { MultipathdClient } from '../../src/multipathd/client';
 import { MultipathService, type OpenMonitor } from '../../src/service/service';
 import type { Sink } from '../../src/service/sink';
+import type { UeventHandlers } from '../../src/native/addon';
 import { MultipathdSimulator, type SimTopologyOptions } from '../../src/sim/simulator';
 import { createLogger } from '../../src/util/log';
 
@@ -28,6 +29,9 @@ export interface Harness {
   logs: string[];
   /** Feed datagrams through the service's kernel entry point. */
   kernel(datagrams: Buffer[]): void;
+  /** Stop the service (it releases the name), and start a new instance on a new connection. */
+  stopService(): Promise<void>;
+  startService(): Promise<void>;
   /** Wait until the recorded signals satisfy a predicate. */
   waitFor(pred: (s: Signal[]) => boolean, what: string, ms?: number): Promise<void>;
   settle(ms?: number): Promise<void>;
@@ -45,6 +49,8 @@ export interface HarnessOptions {
   busIncludes?: string[];
   /** The simulator's latency (uevents after the command, reads slower than writes). */
   latency?: { ueventMs?: number; readMs?: number };
+  /** Open a simulated uevent monitor (KernelEventsAvailable true), fed by `kernel()`. */
+  simulatedMonitor?: boolean;
 }
 
 export const CLI = path.resolve(__dirname, '..', '..', 'bin', 'multipath-dbus');
@@ -60,39 +66,68 @@ export async function startHarness(
   const socket = `@multipath-dbus-test-${process.pid}-${Math.random().toString(36).slice(2)}`;
   // What the simulated kernel says about changes made through multipathd's socket reaches
   // the service's kernel entry point, as the uevent socket would deliver it.
-  let deliver = (_d: Buffer): void => undefined;
-  const sim = new MultipathdSimulator({ socket, topology, onUevent: (d) => deliver(d), latency: options.latency });
+  const sim = new MultipathdSimulator({ socket, topology, onUevent: (d) => h.kernel([d]), latency: options.latency });
   await sim.listen();
   const logs: string[] = [];
   const log = createLogger('debug', (l) => logs.push(l), false);
-  const conn = await connectBus(bus.address);
-  const service = new MultipathService({
-    bus: conn,
-    config: { ...DEFAULT_CONFIG, enable: true, refreshInterval: 0, ...config },
-    log,
-    // The simulator runs in this process, as whoever runs the tests.
-    multipathd: new MultipathdClient({ socket, timeoutMs: 1500, expectedUid: process.getuid?.(), warn: (m) => log.warning(m) }),
-    dm: sim,
-    openMonitor,
-    minRefreshIntervalMs: 50,
-    maxOutboundBytes,
-    sinks,
-  });
-  deliver = (d) => service.handleDatagram(d);
+  // A simulated uevent socket (KernelEventsAvailable true), fed by kernel(); or the caller's.
+  let uevents: UeventHandlers | undefined;
+  const simulated: OpenMonitor = (_options, handlers) => {
+    uevents = handlers;
+    let closed = false;
+    return {
+      close: () => (closed = true),
+      ref: () => {},
+      unref: () => {},
+      stats: () => ({ received: 0, dropped: 0, overflows: 0, receiveBufferBytes: 0, portId: 0 }),
+      get closed() {
+        return closed;
+      },
+    };
+  };
+  const newService = async () => {
+    const conn = await connectBus(bus.address);
+    const service = new MultipathService({
+      bus: conn,
+      config: { ...DEFAULT_CONFIG, enable: true, refreshInterval: 0, ...config },
+      log,
+      // The simulator runs in this process, as whoever runs the tests.
+      multipathd: new MultipathdClient({ socket, timeoutMs: 1500, expectedUid: process.getuid?.(), warn: (m) => log.warning(m) }),
+      dm: sim,
+      openMonitor: options.simulatedMonitor ? simulated : openMonitor,
+      minRefreshIntervalMs: 50,
+      maxOutboundBytes,
+      sinks,
+    });
+    return { conn, service };
+  };
+  let { conn, service } = await newService();
   const client = await connectBus(bus.address);
   const signals: Signal[] = [];
   await onSignal(client, { pathNamespace: ROOT_PATH }, (m) => signals.push(m));
   await service.start();
   const settle = (ms = 300) => new Promise<void>((r) => setTimeout(r, ms));
-  return {
+  let running = true;
+  const h: Harness = {
     bus,
     sim,
     service,
     client,
     signals,
     logs,
-    kernel: (ds) => ds.forEach((d) => service.handleDatagram(d)),
+    kernel: (ds) => ds.forEach((d) => (uevents ? uevents.onDatagram(d) : h.service.handleDatagram(d))),
     settle,
+    async stopService() {
+      running = false;
+      await h.service.stop();
+      disconnect(conn);
+    },
+    async startService() {
+      ({ conn, service } = await newService());
+      h.service = service;
+      await service.start();
+      running = true;
+    },
     async waitFor(pred, what, ms = 5000) {
       const end = Date.now() + ms;
       while (!pred(signals)) {
@@ -101,13 +136,13 @@ export async function startHarness(
       }
     },
     async stop() {
-      await service.stop();
-      disconnect(conn);
+      if (running) await h.stopService();
       disconnect(client);
       await sim.close();
       await bus.stop();
     },
   };
+  return h;
 }
 
 export interface Run {

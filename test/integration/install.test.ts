@@ -21,6 +21,9 @@ const files = (prefix: string) => [
   'usr/share/polkit-1/actions/org.kernel.linux.storage.multipath1.policy',
   `${prefix}/lib/multipath-dbus/node_modules/prom-client/package.json`,
   'usr/lib/systemd/catalog/multipath-dbus.catalog',
+  'usr/share/cockpit/multipath-dbus/manifest.json',
+  'usr/share/cockpit/multipath-dbus/index.html',
+  'usr/share/cockpit/multipath-dbus/index.js',
   'etc/multipath-dbus.conf',
 ];
 

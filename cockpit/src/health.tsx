@@ -1,0 +1,47 @@
+// How health and path state look everywhere on the page: one colour and icon per value.
+import React from 'react';
+import { Label } from '@patternfly/react-core';
+import CheckCircleIcon from '@patternfly/react-icons/dist/esm/icons/check-circle-icon';
+import ExclamationCircleIcon from '@patternfly/react-icons/dist/esm/icons/exclamation-circle-icon';
+import ExclamationTriangleIcon from '@patternfly/react-icons/dist/esm/icons/exclamation-triangle-icon';
+import QuestionCircleIcon from '@patternfly/react-icons/dist/esm/icons/question-circle-icon';
+import type { Health } from './api';
+import type { PathRow } from './view';
+
+type Status = 'success' | 'warning' | 'danger' | undefined;
+
+export const HEALTH: Record<Health, { status: Status; icon: React.ReactNode; text: string }> = {
+  optimal: { status: 'success', icon: <CheckCircleIcon />, text: 'Optimal' },
+  degraded: { status: 'warning', icon: <ExclamationTriangleIcon />, text: 'Degraded' },
+  failed: { status: 'danger', icon: <ExclamationCircleIcon />, text: 'Failed' },
+  unknown: { status: undefined, icon: <QuestionCircleIcon />, text: 'Unknown' },
+};
+
+export const HealthLabel = ({ health }: { health: Health }) => {
+  const h = HEALTH[health] ?? HEALTH.unknown;
+  return (
+    <Label isCompact status={h.status} color={h.status ? undefined : 'grey'} icon={h.status ? undefined : h.icon} data-health={health}>
+      {h.text}
+    </Label>
+  );
+};
+
+export const PathStateLabel = ({ path }: { path: PathRow }) =>
+  path.DmState === 'failed' ? (
+    <Label isCompact status="danger">
+      Failed
+    </Label>
+  ) : (
+    <Label isCompact status="success">
+      Active
+    </Label>
+  );
+
+/** One dot per path, green or red, so a map's paths read at a glance. */
+export const PathPips = ({ paths }: { paths: PathRow[] }) => (
+  <span className="mp-pips" aria-hidden="true">
+    {paths.slice(0, 16).map((p) => (
+      <span key={p.path} className={p.DmState === 'failed' ? 'mp-pip mp-pip-failed' : 'mp-pip'} />
+    ))}
+  </span>
+);
