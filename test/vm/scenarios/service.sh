@@ -25,50 +25,53 @@ else
 	vm_fail "$S.coldplug" "$out"
 fi
 
-MAPA=$(map_obj 1Linux_scsi_debug_2000)
-SDA=$(vm_dev_t sda)
+# Which disks multipathd put in mpatha is not fixed (udev's order): read it off the kernel.
+MPATHA_DM=$(basename "$(readlink -f /dev/mapper/mpatha)")
+read -r A1 A2 _ < <(ls "/sys/block/$MPATHA_DM/slaves" | sort | tr '\n' ' ')
+MAPA=$(map_obj "$(dmsetup info -c --noheadings -o uuid mpatha | sed 's/^mpath-//')")
+SDA=$(vm_dev_t "$A1")
 
 # 2. multipathd fail path / reinstate path -> PathFailed / PathReinstated.
 n=$(vm_lines "$SIG"); t0=$(vm_now_ms)
-vm_mpd "fail path sda" >/dev/null
+vm_mpd "fail path $A1" >/dev/null
 SEQ=
-if line=$(vm_wait_line "$SIG" "Map.PathFailed \(objectpath '$(path_obj sda)', '$SDA', uint32 1, uint32 [0-9]+, uint64 [0-9]+\)" 20 "$n"); then
+if line=$(vm_wait_line "$SIG" "Map.PathFailed \(objectpath '$(path_obj $A1)', '$SDA', uint32 1, uint32 [0-9]+, uint64 [0-9]+\)" 20 "$n"); then
 	vm_metric fail_path_to_signal_ms $((${line%% *} - t0)) ms
 	SEQ=$(echo "$line" | sed -E 's/.*uint32 ([0-9]+), uint64.*/\1/')
-	st=$(prop "$(path_obj sda)" Path DmState)
+	st=$(prop "$(path_obj $A1)" Path DmState)
 	if [ "$st" = 's "failed"' ]; then vm_pass "$S.fail-path" "${line#* }"; else vm_fail "$S.fail-path" "signal ok but DmState $st"; fi
 else
-	vm_fail "$S.fail-path" "no PathFailed for sda; signals: $(tail -n 5 "$SIG" | tr '\n' '|')"
+	vm_fail "$S.fail-path" "no PathFailed for $A1; signals: $(tail -n 5 "$SIG" | tr '\n' '|')"
 fi
 n=$(vm_lines "$SIG")
-vm_mpd "reinstate path sda" >/dev/null
+vm_mpd "reinstate path $A1" >/dev/null
 # dm-mpath numbers each map's uevents: the reinstate is the fail's DM_SEQNUM + 1.
-if line=$(vm_wait_line "$SIG" "Map.PathReinstated \(objectpath '$(path_obj sda)', '$SDA', uint32 2, uint32 $((${SEQ:-0} + 1)), " 20 "$n"); then
+if line=$(vm_wait_line "$SIG" "Map.PathReinstated \(objectpath '$(path_obj $A1)', '$SDA', uint32 2, uint32 $((${SEQ:-0} + 1)), " 20 "$n"); then
 	vm_pass "$S.reinstate-path" "${line#* }"
 else
-	vm_fail "$S.reinstate-path" "no PathReinstated for sda with 2 valid paths and seqnum $((${SEQ:-0} + 1)); signals: $(tail -n 3 "$SIG" | tr '\n' '|')"
+	vm_fail "$S.reinstate-path" "no PathReinstated for $A1 with 2 valid paths and seqnum $((${SEQ:-0} + 1)); signals: $(tail -n 3 "$SIG" | tr '\n' '|')"
 fi
 
 # 3. Checker-driven: an offline SCSI device fails within the checker interval.
 n=$(vm_lines "$SIG"); t0=$(vm_now_ms)
-echo offline >/sys/block/sdc/device/state
-if line=$(vm_wait_line "$SIG" "Map.PathFailed \(objectpath '$(path_obj sdc)'" 30 "$n"); then
+echo offline >/sys/block/$A2/device/state
+if line=$(vm_wait_line "$SIG" "Map.PathFailed \(objectpath '$(path_obj $A2)'" 30 "$n"); then
 	vm_metric offline_to_signal_ms $((${line%% *} - t0)) ms
 	vm_pass "$S.checker-offline" "${line#* }"
 else
-	vm_fail "$S.checker-offline" "no PathFailed for sdc within 30 s"
+	vm_fail "$S.checker-offline" "no PathFailed for $A2 within 30 s"
 fi
 n=$(vm_lines "$SIG")
-echo running >/sys/block/sdc/device/state
-if vm_wait_line "$SIG" "Map.PathReinstated \(objectpath '$(path_obj sdc)'" 30 "$n" >/dev/null; then
-	vm_pass "$S.checker-running" "sdc reinstated by the checker"
+echo running >/sys/block/$A2/device/state
+if vm_wait_line "$SIG" "Map.PathReinstated \(objectpath '$(path_obj $A2)'" 30 "$n" >/dev/null; then
+	vm_pass "$S.checker-running" "$A2 reinstated by the checker"
 else
-	vm_fail "$S.checker-running" "no PathReinstated for sdc within 30 s"
+	vm_fail "$S.checker-running" "no PathReinstated for $A2 within 30 s"
 fi
 
 # 4. All paths of mpatha fail -> Failed, Health failed; one returns -> Restored.
 n=$(vm_lines "$SIG")
-vm_mpd "fail path sda" "fail path sdc" >/dev/null
+vm_mpd "fail path $A1" "fail path $A2" >/dev/null
 if vm_wait_line "$SIG" "$MAPA: $B.Map.Failed \(uint64" 20 "$n" >/dev/null; then
 	mh=$(prop "$MAPA" Map Health); gh=$(prop "$R" Manager Health)
 	if [ "$mh" = 's "failed"' ] && [ "$gh" = 's "failed"' ]; then vm_pass "$S.map-failed" "Failed; map and manager Health failed"; else vm_fail "$S.map-failed" "Health map $mh manager $gh"; fi
@@ -76,16 +79,16 @@ else
 	vm_fail "$S.map-failed" "no Failed signal"
 fi
 n=$(vm_lines "$SIG")
-vm_mpd "reinstate path sda" >/dev/null
+vm_mpd "reinstate path $A1" >/dev/null
 if vm_wait_line "$SIG" "$MAPA: $B.Map.Restored \(uint64" 20 "$n" >/dev/null; then
 	vm_pass "$S.map-restored" "Restored; Health $(prop "$MAPA" Map Health)"
 else
 	vm_fail "$S.map-restored" "no Restored signal"
 fi
-vm_mpd "reinstate path sdc" >/dev/null
+vm_mpd "reinstate path $A2" >/dev/null
 
 # 5. del map / add map -> InterfacesRemoved / InterfacesAdded.
-MAPB=$(map_obj 1Linux_scsi_debug_2001)
+MAPB=$(map_obj "$(dmsetup info -c --noheadings -o uuid mpathb | sed 's/^mpath-//')")
 n=$(vm_lines "$SIG")
 vm_mpd "del map mpathb" >/dev/null
 if vm_wait_line "$SIG" "ObjectManager.InterfacesRemoved \(objectpath '$MAPB'" 20 "$n" >/dev/null; then
@@ -128,7 +131,7 @@ busctl --system call "$B" "$R" "$B.Manager" Refresh >/dev/null 2>&1
 av=$(prop "$R" Manager MultipathdAvailable); maps=$(prop "$R" Manager Maps)
 n=$(vm_lines "$SIG"); t0=$(vm_now_ms)
 dmsetup message mpatha 0 fail_path "$SDA"
-if line=$(vm_wait_line "$SIG" "Map.PathFailed \(objectpath '$(path_obj sda)'" 20 "$n") && [ "$av" = "b false" ] && [[ $maps == "ao 2 "* ]]; then
+if line=$(vm_wait_line "$SIG" "Map.PathFailed \(objectpath '$(path_obj $A1)'" 20 "$n") && [ "$av" = "b false" ] && [[ $maps == "ao 2 "* ]]; then
 	vm_metric dmsetup_fail_path_to_signal_ms $((${line%% *} - t0)) ms
 	vm_pass "$S.multipathd-down" "MultipathdAvailable false, $maps, PathFailed from the kernel alone"
 else

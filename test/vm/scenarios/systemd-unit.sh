@@ -112,10 +112,10 @@ if out=$(node "$VM_REPO/test/vm/coldplug.js" 2 2>&1); then vm_pass "$S.coldplug"
 # that does not exist.
 if ! out=$(vm_as_nobody busctl --system get-property "$B" "$R" "$B.Manager" Health 2>&1); then
 	vm_fail "$S.policy" "uid 65534 cannot read Health: $out"
-elif out=$(vm_as_nobody busctl --system call "$B" "$R" "$B.Manager" Reconfigure 2>&1) || [[ $out != *"Access denied"* ]]; then
-	vm_fail "$S.policy" "uid 65534 calling Reconfigure: $out"
+elif out=$(vm_as_nobody busctl --system call "$B" "$R" "$B.Manager" Frobnicate 2>&1) || [[ $out != *"Access denied"* ]]; then
+	vm_fail "$S.policy" "uid 65534 calling Frobnicate: $out"
 else
-	vm_pass "$S.policy" "uid 65534 reads Health; Manager.Reconfigure (not implemented): $out"
+	vm_pass "$S.policy" "uid 65534 reads Health; Manager.Frobnicate (no such method): $out"
 fi
 
 SIG=$(vm_watch_signals)
