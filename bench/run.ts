@@ -15,6 +15,7 @@ import { parseShowMaps } from '../src/multipathd/maps-json';
 import { MultipathService } from '../src/service/service';
 import { MultipathdSimulator, type SimTopologyOptions } from '../src/sim/simulator';
 import { createLogger } from '../src/util/log';
+import { cpuMs, rssBytes } from './proc';
 
 const OUT = path.join(__dirname, 'results');
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -46,7 +47,7 @@ async function rig(topology: SimTopologyOptions, refreshInterval = 0, bus?: Priv
     bus: conn,
     config: { ...DEFAULT_CONFIG, enable: true, refreshInterval, historySize: 4096 },
     log: createLogger('error'),
-    multipathd: new MultipathdClient({ socket }),
+    multipathd: new MultipathdClient({ socket, expectedUid: process.getuid?.() }),
     dm: sim,
     openMonitor: undefined,
   });
@@ -213,10 +214,6 @@ async function scale(topology: SimTopologyOptions) {
     }
     const readyMs = ms(now() - t0);
     const baseline = median(Array.from({ length: RUNS }, () => timed('busctl', busctl('get-property', BUS_NAME, ROOT_PATH, MANAGER_IFACE, 'Health'))));
-    const cpuMs = (pid: number) => {
-      const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-      return (Number(f[11]) + Number(f[12])) * (1000 / 100);
-    };
     const c0 = cpuMs(child.pid!);
     const d0 = cpuMs(bus.pid);
     const gmo = Array.from({ length: RUNS }, () => timed('busctl', busctl('call', BUS_NAME, ROOT_PATH, 'org.freedesktop.DBus.ObjectManager', 'GetManagedObjects')) - baseline);
@@ -233,8 +230,8 @@ async function scale(topology: SimTopologyOptions) {
       refresh.push(ms(now() - t));
     }
     await sleep(300);
-    const rss = Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
-    const mpd = new MultipathdClient({ socket });
+    const rss = rssBytes(child.pid!);
+    const mpd = new MultipathdClient({ socket, expectedUid: process.getuid?.() });
     const poll: number[] = [];
     let bytes = 0;
     for (let i = 0; i < RUNS; i++) {

@@ -94,6 +94,29 @@ Napi::Value ListenUnixStream(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, fd);
 }
 
+// JS main thread. peerCredentials(fd) -> { pid, uid, gid } of the process that created
+// the listening socket we are connected to (SO_PEERCRED, fixed by the kernel at
+// connect time). Whether to trust that peer is the caller's decision.
+Napi::Value PeerCredentials(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) {
+    Napi::TypeError::New(env, "peerCredentials(fd)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  ucred cred{};
+  socklen_t length = sizeof cred;
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &length) != 0) {
+    ErrnoError(env, errno, "getsockopt", "SO_PEERCRED").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("pid", Napi::Number::New(env, cred.pid));
+  out.Set("uid", Napi::Number::New(env, cred.uid));
+  out.Set("gid", Napi::Number::New(env, cred.gid));
+  return out;
+}
+
 // JS main thread. closeFd(fd): for an fd no net object has taken over yet.
 Napi::Value CloseFd(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -146,6 +169,7 @@ Napi::Value SendUnixDatagram(const Napi::CallbackInfo& info) {
 void RegisterUnixSockets(Napi::Env env, Napi::Object exports) {
   exports.Set("connectUnixStream", Napi::Function::New(env, ConnectUnixStream, "connectUnixStream"));
   exports.Set("listenUnixStream", Napi::Function::New(env, ListenUnixStream, "listenUnixStream"));
+  exports.Set("peerCredentials", Napi::Function::New(env, PeerCredentials, "peerCredentials"));
   exports.Set("openUnixDatagram", Napi::Function::New(env, OpenUnixDatagram, "openUnixDatagram"));
   exports.Set("sendUnixDatagram", Napi::Function::New(env, SendUnixDatagram, "sendUnixDatagram"));
   exports.Set("closeFd", Napi::Function::New(env, CloseFd, "closeFd"));

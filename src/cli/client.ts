@@ -1,6 +1,6 @@
 // What the client commands share: reaching the service on the chosen bus.
-import { BUS_NAME, ROOT_PATH } from '../dbus/api';
-import { connectBus, getManagedObjects, type BusConnection } from '../dbus/connection';
+import { BUS_NAME, MANAGER_IFACE, ROOT_PATH } from '../dbus/api';
+import { callMethod, connectBus, DBusCallError, getManagedObjects, type BusConnection, type Props } from '../dbus/connection';
 import { assemble, type ObjectTree, type TreeMap } from './tree';
 
 export class ClientError extends Error {}
@@ -13,9 +13,15 @@ export async function openClient(bus: string): Promise<BusConnection> {
   }
 }
 
+/** Every object: GetManagedObjects, or in pages when its reply would exceed the bus's message size limit. */
 export async function fetchObjects(bus: BusConnection): Promise<ObjectTree> {
   try {
-    return await getManagedObjects(bus, BUS_NAME, ROOT_PATH);
+    try {
+      return await getManagedObjects(bus, BUS_NAME, ROOT_PATH);
+    } catch (e) {
+      if (!(e instanceof DBusCallError && e.type === 'org.freedesktop.DBus.Error.LimitsExceeded')) throw e;
+      return await fetchPages(bus);
+    }
   } catch (e) {
     const msg = (e as Error).message;
     if (/ServiceUnknown|NameHasNoOwner|not provided by any|was not provided/.test(msg) || /ServiceUnknown/.test((e as { type?: string }).type ?? '')) {
@@ -23,6 +29,21 @@ export async function fetchObjects(bus: BusConnection): Promise<ObjectTree> {
     }
     throw new ClientError(`cannot read from ${BUS_NAME}: ${msg}`);
   }
+}
+
+/** Manager.GetManagedObjectsPage from the first object to the last; each page as large as the service allows. */
+export async function fetchPages(bus: BusConnection): Promise<Map<string, Map<string, Props>>> {
+  const out = new Map<string, Map<string, Props>>();
+  let after = '';
+  do {
+    const [objects, next] = (await callMethod(bus, BUS_NAME, ROOT_PATH, MANAGER_IFACE, 'GetManagedObjectsPage', 'su', [after, 0])) as [
+      Record<string, Record<string, Props>>,
+      string,
+    ];
+    for (const [path, ifaces] of Object.entries(objects)) out.set(path, new Map(Object.entries(ifaces)));
+    after = next;
+  } while (after !== '');
+  return out;
 }
 
 export async function fetchMaps(bus: BusConnection): Promise<TreeMap[]> {

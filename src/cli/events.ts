@@ -1,10 +1,12 @@
 // `multipath-dbus events`: dm-multipath events straight from the kernel, one line each.
 import { parseUevent } from '../kernel/uevent';
 import { openUeventMonitor, type UeventMonitor } from '../native/addon';
+import { stopRequested } from './stop-signal';
+import { terminalText } from './terminal-text';
 
 export function events(opts: { json: boolean; receiveBuffer?: number }): Promise<number> {
   const print = (obj: Record<string, unknown>, text: string) =>
-    process.stdout.write((opts.json ? JSON.stringify({ time: new Date().toISOString(), ...obj }) : `${new Date().toISOString()} ${text}`) + '\n');
+    process.stdout.write((opts.json ? JSON.stringify({ time: new Date().toISOString(), ...obj }) : `${new Date().toISOString()} ${terminalText(text)}`) + '\n');
   let monitor: UeventMonitor;
   try {
     monitor = openUeventMonitor(
@@ -32,12 +34,13 @@ export function events(opts: { json: boolean; receiveBuffer?: number }): Promise
     process.stderr.write(`multipath-dbus events: ${(e as Error).message}\n`);
     return Promise.resolve(1);
   }
-  return new Promise((resolve) => {
-    const stop = () => {
-      monitor.close();
-      resolve(0);
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+  // Before the line below: whoever reads it may signal us at once.
+  const stopping = stopRequested();
+  // The socket is bound: from here on no uevent is missed. On stderr, so stdout stays one
+  // line per event; scripts wait for this line before they make the kernel act.
+  process.stderr.write('multipath-dbus events: listening for dm-multipath uevents; Ctrl-C stops\n');
+  return stopping.then(() => {
+    monitor.close();
+    return 0;
   });
 }

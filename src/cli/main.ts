@@ -40,6 +40,7 @@ program
   .option('--refresh-interval <seconds>', 'safety-net re-read interval, 0 = events only', integer(0, 86400))
   .option('--history-size <events>', 'events kept for GetEvents', integer(16, 1_000_000))
   .option('--netlink-buffer <bytes>', 'uevent socket receive buffer', integer(65536, 1 << 30))
+  .option('--max-message-size <bytes>', 'largest D-Bus message sent (at most the bus daemon\'s max_message_size)', integer(65536, 128 << 20))
   .addOption(new Option('--log-level <level>').choices(['error', 'warning', 'notice', 'info', 'debug']))
   .option('--no-kernel', 'do not read kernel uevents or device-mapper (multipathd only)')
   .option('--metrics-listen <address:port>', 'serve Prometheus metrics at http://ADDRESS:PORT/metrics', (v) => {
@@ -87,7 +88,42 @@ program
     if (!/^\d+$/.test(v)) throw new InvalidArgumentError('expected a serial number');
     return BigInt(v);
   })
-  .action((o) => run(async () => (await import('./monitor')).monitor({ bus: o.bus, json: !!o.json, since: o.since })));
+  .action((o) =>
+    run(async () =>
+      (await import('./monitor')).monitor({
+        bus: o.bus,
+        json: !!o.json,
+        since: o.since,
+        // On stderr, like `busctl monitor`: stdout stays one line per signal.
+        onReady: () => process.stderr.write(`multipath-dbus monitor: listening for the service's signals on ${o.bus}; Ctrl-C stops\n`),
+      }),
+    ),
+  );
+
+const manageCommand = (name: string, description: string) => program.command(name).description(description).addOption(busOption());
+const manage = (o: { bus: string }, c: import('./manage').ManageCommand) => run(async () => (await import('./manage')).manage(o, c));
+
+manageCommand('fail', 'fail a path (polkit: manage-paths)')
+  .argument('<path>', 'kernel name (sdb), dev_t or object path')
+  .action((path, o) => manage(o, { kind: 'fail', path }));
+manageCommand('reinstate', 'reinstate a path (polkit: manage-paths)')
+  .argument('<path>', 'kernel name (sdb), dev_t or object path')
+  .action((path, o) => manage(o, { kind: 'reinstate', path }));
+manageCommand('switch-group', "make a path group the one the kernel uses (polkit: manage-paths)")
+  .argument('<map>', 'map name, WWID or dm-N')
+  .argument('<group>', 'path group number, from 1', integer(1, 0xffffffff))
+  .action((map, group, o) => manage(o, { kind: 'switch-group', map, group }));
+manageCommand('queueing', "disable queueing when no path is left, or restore the configured policy (polkit: configure)")
+  .argument('<map>', 'map name, WWID or dm-N')
+  .argument('<on|off>', 'on: restore the configured no_path_retry; off: fail I/O when no path is left', (v) => {
+    if (v !== 'on' && v !== 'off') throw new InvalidArgumentError('expected on or off');
+    return v === 'on';
+  })
+  .action((map, enabled, o) => manage(o, { kind: 'queueing', map, enabled }));
+manageCommand('resize', "grow or shrink a map to its paths' size (polkit: configure)")
+  .argument('<map>', 'map name, WWID or dm-N')
+  .action((map, o) => manage(o, { kind: 'resize', map }));
+manageCommand('reconfigure', "have multipathd re-read its configuration (polkit: configure)").action((o) => manage(o, { kind: 'reconfigure' }));
 
 program
   .command('demo')

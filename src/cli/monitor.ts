@@ -1,8 +1,10 @@
 // `multipath-dbus monitor`: the service's signals as they happen, one line each; with
 // --since, the history first, and a plain warning when part of it is gone.
 import { BUS_NAME, MANAGER_IFACE, MAP_IFACE, PATH_IFACE, ROOT_PATH } from '../dbus/api';
-import { callMethod, disconnect, onSignal } from '../dbus/connection';
+import { callMethod, disconnect, onSignal, type BusConnection } from '../dbus/connection';
 import { fetchObjects, openClient } from './client';
+import { terminalText } from './terminal-text';
+import { stopRequested } from './stop-signal';
 
 interface Line {
   serial?: bigint;
@@ -21,9 +23,30 @@ const SIGNAL_ARGS: Record<string, string[]> = {
   Resynchronized: ['Reason', 'serial'],
 };
 
-export async function monitor(opts: { bus: string; json: boolean; since?: bigint; out?: (s: string) => void }): Promise<number> {
-  const out = opts.out ?? ((s: string) => process.stdout.write(s));
+export interface MonitorOptions {
+  bus: string;
+  json: boolean;
+  since?: bigint;
+  out?: (s: string) => void;
+  /** Stop when this settles (default: the first SIGINT or SIGTERM). */
+  until?: Promise<unknown>;
+  /** Called once the signals are subscribed and the history is printed. */
+  onReady?: () => void;
+}
+
+export async function monitor(opts: MonitorOptions): Promise<number> {
+  const until = opts.until ?? stopRequested();
   const bus = await openClient(opts.bus);
+  try {
+    return await watch(bus, opts, until);
+  } finally {
+    // Also when it fails to start: an open connection would keep the process alive.
+    disconnect(bus);
+  }
+}
+
+async function watch(bus: BusConnection, opts: MonitorOptions, until: Promise<unknown>): Promise<number> {
+  const out = opts.out ?? ((s: string) => process.stdout.write(s));
   const names = new Map<string, string>();
   const label = (object: string) => names.get(object) ?? object;
   let lastSerial = -1n;
@@ -39,7 +62,7 @@ export async function monitor(opts: { bus: string; json: boolean; since?: bigint
     const details = Object.entries(l.data)
       .map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(',') : typeof v === 'string' && names.has(v) ? names.get(v) : String(v)}`)
       .join(' ');
-    out(`${l.serial !== undefined ? `#${l.serial} ` : ''}${l.name} ${label(l.object)}${details ? ` ${details}` : ''}\n`);
+    out(terminalText(`${l.serial !== undefined ? `#${l.serial} ` : ''}${l.name} ${label(l.object)}${details ? ` ${details}` : ''}`) + '\n');
   };
   const remember = (path: string, ifaces: Record<string, Record<string, unknown>> | ReadonlyMap<string, Record<string, unknown>>) => {
     const get = (i: string) => (ifaces instanceof Map ? ifaces.get(i) : (ifaces as Record<string, Record<string, unknown>>)[i]);
@@ -76,20 +99,17 @@ export async function monitor(opts: { bus: string; json: boolean; since?: bigint
       ];
       if (!complete && since === opts.since) out(`# history after ${opts.since} is incomplete: some events were dropped; re-read the state\n`);
       for (const [serial, name, object, data] of events) print({ serial, name, object, data });
-      if (events.length < 1000) break;
+      // A page can be cut short by the message size limit: only an empty one is the end.
+      if (events.length === 0) break;
       since = events[events.length - 1][0];
     }
     replaying = false;
     for (const l of buffered.splice(0)) print(l);
   }
 
+  opts.onReady?.();
   return new Promise((resolve) => {
-    const stop = () => {
-      disconnect(bus);
-      resolve(0);
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    void until.finally(() => resolve(0));
     bus.on('disconnect', () => {
       out('# the bus connection closed\n');
       resolve(1);

@@ -10,6 +10,7 @@ import { MultipathService } from '../service/service';
 import { createLogger } from '../util/log';
 import type { ListenAddress } from '../metrics/listen-address';
 import { startOutputs } from './outputs';
+import { stopRequested } from './stop-signal';
 
 export interface ServeOptions {
   config: string;
@@ -19,6 +20,7 @@ export interface ServeOptions {
   refreshInterval?: number;
   historySize?: number;
   netlinkBuffer?: number;
+  maxMessageSize?: number;
   logLevel?: ServiceConfig['logLevel'];
   kernel: boolean;
   metricsListen?: ListenAddress;
@@ -32,6 +34,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
     refreshInterval: opts.refreshInterval,
     historySize: opts.historySize,
     netlinkBuffer: opts.netlinkBuffer,
+    maxMessageSize: opts.maxMessageSize,
     logLevel: opts.logLevel,
     metricsListen: opts.metricsListen,
     metricsTextfile: opts.metricsTextfile === undefined ? undefined : path.resolve(opts.metricsTextfile),
@@ -47,6 +50,8 @@ export async function serve(opts: ServeOptions): Promise<number> {
     return 0;
   }
 
+  // Listen before anything starts: a SIGTERM while the outputs or the bus come up still ends us cleanly.
+  const stop = stopRequested();
   let outputs;
   try {
     outputs = await startOutputs(config, log);
@@ -66,7 +71,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
     bus,
     config,
     log,
-    multipathd: new MultipathdClient({ socket: config.socket }),
+    multipathd: new MultipathdClient({ socket: config.socket, warn: (m) => log.warning(m) }),
     dm: opts.kernel ? kernelDm : undefined,
     openMonitor: opts.kernel ? openUeventMonitor : undefined,
     sinks: outputs.sinks,
@@ -83,8 +88,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
       disconnect(bus);
       resolve(code);
     };
-    process.once('SIGTERM', () => void exit(0, 'SIGTERM: releasing the name and exiting'));
-    process.once('SIGINT', () => void exit(0, 'SIGINT: releasing the name and exiting'));
+    void stop.then((sig) => exit(0, `${sig}: releasing the name and exiting`));
     bus.on('disconnect', () => {
       if (!exiting) {
         log.error('lost the D-Bus connection; exiting so the service manager can restart us');

@@ -1,6 +1,7 @@
 // `multipath-dbus status`: one line per map; the exit code says whether all is well.
 import { disconnect } from '../dbus/connection';
 import { fetchMaps, openClient } from './client';
+import { terminalText } from './terminal-text';
 
 export async function status(opts: { bus: string; json: boolean }): Promise<number> {
   const bus = await openClient(opts.bus);
@@ -15,9 +16,10 @@ export async function status(opts: { bus: string; json: boolean }): Promise<numb
     }));
     if (opts.json) process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
     else {
-      const w = Math.max(4, ...rows.map((r) => r.Name.length));
-      const ww = Math.max(4, ...rows.map((r) => r.Wwid.length));
-      for (const r of rows) {
+      const shown = rows.map((r) => ({ ...r, Name: terminalText(r.Name), Wwid: terminalText(r.Wwid), Health: terminalText(r.Health) }));
+      const w = Math.max(4, ...shown.map((r) => r.Name.length));
+      const ww = Math.max(4, ...shown.map((r) => r.Wwid.length));
+      for (const r of shown) {
         process.stdout.write(`${r.Name.padEnd(w)}  ${r.Wwid.padEnd(ww)}  ${r.Health.padEnd(8)}  ${r.ValidPaths}/${r.NumPaths} paths\n`);
       }
       if (rows.length === 0) process.stdout.write('no multipath maps\n');

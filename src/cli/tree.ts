@@ -2,6 +2,7 @@
 // objects from its own reading, `show` gets them from the service; both print the same way.
 import { MAP_IFACE, PATH_GROUP_IFACE, PATH_IFACE } from '../dbus/api';
 import type { Props } from '../dbus/object-server';
+import { terminalText } from './terminal-text';
 
 export type ObjectTree = ReadonlyMap<string, ReadonlyMap<string, Props>>;
 
@@ -60,7 +61,7 @@ export function renderTree(maps: TreeMap[]): string {
       });
     });
   }
-  return lines.join('\n') + (lines.length ? '\n' : '');
+  return lines.map(terminalText).join('\n') + (lines.length ? '\n' : '');
 }
 
 /** JSON whose keys are the D-Bus property names; object paths stay where they help a script. */

@@ -4,6 +4,13 @@ import { parseListenAddress, type ListenAddress } from '../metrics/listen-addres
 import type { LogLevel } from '../util/log';
 import { fail, ok, quoteSnippet, type Result } from '../util/result';
 
+/**
+ * The largest message we send unless configured otherwise: Debian's system bus refuses
+ * messages over 32 MiB (and disconnects the sender); the margin leaves room for the header
+ * fields the daemon adds when it relays.
+ */
+export const DEFAULT_MAX_MESSAGE_BYTES = 30 * 1024 * 1024;
+
 export interface ServiceConfig {
   enable: boolean;
   /** multipathd's socket: a path, or "@name" for an abstract one. Unset: multipathd's defaults. */
@@ -13,6 +20,8 @@ export interface ServiceConfig {
   historySize: number;
   /** Bytes asked for the netlink receive buffer. */
   netlinkBuffer: number;
+  /** No message we send is larger (the bus daemon disconnects a sender that exceeds its max_message_size). */
+  maxMessageSize: number;
   logLevel: LogLevel;
   /** Serve Prometheus metrics here; unset: no listener. */
   metricsListen?: ListenAddress;
@@ -25,6 +34,7 @@ export const DEFAULT_CONFIG: ServiceConfig = Object.freeze({
   refreshInterval: 60,
   historySize: 4096,
   netlinkBuffer: 16 * 1024 * 1024,
+  maxMessageSize: DEFAULT_MAX_MESSAGE_BYTES,
   logLevel: 'info',
 });
 
@@ -59,10 +69,15 @@ const SETTERS: Record<string, Setter> = {
     c.historySize = n;
   },
   netlink_buffer(v, c) {
-    const m = /^(\d{1,13})\s*([kmg]?)$/i.exec(v);
-    const n = m ? Number(m[1]) * SIZE_UNITS[m[2].toLowerCase()] : NaN;
+    const n = size(v);
     if (!(n >= 64 * 1024 && n <= 1024 ** 3)) return `netlink_buffer must be 64K to 1G (bytes, or with a K, M or G suffix), not ${quoteSnippet(v)}`;
     c.netlinkBuffer = n;
+  },
+  max_message_size(v, c) {
+    const n = size(v);
+    // dbus-daemon allows at most 128 MiB; below 64 KiB a single large object would not fit.
+    if (!(n >= 64 * 1024 && n <= 128 * 1024 ** 2)) return `max_message_size must be 64K to 128M (bytes, or with a K or M suffix), not ${quoteSnippet(v)}`;
+    c.maxMessageSize = n;
   },
   log_level(v, c) {
     const level = LOG_LEVELS.find((l) => l === v.toLowerCase());
@@ -105,6 +120,11 @@ export function parseConfigFile(text: string, fileName: string): Result<ServiceC
     if (problem) return fail(`${where}: ${problem}`);
   }
   return ok(config);
+}
+
+function size(v: string): number {
+  const m = /^(\d{1,13})\s*([kmg]?)$/i.exec(v);
+  return m ? Number(m[1]) * SIZE_UNITS[m[2].toLowerCase()] : NaN;
 }
 
 function integer(v: string, min: number, max: number): number | undefined {

@@ -1,5 +1,6 @@
-// Version 1 of the API, exactly as DESIGN.md names it. dbus/org.kernel.linux.storage.multipath1.xml
-// is the same contract written by hand; a test holds the two together.
+// Version 1 of the API, as the README's "D-Bus API" section documents it.
+// dbus/org.kernel.linux.storage.multipath1.xml is the same contract written by hand; a test
+// (test/dbus/contract.test.ts) holds the two together.
 import type { ArgSpec, InterfaceSpec, PropertySpec } from './interface-spec';
 
 export const BUS_NAME = 'org.kernel.linux.storage.multipath1';
@@ -8,6 +9,12 @@ export const MANAGER_IFACE = `${BUS_NAME}.Manager`;
 export const MAP_IFACE = `${BUS_NAME}.Map`;
 export const PATH_GROUP_IFACE = `${BUS_NAME}.PathGroup`;
 export const PATH_IFACE = `${BUS_NAME}.Path`;
+
+/** The management methods' errors (Error.NotAuthorized, .NotFound, .Unavailable, .Failed). */
+export const ERROR_PREFIX = `${BUS_NAME}.Error.`;
+/** polkit actions, split by danger (dbus/org.kernel.linux.storage.multipath1.policy). */
+export const ACTION_MANAGE_PATHS = `${BUS_NAME}.manage-paths`;
+export const ACTION_CONFIGURE = `${BUS_NAME}.configure`;
 
 const props = (list: string): PropertySpec[] =>
   list
@@ -28,6 +35,8 @@ export const MANAGER: InterfaceSpec = {
   methods: [
     { name: 'GetEvents', in: args('since:t max:u'), out: args('complete:b events:a(tsoa{sv})') },
     { name: 'Refresh', in: [], out: [] },
+    { name: 'GetManagedObjectsPage', in: args('after:s max:u'), out: args('objects:a{oa{sa{sv}}} next:s') },
+    { name: 'Reconfigure', in: args('options:a{sv}'), out: [] },
   ],
   signals: [{ name: 'Resynchronized', args: args('reason:s serial:t') }],
 };
@@ -38,7 +47,11 @@ export const MAP: InterfaceSpec = {
     Name:s Wwid:s SysfsName:s DevT:s Size:t Vendor:s Product:s Revision:s Features:s HardwareHandler:s WriteProtect:s
     DmState:s Failback:s Queueing:s Health:s NumPaths:u ValidPaths:u PathFaults:u SwitchGroup:u MapLoads:u
     QueueTimeouts:u PathGroups:ao Paths:ao`),
-  methods: [],
+  methods: [
+    { name: 'SwitchGroup', in: args('group:u options:a{sv}'), out: [] },
+    { name: 'SetQueueing', in: args('enabled:b options:a{sv}'), out: [] },
+    { name: 'Resize', in: args('options:a{sv}'), out: [] },
+  ],
   signals: [
     { name: 'PathFailed', args: args('path:o dev_t:s valid_paths:u dm_seqnum:u serial:t') },
     { name: 'PathReinstated', args: args('path:o dev_t:s valid_paths:u dm_seqnum:u serial:t') },
@@ -60,7 +73,10 @@ export const PATH: InterfaceSpec = {
   properties: props(`
     Device:s DevT:s DmState:s DeviceState:s CheckerState:s Checker:s Priority:i HostWwnn:s HostWwpn:s TargetWwnn:s
     TargetWwpn:s HostAdapter:s Lun:s Marginal:b FailCount:u Map:o PathGroup:o UDisksBlock:o`),
-  methods: [],
+  methods: [
+    { name: 'Fail', in: args('options:a{sv}'), out: [] },
+    { name: 'Reinstate', in: args('options:a{sv}'), out: [] },
+  ],
   signals: [],
 };
 

@@ -3,23 +3,32 @@
 import { EventEmitter } from 'node:events';
 import * as dbus from 'dbus-next';
 import { unwrap } from './values';
+import { DEFAULT_MAX_MESSAGE_BYTES } from '../config/config-file';
 import { marshalMessage, marshalSignal } from './wire';
 
 type RawBus = dbus.MessageBus & {
   name: string | null;
-  _connection: EventEmitter & { stream: NodeJS.WritableStream & { writableLength: number; writable: boolean } };
+  _connection: EventEmitter & { stream: NodeJS.WritableStream & { writableLength: number; writable: boolean; destroy(): void } };
   on(event: 'message', cb: (m: dbus.Message) => void): void;
 };
+
+/** After `close`, how long queued bytes may take to reach the kernel before the socket is dropped anyway. */
+const CLOSE_FLUSH_MS = 250;
 
 /** A connection to one bus. `disconnect` fires once when the bus goes away under us. */
 export class BusConnection extends EventEmitter {
   private closedByUs = false;
+  /** Calls waiting for a reply: failed when the connection goes (dbus-next would wait forever). */
+  private readonly waiting = new Set<(e: Error) => void>();
+  /** Every message we marshal is checked against this before it is written (wire.ts throws MessageTooLarge). */
+  maxMessageBytes = DEFAULT_MAX_MESSAGE_BYTES;
 
   constructor(readonly raw: RawBus) {
     super();
     const lost = () => {
       if (!this.closedByUs) this.emit('disconnect');
       this.closedByUs = true;
+      this.failWaiting();
     };
     raw._connection.on('end', lost);
     raw.on('error', lost);
@@ -37,20 +46,24 @@ export class BusConnection extends EventEmitter {
     this.raw.send(msg);
   }
 
-  /** A signal, marshalled by us (see wire.ts). */
-  sendSignal(path: string, iface: string, member: string, signature: string, body: unknown[]): void {
-    this.write((serial) => marshalSignal(serial, path, iface, member, signature, body));
+  /** A signal, marshalled by us (see wire.ts); throws MessageTooLarge rather than send one the bus would refuse. */
+  sendSignal(path: string, iface: string, member: string, signature: string, body: unknown[]): number {
+    return this.write((serial) => marshalSignal(serial, path, iface, member, signature, body, this.maxMessageBytes));
   }
 
-  /** The reply to a method call, marshalled by us. */
-  sendReply(call: { serial: number; sender: string }, signature: string, body: unknown[]): void {
-    this.write((serial) => marshalMessage({ type: 2, serial, replySerial: call.serial, destination: call.sender }, signature, body));
+  /** The reply to a method call, marshalled by us; its size in bytes, or MessageTooLarge. */
+  sendReply(call: { serial: number; sender: string }, signature: string, body: unknown[]): number {
+    return this.write((serial) =>
+      marshalMessage({ type: 2, serial, replySerial: call.serial, destination: call.sender }, signature, body, this.maxMessageBytes),
+    );
   }
 
-  private write(make: (serial: number) => Buffer): void {
+  private write(make: (serial: number) => Buffer): number {
     const stream = this.raw._connection.stream;
-    if (this.closedByUs || !stream.writable) return;
-    stream.write(make((this.raw as unknown as { newSerial(): number }).newSerial()));
+    if (this.closedByUs || !stream.writable) return 0;
+    const buf = make((this.raw as unknown as { newSerial(): number }).newSerial());
+    stream.write(buf);
+    return buf.length;
   }
 
   get connected(): boolean {
@@ -61,12 +74,56 @@ export class BusConnection extends EventEmitter {
     return this.raw.name ?? '';
   }
 
+  /**
+   * Make a call and wait for its reply, or its failure: `Disconnected` at once when the
+   * connection is (or goes) away, `NoReply` after `timeoutMs` (libdbus's names for these).
+   */
+  awaitReply<T>(send: () => Promise<T>, timeoutMs?: number): Promise<T> {
+    if (this.closedByUs) return Promise.reject(disconnected());
+    const reply = send();
+    return new Promise<T>((resolve, reject) => {
+      const fail = (e: Error) => {
+        settle();
+        reject(e);
+      };
+      const timer =
+        timeoutMs === undefined
+          ? undefined
+          : setTimeout(() => fail(new DBusCallError('org.freedesktop.DBus.Error.NoReply', `no reply within ${timeoutMs} ms`)), timeoutMs);
+      const settle = () => {
+        clearTimeout(timer);
+        this.waiting.delete(fail);
+      };
+      this.waiting.add(fail);
+      reply.then(
+        (v) => (settle(), resolve(v)),
+        (e) => (settle(), reject(e)),
+      );
+    });
+  }
+
+  private failWaiting(): void {
+    for (const fail of [...this.waiting]) fail(disconnected());
+  }
+
+  /**
+   * Close without waiting for the bus daemon to close its side: one that stopped reading
+   * (stopped, hung) would otherwise keep the socket, and so the process, alive for ever.
+   * Bytes already handed to the kernel are in the daemon's queue and survive the close.
+   */
   close(): void {
     if (this.closedByUs) return;
     this.closedByUs = true;
+    this.failWaiting();
+    const stream = this.raw._connection.stream;
     this.raw.disconnect();
+    const drop = () => stream.destroy();
+    stream.once('finish', drop);
+    setTimeout(drop, CLOSE_FLUSH_MS).unref();
   }
 }
+
+const disconnected = () => new DBusCallError('org.freedesktop.DBus.Error.Disconnected', 'the bus connection closed before the reply');
 
 export async function connectBus(spec: string): Promise<BusConnection> {
   let raw: RawBus;
@@ -91,17 +148,28 @@ export function disconnect(bus: BusConnection): void {
 export class DBusCallError extends Error {
   constructor(
     readonly type: string,
-    message: string,
+    /** The error's own text, without its name. */
+    readonly detail: string,
   ) {
-    super(`${type}: ${message}`);
+    super(`${type}: ${detail}`);
   }
 }
 
-async function call(bus: BusConnection, msg: dbus.Message): Promise<dbus.Message> {
+export interface CallOptions {
+  /** Set ALLOW_INTERACTIVE_AUTHORIZATION: the service may have polkit ask for a password. */
+  allowInteractive?: boolean;
+  /** Give up (DBus.Error.Timeout) after this long; dbus-next itself waits forever. */
+  timeoutMs?: number;
+}
+
+const ALLOW_INTERACTIVE_AUTHORIZATION = 0x4;
+
+async function call(bus: BusConnection, msg: dbus.Message, timeoutMs?: number): Promise<dbus.Message> {
   try {
-    const reply = await bus.raw.call(msg);
+    const reply = await bus.awaitReply(() => bus.raw.call(msg), timeoutMs);
     return reply as dbus.Message;
   } catch (e) {
+    if (e instanceof DBusCallError) throw e;
     const err = e as { type?: string; text?: string; message?: string };
     throw new DBusCallError(err.type ?? 'org.freedesktop.DBus.Error.Failed', err.text ?? err.message ?? String(e));
   }
@@ -115,8 +183,11 @@ export async function callMethod(
   member: string,
   signature: string,
   args: unknown[],
+  options: CallOptions = {},
 ): Promise<unknown[]> {
-  const reply = await call(bus, new dbus.Message({ destination, path, interface: iface, member, signature, body: args }));
+  const flags = options.allowInteractive ? ALLOW_INTERACTIVE_AUTHORIZATION : 0;
+  const msg = new dbus.Message({ destination, path, interface: iface, member, signature, body: args, flags });
+  const reply = await call(bus, msg, options.timeoutMs);
   return unwrap((reply as unknown as { body: unknown[] }).body ?? []) as unknown[];
 }
 
@@ -134,8 +205,8 @@ export async function requestName(bus: BusConnection, name: string): Promise<voi
   if (code !== 1 && code !== 4) throw new Error(`cannot own ${name}: another process owns it`);
 }
 
-export async function releaseName(bus: BusConnection, name: string): Promise<void> {
-  await callMethod(bus, DBUS.destination, DBUS.path, DBUS.interface, 'ReleaseName', 's', [name]);
+export async function releaseName(bus: BusConnection, name: string, timeoutMs?: number): Promise<void> {
+  await callMethod(bus, DBUS.destination, DBUS.path, DBUS.interface, 'ReleaseName', 's', [name], { timeoutMs });
 }
 
 export type Props = Record<string, unknown>;

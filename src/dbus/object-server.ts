@@ -7,7 +7,9 @@ import * as dbus from 'dbus-next';
 import type { BusConnection } from './connection';
 import { signatureOf, type InterfaceSpec, type MethodSpec } from './interface-spec';
 import { nodeXml, OBJECT_MANAGER, STANDARD } from './introspect';
+import { carriableString, I32_MAX, I32_MIN, U32_MAX, U64_MAX } from './carriable';
 import { variant } from './values';
+import { align8, MessageTooLarge, parseSignature, sizeOf } from './wire';
 
 export { variant };
 export type Props = Record<string, unknown>;
@@ -38,8 +40,8 @@ export interface ObjectServerOptions {
   objectManagerPath: string;
   interfaces: InterfaceSpec[];
   handlers: Record<string, MethodHandler>;
-  /** Told about handler failures that were not DBusErrors (bugs). */
-  onInternalError?: (e: unknown, call: MethodCall) => void;
+  /** Told about every failure that was not a DBusError (a bug): in a handler, in routing, in a flush. */
+  onInternalError?: (e: unknown, context: string) => void;
   /**
    * Signals are dropped, not queued, while this many bytes wait for the bus daemon: a bus
    * that stops reading must not grow our memory. Default 16 MiB.
@@ -47,7 +49,27 @@ export interface ObjectServerOptions {
   maxOutboundBytes?: number;
   /** Signals were dropped and the queue has drained: clients must be told to re-read. */
   onSignalsDropped?: (count: number) => void;
+  /** A signal was not sent because the bus would refuse it (see BusConnection.maxMessageBytes). */
+  onSignalTooLarge?: (what: string, e: MessageTooLarge) => void;
+  /** What a caller whose reply is too large should use instead, by "interface.member". */
+  tooLargeHints?: Record<string, string>;
+  /**
+   * Caller budgets: every method call waits for `admit` (a rejection with a DBusError is the
+   * answer), and `charge` is told the size of every reply sent.
+   */
+  admit?: (sender: string) => Promise<void> | undefined;
+  charge?: (sender: string, bytes: number) => void;
 }
+
+/** One page of the managed objects (see Manager.GetManagedObjectsPage). */
+export interface ObjectPage {
+  objects: Record<string, Record<string, Record<string, dbus.Variant>>>;
+  next: string;
+}
+
+/** More than the largest header we send: fixed part, reply serial, a unique-name destination, the signature. */
+const HEADER_RESERVE = 512;
+const PAGE_TYPE = '{oa{sa{sv}}}';
 
 const ERR = 'org.freedesktop.DBus.Error.';
 const ALLOW_INTERACTIVE_AUTHORIZATION = 0x4;
@@ -75,6 +97,58 @@ function same(a: unknown, b: unknown): boolean {
   return ka.length === kb.length && ka.every((k) => Object.hasOwn(b, k) && same((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
 }
 
+type Type = ReturnType<typeof parseSignature>[number];
+const OBJECT_PATH = /^\/$|^(\/[A-Za-z0-9_]+)+$/;
+
+/**
+ * Why a value does not fit its type (undefined: it fits). Outside data was made to fit at
+ * the model's gate; this is the assertion that nothing reached a message around it, since
+ * one bad value makes dbus-daemon drop the whole connection.
+ */
+function misfit(t: Type, v: unknown): string | undefined {
+  const int = (lo: number, hi: number) => (typeof v === 'number' && Number.isInteger(v) && v >= lo && v <= hi ? undefined : `${String(v)} is not in ${lo}..${hi}`);
+  switch (t.code) {
+    case 's':
+      return typeof v === 'string' && carriableString(v) ? undefined : 'not a string D-Bus can carry (NUL or invalid UTF-8)';
+    case 'o':
+      return typeof v === 'string' && OBJECT_PATH.test(v) ? undefined : `${JSON.stringify(v)} is not an object path`;
+    case 'u':
+      return int(0, U32_MAX);
+    case 'i':
+      return int(I32_MIN, I32_MAX);
+    case 't':
+      return typeof v === 'bigint' && v >= 0n && v <= U64_MAX ? undefined : `${String(v)} is not a uint64`;
+    case 'b':
+      return typeof v === 'boolean' ? undefined : `${String(v)} is not a boolean`;
+    case 'a': {
+      const child = t.children[0];
+      if (child.code === '{') {
+        const entries = v instanceof Map ? [...v.entries()] : Object.entries(v as object);
+        for (const [k, x] of entries) {
+          const why = misfit(child.children[0], k) ?? misfit(child.children[1], x);
+          if (why) return why;
+        }
+        return undefined;
+      }
+      if (!Array.isArray(v)) return 'not an array';
+      for (const x of v) {
+        const why = misfit(child, x);
+        if (why) return why;
+      }
+      return undefined;
+    }
+    case '(':
+      if (!Array.isArray(v) || v.length !== t.children.length) return 'not a struct';
+      for (const [i, c] of t.children.entries()) {
+        const why = misfit(c, v[i]);
+        if (why) return why;
+      }
+      return undefined;
+    default:
+      return undefined;
+  }
+}
+
 /** Numbers where the table says 't' or 'x' are promoted, so handlers need not care. */
 function coerce(type: string, value: unknown): unknown {
   if ((type === 't' || type === 'x') && typeof value === 'number') return BigInt(value);
@@ -92,6 +166,10 @@ export class ObjectServer {
   private flushScheduled = false;
   private machineId: string | undefined;
   private dropped = 0;
+  /** Marshalled size of each object's GetManagedObjects entry, computed when asked, dropped when it changes. */
+  private readonly entrySizes = new Map<string, number>();
+  /** The managed objects' paths in byte order, while the set of objects does not change. */
+  private sorted: string[] | undefined;
 
   constructor(
     private readonly bus: BusConnection,
@@ -102,7 +180,7 @@ export class ObjectServer {
       this.propTypes.set(s.name, new Map(s.properties.map((p) => [p.name, p.type])));
     }
     bus.raw.addMethodHandler((msg: dbus.Message) => {
-      void this.dispatch(msg as unknown as RawMessage);
+      void this.admitted(msg as unknown as RawMessage);
       return true;
     });
   }
@@ -127,11 +205,13 @@ export class ObjectServer {
       const copy = new Map<string, Props>();
       for (const [i, p] of interfaces) copy.set(i, this.normalize(i, p));
       this.objects.set(path, copy);
+      this.sorted = undefined;
       this.signal(this.options.objectManagerPath, OBJECT_MANAGER.name, 'InterfacesAdded', 'oa{sa{sv}}', [path, this.marshalObject(copy)]);
       return;
     }
     const removed = [...current.keys()].filter((i) => !interfaces.has(i));
     if (removed.length > 0) {
+      this.entrySizes.delete(path);
       for (const i of removed) {
         current.delete(i);
         this.pending.get(path)?.delete(i);
@@ -144,11 +224,13 @@ export class ObjectServer {
       if (!old) {
         const fresh = this.normalize(iface, props);
         current.set(iface, fresh);
+        this.entrySizes.delete(path);
         added[iface] = this.marshalProps(iface, fresh);
         continue;
       }
       for (const [k, v] of Object.entries(this.normalize(iface, props))) {
         if (same(old[k], v)) continue;
+        this.entrySizes.delete(path);
         let byIface = this.pending.get(path);
         if (!byIface) this.pending.set(path, (byIface = new Map()));
         let seen = byIface.get(iface);
@@ -167,6 +249,8 @@ export class ObjectServer {
     if (!current) return;
     this.objects.delete(path);
     this.pending.delete(path);
+    this.entrySizes.delete(path);
+    this.sorted = undefined;
     this.signal(this.options.objectManagerPath, OBJECT_MANAGER.name, 'InterfacesRemoved', 'oas', [path, [...current.keys()]]);
   }
 
@@ -189,7 +273,9 @@ export class ObjectServer {
     const spec = this.specs.get(iface)?.signals.find((s) => s.name === member);
     if (!spec) throw new Error(`no signal ${iface}.${member} in the tables`);
     if (args.length !== spec.args.length) throw new Error(`${member} takes ${spec.args.length} arguments, got ${args.length}`);
-    this.signal(path, iface, member, signatureOf(spec.args), args.map((a, i) => coerce(spec.args[i].type, a)));
+    const body = args.map((a, i) => coerce(spec.args[i].type, a));
+    body.forEach((v, i) => this.assertFits(`${member} argument ${spec.args[i].name} at ${path}`, spec.args[i].type, v));
+    this.signal(path, iface, member, signatureOf(spec.args), body);
   }
 
   /** Signals are dropped while the daemon is not reading; see maxOutboundBytes. */
@@ -211,7 +297,81 @@ export class ObjectServer {
       });
       return;
     }
-    this.bus.sendSignal(path, iface, member, signature, body);
+    try {
+      this.bus.sendSignal(path, iface, member, signature, body);
+    } catch (e) {
+      if (!(e instanceof MessageTooLarge)) throw e;
+      this.options.onSignalTooLarge?.(`${iface}.${member} on ${path}`, e);
+    }
+  }
+
+  /**
+   * Managed objects in byte order of their paths, those after `after`, at most `max`, and
+   * no more than fit in one reply (sizes known before marshalling): bounded work per call.
+   */
+  page(after: string, max: number): ObjectPage {
+    const sorted = this.sortedPaths();
+    // The first path after `after`: "\0" sorts below every character a path may hold.
+    const lo = this.firstAtLeast(`${after}\0`);
+    const limit = this.replyBudget;
+    const objects: ObjectPage['objects'] = {};
+    let bytes = 8;
+    let i = lo;
+    let count = 0;
+    for (; i < sorted.length && count < max; i++) {
+      const p = sorted[i];
+      if (!this.managed(p)) continue;
+      // The reply also carries `next`, at most this path.
+      const size = align8(this.entrySize(p));
+      if (bytes + size + 8 + Buffer.byteLength(p) > limit) break;
+      bytes += size;
+      count++;
+      objects[p] = this.marshalObject(this.objects.get(p)!);
+    }
+    if (count === 0 && i < sorted.length) {
+      throw new DBusError(
+        `${ERR}LimitsExceeded`,
+        `the object ${sorted[i]} alone is larger than the message size limit (${this.bus.maxMessageBytes} bytes); read its properties one by one with org.freedesktop.DBus.Properties.Get`,
+      );
+    }
+    return { objects, next: i < sorted.length ? sorted[i - 1] : '' };
+  }
+
+  /** Bytes a reply body may take: the message limit less room for any header. */
+  get replyBudget(): number {
+    return this.bus.maxMessageBytes - HEADER_RESERVE;
+  }
+
+  /** Every object path in byte order (object paths are ASCII, so UTF-16 order is byte order). */
+  private sortedPaths(): string[] {
+    if (!this.sorted) this.sorted = [...this.objects.keys()].sort();
+    return this.sorted;
+  }
+
+  /** The objects GetManagedObjects and its pages return: the manager's and those below it. */
+  private managed(path: string): boolean {
+    const root = this.options.objectManagerPath;
+    return path === root || path.startsWith(`${root}/`);
+  }
+
+  private entrySize(path: string): number {
+    let n = this.entrySizes.get(path);
+    if (n === undefined) {
+      n = sizeOf(PAGE_TYPE, [path, this.marshalObject(this.objects.get(path)!)]);
+      this.entrySizes.set(path, n);
+    }
+    return n;
+  }
+
+  /** GetManagedObjects' reply size from the entry sizes, before anything is marshalled; counting stops past the limit. */
+  private managedObjectsBound(): number {
+    let bytes = HEADER_RESERVE + 8;
+    for (const p of this.sortedPaths()) {
+      if (!this.managed(p)) continue;
+      bytes += align8(this.entrySize(p));
+      if (bytes > this.bus.maxMessageBytes) break;
+    }
+    return bytes;
   }
 
   /** Changes made in one turn of the event loop go out together. */
@@ -220,8 +380,17 @@ export class ObjectServer {
     this.flushScheduled = true;
     setImmediate(() => {
       this.flushScheduled = false;
-      this.flush();
+      try {
+        this.flush();
+      } catch (e) {
+        this.internalError(e, 'the end-of-burst flush');
+      }
     });
+  }
+
+  private internalError(e: unknown, context: string): void {
+    if (this.options.onInternalError) this.options.onInternalError(e, context);
+    else throw e;
   }
 
   /** A copy with numbers promoted where the table says 't' or 'x'; a name outside the tables is a bug and throws. */
@@ -233,8 +402,14 @@ export class ObjectServer {
       const type = types.get(k);
       if (!type) throw new Error(`no property ${k} on ${iface} in the tables`);
       out[k] = coerce(type, v);
+      this.assertFits(`${iface}.${k}`, type, out[k]);
     }
     return out;
+  }
+
+  private assertFits(what: string, type: string, value: unknown): void {
+    const why = misfit(parseSignature(type)[0], value);
+    if (why) throw new Error(`${what}: ${why}`);
   }
 
   private marshalProps(iface: string, props: Props): Record<string, dbus.Variant> {
@@ -250,9 +425,40 @@ export class ObjectServer {
     return out;
   }
 
+  /** The one place replies are sent: one that the bus would refuse becomes LimitsExceeded, naming the alternative. */
   private reply(msg: RawMessage, signature: string, body: unknown[]): void {
     if ((msg.flags ?? 0) & NO_REPLY_EXPECTED) return;
-    this.bus.sendReply(msg, signature, body);
+    try {
+      const bytes = this.bus.sendReply(msg, signature, body);
+      this.options.charge?.(msg.sender, bytes);
+    } catch (e) {
+      if (!(e instanceof MessageTooLarge)) throw e;
+      this.tooLarge(msg, e.message);
+    }
+  }
+
+  private tooLarge(msg: RawMessage, why: string): void {
+    const hint = this.options.tooLargeHints?.[`${msg.interface ?? ''}.${msg.member}`];
+    this.error(msg, `${ERR}LimitsExceeded`, `the reply to ${msg.member} would be ${why}${hint ? `; ${hint}` : ''}`);
+  }
+
+  /**
+   * Caller budgets first (see ObjectServerOptions.admit), then the call. A call that asks for
+   * no reply is run only if its method returns nothing (it has an effect): a query whose
+   * answer nobody reads would be work that no budget sees.
+   */
+  private async admitted(msg: RawMessage): Promise<void> {
+    if ((msg.flags ?? 0) & NO_REPLY_EXPECTED) {
+      const method = this.specs.get(msg.interface ?? '')?.methods.find((m) => m.name === msg.member);
+      if (method?.out.length !== 0) return;
+    }
+    try {
+      await this.options.admit?.(msg.sender);
+    } catch (e) {
+      const refusal = e instanceof DBusError ? e : new DBusError(`${ERR}Failed`, 'internal error');
+      return this.error(msg, refusal.errorName, refusal.message);
+    }
+    await this.dispatch(msg);
   }
 
   private error(msg: RawMessage, name: string, text: string): void {
@@ -267,7 +473,11 @@ export class ObjectServer {
       await this.route(msg);
     } catch (e) {
       // Never let a bad message or a bug leave a caller without an answer.
-      this.error(msg, `${ERR}Failed`, 'internal error');
+      try {
+        this.error(msg, `${ERR}Failed`, 'internal error');
+      } finally {
+        this.internalError(e, `${msg.interface ?? '(no interface)'}.${msg.member} on ${msg.path} from ${msg.sender}`);
+      }
     }
   }
 
@@ -294,6 +504,8 @@ export class ObjectServer {
         return this.properties(msg, obj);
       case OBJECT_MANAGER.name:
         if (member === 'GetManagedObjects' && path === this.options.objectManagerPath && this.checkArgs(msg, '')) {
+          const bound = this.managedObjectsBound();
+          if (bound > this.bus.maxMessageBytes) return this.tooLarge(msg, `more than ${this.bus.maxMessageBytes} bytes, the message size limit`);
           const out: Record<string, Record<string, Record<string, dbus.Variant>>> = {};
           for (const [p, ifaces] of this.objects) if (p === path || p.startsWith(`${path}/`)) out[p] = this.marshalObject(ifaces);
           return this.reply(msg, 'a{oa{sa{sv}}}', [out]);
@@ -329,8 +541,8 @@ export class ObjectServer {
       this.reply(msg, signatureOf(method.out), out.map((v, i) => coerce(method.out[i].type, v)));
     } catch (e) {
       if (e instanceof DBusError) return this.error(msg, e.errorName, e.message);
-      this.options.onInternalError?.(e, call);
       this.error(msg, `${ERR}Failed`, `${method.name} failed`);
+      this.internalError(e, `${iface}.${method.name} from ${call.sender}`);
     }
   }
 
@@ -353,17 +565,40 @@ export class ObjectServer {
 
   private isAncestor(path: string): boolean {
     const prefix = path === '/' ? '/' : `${path}/`;
-    for (const p of this.objects.keys()) if (p.startsWith(prefix)) return true;
-    return false;
+    return this.sortedPaths()[this.firstAtLeast(prefix)]?.startsWith(prefix) ?? false;
+  }
+
+  /**
+   * The child names under `prefix`, from the sorted index: after each child, skip its
+   * descendants ("<child>/..." sorts below "<child>0"), so the work is per child, not per
+   * object, and an unprivileged Introspect of a leaf costs no walk over every object.
+   */
+  private childrenOf(prefix: string): Set<string> {
+    const sorted = this.sortedPaths();
+    const children = new Set<string>();
+    for (let i = this.firstAtLeast(prefix); i < sorted.length && sorted[i].startsWith(prefix); ) {
+      const child = sorted[i].slice(prefix.length).split('/')[0];
+      children.add(child);
+      i = this.firstAtLeast(`${prefix}${child}0`, i + 1);
+    }
+    return children;
+  }
+
+  /** Index of the first sorted path >= key (from `lo`). */
+  private firstAtLeast(key: string, lo = 0): number {
+    const sorted = this.sortedPaths();
+    let hi = sorted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (sorted[mid] < key) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 
   private introspect(msg: RawMessage): void {
     const path = msg.path;
-    const prefix = path === '/' ? '/' : `${path}/`;
-    const children = new Set<string>();
-    for (const p of this.objects.keys()) {
-      if (p.startsWith(prefix)) children.add(p.slice(prefix.length).split('/')[0]);
-    }
+    const children = this.childrenOf(path === '/' ? '/' : `${path}/`);
     const obj = this.objects.get(path);
     const isManager = path === this.options.objectManagerPath;
     if (!obj && !isManager && children.size === 0) return this.error(msg, `${ERR}UnknownObject`, `no object at ${path}`);

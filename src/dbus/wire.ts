@@ -40,13 +40,27 @@ export function parseSignature(sig: string): Type[] {
 
 const ALIGN: Record<string, number> = { y: 1, g: 1, v: 1, n: 2, q: 2, b: 4, i: 4, u: 4, s: 4, o: 4, a: 4, h: 4, x: 8, t: 8, d: 8, '(': 8, '{': 8 };
 
+/** A message that the bus would refuse: never sent. `size` is a lower bound when marshalling stopped early. */
+export class MessageTooLarge extends Error {
+  constructor(
+    readonly size: number,
+    readonly limit: number,
+  ) {
+    super(`at least ${size} bytes, above the message size limit of ${limit} bytes`);
+  }
+}
+
 class Writer {
   buf = Buffer.allocUnsafe(1024);
   len = 0;
 
+  /** Marshalling stops as soon as the message would outgrow the limit: bounded work for a reply that cannot be sent. */
+  constructor(private readonly limit = Infinity) {}
+
   room(n: number): void {
     if (this.len + n <= this.buf.length) return;
-    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.len + n));
+    if (this.len + n > this.limit) throw new MessageTooLarge(this.len + n, this.limit);
+    const next = Buffer.allocUnsafe(Math.max(Math.min(this.buf.length * 2, this.limit), this.len + n));
     this.buf.copy(next, 0, 0, this.len);
     this.buf = next;
   }
@@ -138,6 +152,7 @@ class Writer {
         return this.value(parseSignature(variant.signature)[0], variant.value);
       }
       case '(':
+      case '{':
         this.align(8);
         t.children.forEach((c, i) => this.value(c, (v as unknown[])[i]));
         return;
@@ -175,11 +190,11 @@ export interface Header {
   destination?: string;
 }
 
-/** A complete little-endian message. */
-export function marshalMessage(h: Header, signature: string, body: unknown[]): Buffer {
+/** A complete little-endian message, or MessageTooLarge when it would exceed `limit` bytes. */
+export function marshalMessage(h: Header, signature: string, body: unknown[], limit = Infinity): Buffer {
   const types = parseSignature(signature);
   if (types.length !== body.length) throw new Error(`signature ${signature} has ${types.length} arguments, got ${body.length}`);
-  const b = new Writer();
+  const b = new Writer(limit);
   types.forEach((t, i) => b.value(t, body[i]));
 
   const w = new Writer();
@@ -208,9 +223,27 @@ export function marshalMessage(h: Header, signature: string, body: unknown[]): B
   w.room(b.len);
   b.buf.copy(w.buf, w.len, 0, b.len);
   w.len += b.len;
+  if (w.len > limit) throw new MessageTooLarge(w.len, limit);
   return w.buf.subarray(0, w.len);
 }
 
-export function marshalSignal(serial: number, path: string, iface: string, member: string, signature: string, body: unknown[]): Buffer {
-  return marshalMessage({ type: 4, serial, path, iface, member }, signature, body);
+export function marshalSignal(serial: number, path: string, iface: string, member: string, signature: string, body: unknown[], limit = Infinity): Buffer {
+  return marshalMessage({ type: 4, serial, path, iface, member }, signature, body, limit);
 }
+
+const scratch = new Writer();
+
+/**
+ * Bytes one complete value of `type` takes when it starts 8-aligned (an array element or a
+ * dict entry does, if its type aligns to 8), so a page can be cut to fit before it is marshalled.
+ */
+export function sizeOf(type: string, value: unknown): number {
+  scratch.len = 0;
+  scratch.value(parseSignature(type)[0], value);
+  const n = scratch.len;
+  // One huge value must not keep a huge scratch buffer alive.
+  if (scratch.buf.length > 1 << 20) scratch.buf = Buffer.allocUnsafe(1024);
+  return n;
+}
+
+export const align8 = (n: number): number => (n + 7) & ~7;

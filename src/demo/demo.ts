@@ -8,6 +8,7 @@ import { MultipathdSimulator } from '../sim/simulator';
 import { createLogger } from '../util/log';
 import { monitor } from '../cli/monitor';
 import { startPrivateBus } from './private-bus';
+import { stopRequested } from '../cli/stop-signal';
 import { BUS_NAME, ROOT_PATH } from '../dbus/api';
 
 /** The next simulated change: fail a path, or bring one back, now and then a whole map. */
@@ -27,6 +28,7 @@ function* script(sim: MultipathdSimulator): Generator<{ say: string; datagrams: 
 
 export async function demo(opts: { intervalSeconds: number }): Promise<number> {
   const say = (s: string) => process.stdout.write(`${s}\n`);
+  const stopping = stopRequested();
   say('multipath-dbus demo: THIS IS A SIMULATION. No multipath hardware, no system bus, nothing on this host is touched.');
   say('A private dbus-daemon, a simulated multipathd and simulated kernel events drive the real service.\n');
 
@@ -40,7 +42,8 @@ export async function demo(opts: { intervalSeconds: number }): Promise<number> {
     bus: conn,
     config: { ...DEFAULT_CONFIG, enable: true, refreshInterval: 30 },
     log,
-    multipathd: new MultipathdClient({ socket }),
+    // The simulator is ours, so it runs as whoever runs the demo.
+    multipathd: new MultipathdClient({ socket, expectedUid: process.getuid?.(), warn: (m) => log.warning(m) }),
     dm: sim,
     openMonitor: undefined,
   });
@@ -57,9 +60,18 @@ export async function demo(opts: { intervalSeconds: number }): Promise<number> {
   say(`  gdbus introspect --address ${bus.address} --dest ${BUS_NAME} --object-path ${ROOT_PATH} --recurse`);
   say(`  node ${process.argv[1]} show --bus ${bus.address} ${firstMap.name}`);
   say(`  node ${process.argv[1]} monitor --bus ${bus.address} --since 0`);
+
+  const monitorLine = (l: string) => process.stdout.write(`  monitor | ${l}`);
+  let ready!: () => void;
+  const listening = new Promise<void>((r) => (ready = r));
+  // Its connection closes on the same signal, before the bus it is connected to goes.
+  const watching = monitor({ bus: bus.address, json: false, out: monitorLine, until: stopping, onReady: ready }).catch((e: Error) => {
+    monitorLine(`# stopped: ${e.message}\n`);
+    return 1;
+  });
+  await Promise.race([listening, watching, stopping]);
   say(`\nEvery ${opts.intervalSeconds} s a path fails or comes back. Ctrl-C stops and cleans up.\n`);
 
-  void monitor({ bus: bus.address, json: false, out: (l) => process.stdout.write(`  monitor | ${l}`) });
   const steps = script(sim);
   const timer = setInterval(() => {
     const step = steps.next().value!;
@@ -67,17 +79,15 @@ export async function demo(opts: { intervalSeconds: number }): Promise<number> {
     for (const d of step.datagrams()) service.handleDatagram(d);
   }, opts.intervalSeconds * 1000);
 
-  return new Promise((resolve) => {
-    const stop = async () => {
-      clearInterval(timer);
-      say('\nstopping: service, simulator, private bus');
-      await service.stop();
-      disconnect(conn);
-      await sim.close();
-      await bus.stop();
-      resolve(0);
-    };
-    process.once('SIGINT', () => void stop());
-    process.once('SIGTERM', () => void stop());
-  });
+  await stopping;
+  clearInterval(timer);
+  say('\nstopping: service, simulator, private bus');
+  // Ctrl-C signals the whole process group, our dbus-daemon too, so the bus may be gone
+  // already: a call on a lost connection fails at once, and ReleaseName waits 0.5 s at most.
+  await watching;
+  await service.stop();
+  disconnect(conn);
+  await sim.close();
+  await bus.stop();
+  return 0;
 }

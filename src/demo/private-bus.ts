@@ -19,6 +19,10 @@ export interface PrivateBus {
 export interface PrivateBusOptions {
   /** Also let this uid own the service name (the demo, when not run as root). */
   ownerUid?: number;
+  /** The daemon's max_message_size (it disconnects a sender that exceeds it); its default otherwise. */
+  maxMessageSize?: number;
+  /** More policy files to include, as a system bus includes system.d (polkit's, for tests that run polkitd). */
+  includes?: string[];
 }
 
 function busConfig(socketPath: string, opts: PrivateBusOptions): string {
@@ -32,6 +36,7 @@ function busConfig(socketPath: string, opts: PrivateBusOptions): string {
   <type>system</type>
   <listen>unix:path=${socketPath}</listen>
   <auth>EXTERNAL</auth>
+  ${opts.maxMessageSize !== undefined ? `<limit name="max_message_size">${opts.maxMessageSize}</limit>` : ''}
   <policy context="default">
     <allow user="*"/>
     <deny own="*"/>
@@ -57,6 +62,7 @@ function busConfig(socketPath: string, opts: PrivateBusOptions): string {
   </policy>
   ${extra}
   <include>${POLICY_FILE}</include>
+  ${(opts.includes ?? []).map((f) => `<include>${f}</include>`).join('\n  ')}
 </busconfig>
 `;
 }

@@ -1,6 +1,7 @@
 // Kernel uevent datagrams -> the few events this service acts on. The kernel sends
 // "action@devpath\0KEY=VALUE\0..." for every device in the system; only dm-N block devices
 // matter here, and among them dm-mpath's PATH_FAILED / PATH_REINSTATED change events.
+import { U32_MAX } from '../dbus/carriable';
 import { fail, ok, quoteSnippet, type Result } from '../util/result';
 
 export type KernelEvent =
@@ -107,6 +108,8 @@ function pathEvent(vars: Map<string, string>, sysfs: string): UeventParse {
   const nums = readNumbers(vars, ['DM_NR_VALID_PATHS', 'DM_SEQNUM', 'SEQNUM', 'MAJOR', 'MINOR']);
   if (!nums.ok) return malformed(nums.error);
   const [validPaths, dmSeqnum, seqnum, major, minor] = nums.value;
+  // dm-mpath prints both with %u; a larger value could not be published as D-Bus's u either.
+  if (validPaths > U32_MAX || dmSeqnum > U32_MAX) return malformed(`DM_NR_VALID_PATHS or DM_SEQNUM is above 2^32 - 1`);
   return {
     kind: 'event',
     event: {

@@ -3,6 +3,8 @@
 // is all we have when multipathd is down; the previous snapshot fills what neither says now.
 import type { DmMultipathStatus, DmMultipathTable } from '../dm/multipath-status';
 import type { MpdGroup, MpdMap, MpdPath } from '../multipathd/maps-json';
+import { cleanText } from '../dbus/carriable';
+import { gateMap, type GateWarn } from './gate';
 import type { GroupDmState, GroupState, MapState, PathState, Topology } from './topology';
 
 /** One multipath map as device-mapper reports it. */
@@ -27,13 +29,28 @@ export function wwidFromDmUuid(uuid: string): string | undefined {
   return uuid.startsWith('mpath-') ? uuid.slice('mpath-'.length) : undefined;
 }
 
-export function buildTopology(readings: SourceReadings, previous: Topology): Topology {
+/**
+ * The topology one reading describes. Every value passes the gate (gate.ts), and each object
+ * gets exactly one owner: a WWID listed twice, or a path device (or dev_t) named by two maps,
+ * is published once, for the first map that names it, and reported through `warn`.
+ */
+export function buildTopology(readings: SourceReadings, previous: Topology, warn: GateWarn = () => undefined): Topology {
   const mpdByWwid = new Map<string, MpdMap>();
-  for (const m of readings.multipathd ?? []) if (m.wwid) mpdByWwid.set(m.wwid, m);
+  for (const m of readings.multipathd ?? []) {
+    if (!m.wwid) continue;
+    const wwid = cleanText(m.wwid);
+    const first = mpdByWwid.get(wwid);
+    if (first) warn(`multipathd lists WWID ${wwid} twice: publishing map ${first.name}, ignoring map ${m.name}`);
+    else mpdByWwid.set(wwid, m);
+  }
   const dmByWwid = new Map<string, DmMapView>();
   for (const d of readings.dm ?? []) {
-    const wwid = wwidFromDmUuid(d.uuid);
-    if (wwid) dmByWwid.set(wwid, d);
+    const raw = wwidFromDmUuid(d.uuid);
+    if (!raw) continue;
+    const wwid = cleanText(raw);
+    const first = dmByWwid.get(wwid);
+    if (first) warn(`device-mapper lists WWID ${wwid} twice: publishing map ${first.name}, ignoring map ${d.name}`);
+    else dmByWwid.set(wwid, d);
   }
 
   let wwids: Iterable<string>;
@@ -46,11 +63,44 @@ export function buildTopology(readings: SourceReadings, previous: Topology): Top
   }
 
   const next = new Map<string, MapState>();
+  const owners = new Map<string, string>();
   for (const wwid of wwids) {
     const map = buildMap(wwid, mpdByWwid.get(wwid), dmByWwid.get(wwid), previous.get(wwid));
-    if (map) next.set(wwid, map);
+    if (map) next.set(wwid, claimPaths(gateMap(map, warn), owners, warn));
   }
   return next;
+}
+
+/**
+ * Drop each repeated path group, and each path whose object (its device name, or its dev_t without one) or whose dev_t
+ * another path already claimed: one object, one owner. `owners` maps a claim to its map.
+ */
+function claimPaths(map: MapState, owners: Map<string, string>, warn: GateWarn): MapState {
+  const dropped = new Set<string>();
+  for (const p of map.paths.values()) {
+    const claims = [`object ${p.device || p.devT}`, ...(p.devT ? [`dev_t ${p.devT}`] : [])];
+    const taken = claims.find((c) => owners.has(c));
+    if (taken) {
+      dropped.add(p.devT);
+      warn(`${taken} is listed by map ${owners.get(taken)} and by map ${map.name}: published under ${owners.get(taken)} only`);
+      continue;
+    }
+    for (const c of claims) owners.set(c, map.name);
+  }
+  // Group objects are named by number: multipathd's list could repeat one.
+  const numbers = new Set<number>();
+  const unique = map.groups.filter((g) => {
+    if (numbers.has(g.number)) {
+      warn(`map ${map.name} lists path group ${g.number} twice: publishing the first`);
+      return false;
+    }
+    numbers.add(g.number);
+    return true;
+  });
+  if (dropped.size === 0 && unique.length === map.groups.length) return map;
+  const paths = new Map([...map.paths].filter(([devT]) => !dropped.has(devT)));
+  const groups = unique.map((g) => (g.paths.some((d) => dropped.has(d)) ? { ...g, paths: g.paths.filter((d) => !dropped.has(d)) } : g));
+  return { ...map, paths, groups };
 }
 
 const GROUP_STATE: Record<string, GroupDmState> = { active: 'active', enabled: 'enabled', disabled: 'disabled' };
@@ -138,6 +188,7 @@ function buildMap(wwid: string, mpd: MpdMap | undefined, dm: DmMapView | undefin
     mapLoads: mpd?.mapLoads ?? prev?.mapLoads ?? 0,
     queueTimeouts: mpd?.qTimeouts ?? prev?.queueTimeouts ?? 0,
     groups,
+    nextGroup: dm ? dm.status.nextGroup : 0,
     paths,
     // DM_SEQNUM counts per dm device: a map re-created under another minor starts again at 1.
     dmSeqnum: dm && prev && prev.devT !== dm.devT ? undefined : prev?.dmSeqnum,

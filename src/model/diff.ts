@@ -1,6 +1,6 @@
 // The transitions between two snapshots of one map. Property changes are not listed here:
 // the D-Bus layer compares published values itself; these are the events a client is told about.
-import { activeGroup, validPaths, type MapState } from './topology';
+import { chosenGroup, validPaths, type MapState } from './topology';
 
 export type Transition =
   | { type: 'map-added'; wwid: string }
@@ -57,7 +57,7 @@ function policyChanges(prev: MapState, next: MapState): string[] {
   const selectors = (m: MapState) => m.groups.map((g) => g.selector).join('\n');
   const checks: [string, boolean][] = [
     ['Selector', selectors(prev) !== selectors(next)],
-    ['ActiveGroup', activeGroup(prev) !== activeGroup(next)],
+    ['ActiveGroup', chosenGroup(prev) !== chosenGroup(next)],
     ['Features', prev.features !== next.features],
     ['HardwareHandler', prev.hardwareHandler !== next.hardwareHandler],
     ['Failback', prev.failback !== next.failback],

@@ -4,6 +4,7 @@
 import type { PathEvent } from './apply-event';
 import { applyPathEvent } from './apply-event';
 import { buildTopology, type SourceReadings } from './build';
+import type { GateWarn } from './gate';
 import { diffMap, type Transition } from './diff';
 import { sameMap } from './equal';
 import type { MapState, Topology } from './topology';
@@ -51,9 +52,9 @@ export class TopologyStore {
     }
   }
 
-  /** Replace the state with a fresh reading; returns only the maps that really changed. */
-  applyReadings(readings: SourceReadings): MapChange[] {
-    const next = buildTopology(readings, this.maps);
+  /** Replace the state with a fresh reading; returns only the maps that really changed. `warn` hears each value the gate repaired. */
+  applyReadings(readings: SourceReadings, warn?: GateWarn): MapChange[] {
+    const next = buildTopology(readings, this.maps, warn);
     if (next === this.maps) return [];
     const changes: MapChange[] = [];
     const kept = new Map<string, MapState>();

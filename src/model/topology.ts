@@ -57,6 +57,11 @@ export interface MapState {
   readonly mapLoads: number;
   readonly queueTimeouts: number;
   readonly groups: readonly GroupState[];
+  /**
+   * The group dm-mpath named next in its status (1-based; 0 without a dm reading). After
+   * switch_group it has no current group until the next I/O, so no group is active yet.
+   */
+  readonly nextGroup: number;
   readonly paths: ReadonlyMap<string, PathState>;
   /** Highest DM_SEQNUM applied; undefined until the first path uevent for this map. */
   readonly dmSeqnum: number | undefined;
@@ -93,4 +98,13 @@ export function overallHealth(topology: Topology): Health {
 /** The group the kernel is currently sending I/O to (1-based), 0 when none is active. */
 export function activeGroup(map: MapState): number {
   return map.groups.find((g) => g.dmState === 'active')?.number ?? 0;
+}
+
+/**
+ * The group the kernel uses: its active group or, when it has none current (after
+ * switch_group and before the next I/O), the one its status names next. PolicyChanged's
+ * "ActiveGroup" follows this, so a switch is announced when it is made, not at the next I/O.
+ */
+export function chosenGroup(map: MapState): number {
+  return activeGroup(map) || map.nextGroup;
 }

@@ -1,12 +1,14 @@
 // A multipathd client over the addon's exact-length connect: one request in flight per
 // connection, a timeout that drops the connection (a late reply would desynchronize the
 // stream), a reply cap, and a fresh connection on the next request after any failure.
+// The peer is authenticated before a byte is sent: any local user can bind multipathd's
+// abstract name while multipathd is down, and what we read is published as the truth.
 import * as net from 'node:net';
-import { closeFd, connectUnixStream, NativeError } from '../native/addon';
+import { closeFd, connectUnixStream, peerCredentials, type NativeError } from '../native/addon';
 import { encodeFrame, FrameReader } from './framing';
 import { defaultSocketCandidates } from './socket-address';
 
-export type MultipathdErrorKind = 'not-running' | 'timeout' | 'refused' | 'malformed' | 'closed' | 'too-large';
+export type MultipathdErrorKind = 'not-running' | 'timeout' | 'refused' | 'untrusted' | 'malformed' | 'closed' | 'too-large';
 
 export class MultipathdError extends Error {
   constructor(
@@ -26,6 +28,14 @@ export interface MultipathdClientOptions {
   maxReplyBytes?: number;
   /** Seam: returns a connected fd. */
   connect?: (address: string) => number;
+  /**
+   * The uid the listening process must have (SO_PEERCRED) for its answers to be believed.
+   * Default 0: multipathd runs as root. Only a simulator started by an unprivileged user
+   * (the demo, the benchmarks) passes its own uid.
+   */
+  expectedUid?: number;
+  /** Told once per impostor (address and uid) until a trusted peer answers again. */
+  warn?: (message: string) => void;
 }
 
 interface Pending {
@@ -58,11 +68,15 @@ export class MultipathdClient {
   private readonly timeoutMs: number;
   private readonly maxReplyBytes: number;
   private readonly connectFd: (address: string) => number;
+  private readonly expectedUid: number;
+  /** Impostors already reported, so a retry every few seconds logs nothing new. */
+  private readonly reported = new Set<string>();
 
   constructor(private readonly options: MultipathdClientOptions = {}) {
     this.timeoutMs = options.timeoutMs ?? 6000;
     this.maxReplyBytes = options.maxReplyBytes ?? 32 * 1024 * 1024;
     this.connectFd = options.connect ?? connectUnixStream;
+    this.expectedUid = options.expectedUid ?? 0;
   }
 
   /** The address currently, or last, connected. */
@@ -109,6 +123,7 @@ export class MultipathdClient {
   private connect(): Connection {
     const candidates = this.options.socket ? [this.options.socket] : defaultSocketCandidates();
     const tried: string[] = [];
+    const impostors: string[] = [];
     let denied = false;
     for (const address of candidates) {
       let fd: number;
@@ -123,6 +138,13 @@ export class MultipathdClient {
         tried.push(`${address} (${code})`);
         continue;
       }
+      const refusal = this.authenticate(fd, address);
+      if (refusal) {
+        closeFd(fd);
+        impostors.push(refusal);
+        continue;
+      }
+      this.reported.clear();
       let socket: net.Socket;
       try {
         socket = new net.Socket({ fd, readable: true, writable: true });
@@ -138,9 +160,30 @@ export class MultipathdClient {
       socket.on('close', () => this.onGone(conn, `multipathd closed the connection (${address})`));
       return conn;
     }
+    if (impostors.length > 0) throw new MultipathdError('untrusted', impostors.join('; '));
     const list = tried.join(', ');
     if (denied) throw new MultipathdError('refused', `multipathd refused us (tried ${list})`);
     throw new MultipathdError('not-running', `multipathd is not running (tried ${list})`);
+  }
+
+  /** Why the listener behind fd is not multipathd, or undefined when it may be believed. */
+  private authenticate(fd: number, address: string): string | undefined {
+    let why: string;
+    let impostor: string;
+    try {
+      const peer = peerCredentials(fd);
+      if (peer.uid === this.expectedUid) return undefined;
+      why = `refusing ${address}: it is served by uid ${peer.uid} (pid ${peer.pid}), not uid ${this.expectedUid}; another user may be impersonating multipathd`;
+      impostor = `${address} uid ${peer.uid}`;
+    } catch (e) {
+      why = `refusing ${address}: cannot tell who serves it (${(e as Error).message})`;
+      impostor = why;
+    }
+    if (!this.reported.has(impostor)) {
+      this.reported.add(impostor);
+      this.options.warn?.(why);
+    }
+    return why;
   }
 
   private onData(conn: Connection, data: Buffer): void {

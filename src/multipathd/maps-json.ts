@@ -69,18 +69,27 @@ interface JsonObject {
 // multipathd nests 7 deep (document, maps, map, groups, group, paths, path). JSON.parse
 // builds whatever nesting it is given: 32 MiB of "[" costs it over a gigabyte.
 const MAX_DEPTH = 32;
+const TOO_DEEP = `brackets nest deeper than ${MAX_DEPTH} levels: not a map list`;
 
 export function parseShowMaps(text: string): Result<ShowMaps> {
-  if (nestingDepthOver(text, MAX_DEPTH)) return fail(`brackets nest deeper than ${MAX_DEPTH} levels: not a map list`);
   const warnings = new Warnings();
-  let doc: Json;
+  let doc: Json | undefined;
   let repaired = false;
-  try {
-    doc = JSON.parse(text) as Json;
-  } catch (e) {
-    const why = firstLine((e as Error).message);
+  // Too deep as JSON is either really that deep or strings turned inside out by multipathd's
+  // unescaped quotes: the line reader, which holds its own depth limit, decides which.
+  let why = `brackets nest deeper than ${MAX_DEPTH} levels as JSON`;
+  let parsed = false;
+  if (!jsonNestingOver(text, MAX_DEPTH)) {
+    try {
+      doc = JSON.parse(text) as Json;
+      parsed = true;
+    } catch (e) {
+      why = firstLine((e as Error).message);
+    }
+  }
+  if (!parsed) {
     const loose = parseMultipathdLines(text);
-    if (!loose.ok) return fail(`not valid JSON (${why}), nor readable line by line: ${loose.error}`);
+    if (!loose.ok) return fail(loose.error === TOO_DEEP ? TOO_DEEP : `not valid JSON (${why}), nor readable line by line: ${loose.error}`);
     doc = loose.value;
     repaired = true;
     warnings.add(`not valid JSON (${why}); read line by line with strings taken verbatim`);
@@ -242,12 +251,21 @@ function isText(v: Json | undefined): boolean {
   return (typeof v === 'string' && v !== '') || typeof v === 'number';
 }
 
-/** Counts brackets anywhere, strings included: a name would need dozens of "{" to trip it. */
-function nestingDepthOver(text: string, max: number): boolean {
+/**
+ * Depth of the JSON structure: brackets inside strings (JSON's own string rules) do not
+ * count, and a closing bracket closes. Linear, no allocation.
+ */
+function jsonNestingOver(text: string, max: number): boolean {
   let depth = 0;
+  let inString = false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (c === 0x7b || c === 0x5b) {
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x7b || c === 0x5b) {
       if (++depth > max) return true;
     } else if ((c === 0x7d || c === 0x5d) && depth > 0) {
       depth--;
@@ -285,6 +303,7 @@ function parseMultipathdLines(text: string): Result<Json> {
     } else {
       return fail(`line ${n}: a bracket where a key was expected`);
     }
+    if (stack.length >= MAX_DEPTH) return fail(TOO_DEEP);
     stack.push(value);
     return ok(undefined);
   };

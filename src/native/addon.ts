@@ -37,7 +37,10 @@ export interface UeventHandlers {
   onDatagram(datagram: Buffer): void;
   /** The socket overflowed (ENOBUFS): some datagrams were lost. */
   onOverflow(): void;
-  /** Any other receive error; the monitor stays open. */
+  /**
+   * Any other receive error, or a poll the addon could not restart (it may then deliver
+   * nothing more). The monitor stays open: whether to close and reopen it is the caller's call.
+   */
   onError?(err: NativeError): void;
 }
 
@@ -64,6 +67,13 @@ export interface DmTargetLine {
   params: string;
 }
 
+/** Who created the listening socket a connected unix socket reaches (SO_PEERCRED). */
+export interface PeerCredentials {
+  pid: number;
+  uid: number;
+  gid: number;
+}
+
 interface RawBinding {
   openUeventMonitor(
     receiveBufferBytes: number,
@@ -80,6 +90,7 @@ interface RawBinding {
   dmTableStatus(controlPath: string, name: string, table: boolean): DmTargetLine[];
   connectUnixStream(address: string): number;
   listenUnixStream(address: string, backlog: number): number;
+  peerCredentials(fd: number): PeerCredentials;
   closeFd(fd: number): void;
   openUnixDatagram(): number;
   sendUnixDatagram(fd: number, address: string, data: Buffer): void;
@@ -153,6 +164,11 @@ export function connectUnixStream(address: string): number {
 /** Bind and listen the way multipathd does ("@name": exact-length abstract). Returns the fd. */
 export function listenUnixStream(address: string, backlog = 64): number {
   return wrap(() => load().listenUnixStream(address, backlog));
+}
+
+/** The credentials the kernel recorded for the peer of a connected unix socket. */
+export function peerCredentials(fd: number): PeerCredentials {
+  return wrap(() => load().peerCredentials(fd));
 }
 
 /** An unbound SOCK_DGRAM unix socket for sendUnixDatagram. Returns the fd (closeFd it). */

@@ -1,5 +1,6 @@
 // Many requests, one read: callers that arrive while a read runs share the next one, and
-// reads start at most once per interval however hard they are asked for.
+// reads start at most once per interval however hard they are asked for. A read that
+// throws is reported (onError) and its callers' promises reject; nothing is left unhandled.
 
 export interface Timers {
   now(): number;
@@ -17,7 +18,7 @@ export class Coalescer {
   private running = false;
   private lastStart = -Infinity;
   private timer: unknown;
-  private waiting: (() => void)[] = [];
+  private waiting: { resolve: () => void; reject: (e: unknown) => void }[] = [];
   private stopped = false;
   private pokes = false;
 
@@ -25,12 +26,13 @@ export class Coalescer {
     private readonly run: () => Promise<void>,
     private readonly minIntervalMs: number,
     private readonly timers: Timers = realTimers,
+    private readonly onError: (e: unknown) => void = () => undefined,
   ) {}
 
-  /** Resolves when a read that began after this call has finished. */
+  /** Resolves when a read that began after this call has finished; rejects if it threw. */
   request(): Promise<void> {
     if (this.stopped) return Promise.resolve();
-    const done = new Promise<void>((resolve) => this.waiting.push(resolve));
+    const done = new Promise<void>((resolve, reject) => this.waiting.push({ resolve, reject }));
     if (!this.running) this.arm();
     return done;
   }
@@ -46,7 +48,7 @@ export class Coalescer {
     this.stopped = true;
     if (this.timer !== undefined) this.timers.clearTimeout(this.timer);
     this.timer = undefined;
-    for (const w of this.waiting.splice(0)) w();
+    for (const w of this.waiting.splice(0)) w.resolve();
   }
 
   private arm(): void {
@@ -54,6 +56,7 @@ export class Coalescer {
     const wait = Math.max(0, this.lastStart + this.minIntervalMs - this.timers.now());
     this.timer = this.timers.setTimeout(() => {
       this.timer = undefined;
+      // go() reports a failing read itself and never rejects.
       void this.go();
     }, wait);
   }
@@ -64,12 +67,18 @@ export class Coalescer {
     this.pokes = false;
     this.running = true;
     this.lastStart = this.timers.now();
+    let failure: { e: unknown } | undefined;
     try {
       await this.run();
-    } finally {
-      this.running = false;
-      for (const w of served) w();
-      if (this.waiting.length > 0 || this.pokes) this.arm();
+    } catch (e) {
+      failure = { e };
+      this.onError(e);
     }
+    this.running = false;
+    for (const w of served) {
+      if (failure) w.reject(failure.e);
+      else w.resolve();
+    }
+    if (this.waiting.length > 0 || this.pokes) this.arm();
   }
 }

@@ -2,19 +2,15 @@
 // listening or the connection dropping is certain at once; a timeout or garbage may be
 // a blip, so it takes two in a row.
 import type { MultipathdErrorKind } from '../multipathd/client';
+import { backoffMs } from './backoff';
 
-const CERTAIN: ReadonlySet<string> = new Set(['not-running', 'closed', 'refused']);
+const CERTAIN: ReadonlySet<string> = new Set(['not-running', 'closed', 'refused', 'untrusted']);
 
 export class MultipathdHealth {
   private failures = 0;
   available = false;
   /** Whether it has ever answered in this run. */
   everAvailable = false;
-
-  constructor(
-    private readonly baseBackoffMs = 1000,
-    private readonly maxBackoffMs = 30000,
-  ) {}
 
   /** Returns true when this answer brings multipathd back after it was lost. */
   succeeded(): boolean {
@@ -38,7 +34,7 @@ export class MultipathdHealth {
 
   /** Delay before the next attempt while multipathd is failing. */
   backoffMs(): number {
-    return Math.min(this.maxBackoffMs, this.baseBackoffMs * 2 ** Math.max(0, this.failures - 1));
+    return backoffMs(this.failures);
   }
 
   get failing(): boolean {

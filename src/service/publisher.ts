@@ -9,7 +9,10 @@ import { mapObjects, pathObjectFor } from './objects';
 import type { Burst, ServiceEvent, Sink } from './sink';
 
 export class Publisher implements Sink {
+  /** Objects by owner: WWID -> the paths its map contributes. */
   private readonly published = new Map<string, Set<string>>();
+  /** Owner by object: each exported path has exactly one map. */
+  private readonly owners = new Map<string, string>();
 
   constructor(private readonly server: ObjectServer) {}
 
@@ -36,19 +39,55 @@ export class Publisher implements Sink {
     }
   }
 
+  /**
+   * Removals first, across the whole burst, then additions: a device that moves from one map
+   * to another in one read (a LUN swap reusing sdb) is removed from the first and added to
+   * the second, never removed after the second took it.
+   */
   burst(b: Burst): void {
-    for (const [wwid, map] of b.changed) this.syncMap(wwid, map);
+    const next = new Map<string, Map<string, Map<string, Props>>>();
+    if (b.full) {
+      for (const wwid of this.published.keys()) if (!b.topology.has(wwid)) next.set(wwid, new Map());
+      for (const [wwid, map] of b.topology) next.set(wwid, mapObjects(map));
+      this.forgetUnowned(next);
+    } else {
+      for (const [wwid, map] of b.changed) next.set(wwid, map ? mapObjects(map) : new Map());
+    }
+    for (const [wwid, objects] of next) {
+      for (const path of this.published.get(wwid) ?? []) if (!objects.has(path)) this.release(path, wwid);
+    }
+    for (const [wwid, objects] of next) {
+      for (const [path, ifaces] of objects) this.claim(path, wwid, ifaces);
+      if (objects.size > 0) this.published.set(wwid, new Set(objects.keys()));
+      else this.published.delete(wwid);
+    }
     this.server.setObject(ROOT_PATH, new Map([[MANAGER_IFACE, this.managerProps(b)]]));
     this.server.flush();
   }
 
-  private syncMap(wwid: string, map: MapState | undefined): void {
-    const before = this.published.get(wwid) ?? new Set<string>();
-    const objects = map ? mapObjects(map) : new Map<string, Map<string, Props>>();
-    for (const path of before) if (!objects.has(path)) this.server.removeObject(path);
-    for (const [path, ifaces] of objects) this.server.setObject(path, ifaces);
-    if (map) this.published.set(wwid, new Set(objects.keys()));
-    else this.published.delete(wwid);
+  private release(path: string, wwid: string): void {
+    if (this.owners.get(path) !== wwid) return;
+    this.owners.delete(path);
+    this.server.removeObject(path);
+  }
+
+  /** The model gives each object one map (build.ts); two claims are a bug, refused before any change. */
+  private claim(path: string, wwid: string, ifaces: Map<string, Props>): void {
+    const owner = this.owners.get(path);
+    if (owner !== undefined && owner !== wwid) throw new Error(`${path} belongs to map ${owner}; map ${wwid} claims it too`);
+    this.server.setObject(path, ifaces);
+    this.owners.set(path, wwid);
+  }
+
+  /** A full burst after a failure: whatever the server holds beyond the wanted objects goes. */
+  private forgetUnowned(next: Map<string, Map<string, Map<string, Props>>>): void {
+    const wanted = new Map<string, string>();
+    for (const [wwid, objects] of next) for (const path of objects.keys()) wanted.set(path, wwid);
+    for (const path of [...this.server.paths()]) if (path !== ROOT_PATH && !wanted.has(path)) this.server.removeObject(path);
+    this.owners.clear();
+    this.published.clear();
+    for (const [path, wwid] of wanted) this.owners.set(path, wwid);
+    for (const [wwid, objects] of next) this.published.set(wwid, new Set(objects.keys()));
   }
 
   private managerProps({ topology, manager: m, eventSerial }: Burst): Props {

@@ -2,11 +2,14 @@
 // read afterwards (coalesced) for the rich fields and never sits on the event path.
 import { randomUUID } from 'node:crypto';
 import { MANAGER_IFACE, ROOT_PATH, BUS_NAME, MANAGER, MAP, PATH_GROUP, PATH } from '../dbus/api';
-import { ObjectServer, variant, type MethodCall } from '../dbus/object-server';
+import { Callers } from '../dbus/callers';
+import { DBusError, ObjectServer, variant, type MethodCall } from '../dbus/object-server';
+import { align8, sizeOf } from '../dbus/wire';
 import { requestName, releaseName, type BusConnection } from '../dbus/connection';
 import { readMultipathMaps, type DmSource } from '../dm/reader';
 import { parseUevent } from '../kernel/uevent';
 import type { SourceReadings } from '../model/build';
+import { gateSettings } from '../model/gate';
 import { TopologyStore } from '../model/store';
 import { MultipathdError } from '../multipathd/client';
 import { parseShowMaps } from '../multipathd/maps-json';
@@ -14,13 +17,20 @@ import { parseShowConfig, type MultipathSettings } from '../multipathd/show-conf
 import type { UeventHandlers, UeventMonitor, UeventMonitorOptions } from '../native/addon';
 import type { ServiceConfig } from '../config/config-file';
 import { rateLimited, type Logger } from '../util/log';
+import { CallerBudgets, type BudgetLimits } from './caller-budget';
 import { Coalescer, realTimers, type Timers } from './coalescer';
 import { EventHistory } from './history';
+import { InternalErrors } from './internal-errors';
 import { MultipathdHealth } from './multipathd-health';
 import { Publisher } from './publisher';
 import type { Sink } from './sink';
 import { EventStream } from './stream';
+import { UeventSource } from './uevent-source';
 import { VERSION } from '../version';
+import { loggerAudit } from '../manage/audit';
+import { PolkitAuthority, type Authority } from '../manage/authority';
+import { Management } from '../manage/manager';
+import { PublishedState } from '../manage/published';
 
 export interface MultipathdLike {
   request(command: string): Promise<string>;
@@ -45,7 +55,21 @@ export interface ServiceDeps {
   maxOutboundBytes?: number;
   /** Outputs beside the D-Bus publisher that read the event stream (metrics, journal). */
   sinks?: Sink[];
+  /** Reply budget of each unprivileged uid (default DEFAULT_BUDGET). */
+  budget?: BudgetLimits;
+  /** Minimum time between two reads that unprivileged Refresh calls cause, all of them together. */
+  unprivilegedRefreshIntervalMs?: number;
+  /** Who may manage; default: root, and polkit on this bus for everyone else. */
+  authority?: Authority;
+  /** How long a management method waits for its effect to be published. */
+  manageTimeoutMs?: number;
 }
+
+/** Objects per GetManagedObjectsPage call at most, as events per GetEvents call. */
+export const MAX_OBJECTS_PER_PAGE = 1000;
+
+/** Callers whose uid the bus daemon cannot tell (already gone) share one budget. */
+const UNKNOWN_UID = -1;
 
 export interface ServiceStats {
   datagrams: number;
@@ -57,6 +81,13 @@ export interface ServiceStats {
   reads: number;
 }
 
+/**
+ * How long stopping waits for the bus to confirm ReleaseName. Closing the connection
+ * releases the name anyway; the wait only orders it, and a bus that does not answer
+ * (stopped, hung, dying with us) must not keep the process from exiting.
+ */
+const RELEASE_NAME_TIMEOUT_MS = 500;
+
 export class MultipathService {
   readonly instanceId = randomUUID();
   readonly stats: ServiceStats = { datagrams: 0, malformed: 0, ignored: 0, stale: 0, overflows: 0, signalsDropped: 0, reads: 0 };
@@ -65,13 +96,24 @@ export class MultipathService {
   private readonly server: ObjectServer;
   private readonly stream: EventStream;
   private readonly refresher: Coalescer;
+  /** Unprivileged Refresh calls share this: one read per interval, later callers join the pending one. */
+  private readonly sharedRefresher: Coalescer;
+  private readonly callers: Callers;
+  private readonly budgets: CallerBudgets;
+  private sizeResyncPending = false;
+  private readonly published: PublishedState;
   private readonly health = new MultipathdHealth();
   private readonly timers: Timers;
-  private readonly pendingResync = new Set<string>();
+  private readonly errors: InternalErrors;
+  /** Losses not yet confirmed by a read: reason -> number of its latest loss (see lossCount). */
+  private readonly pendingResync = new Map<string, number>();
+  /** Losses so far; a read confirms those numbered up to the count when it began. */
+  private lossCount = 0;
   private readonly warnMalformed: (msg: string) => void;
   private settings: MultipathSettings | undefined;
+  private repairsReported = new Set<string>();
   private configStale = true;
-  private monitor: UeventMonitor | undefined;
+  private readonly uevents: UeventSource | undefined;
   private dmFailureLogged = false;
   private safetyTimer: unknown;
   private retryTimer: unknown;
@@ -79,24 +121,74 @@ export class MultipathService {
 
   constructor(private readonly deps: ServiceDeps) {
     this.timers = deps.timers ?? realTimers;
+    // A bug leaves the published state unknown: rebuild it and tell clients to re-read.
+    this.errors = new InternalErrors(deps.log, () => {
+      this.stream.republish();
+      this.resync('internal-error');
+    });
     this.history = new EventHistory(deps.config.historySize);
+    deps.bus.maxMessageBytes = deps.config.maxMessageSize;
+    this.callers = new Callers(deps.bus);
+    this.budgets = new CallerBudgets(this.timers, deps.budget);
+    this.published = new PublishedState(this.timers);
+    const management = new Management({
+      multipathd: deps.multipathd,
+      published: this.published,
+      authority: deps.authority ?? new PolkitAuthority(deps.bus),
+      reread: async ({ settings }) => {
+        if (settings) this.configStale = true;
+        await this.refresher.request();
+        this.stream.flush();
+      },
+      audit: loggerAudit(deps.log),
+      timers: this.timers,
+      // Under the 25 s D-Bus clients wait by default: they hear our timeout rather than their own.
+      timeoutMs: deps.manageTimeoutMs ?? 20_000,
+    });
     this.server = new ObjectServer(deps.bus, {
       objectManagerPath: ROOT_PATH,
       interfaces: [MANAGER, MAP, PATH_GROUP, PATH],
       maxOutboundBytes: deps.maxOutboundBytes,
-      onInternalError: (e, call) => deps.log.error(`${call.iface}.${call.member} failed: ${(e as Error).stack ?? e}`),
+      onInternalError: (e, context) => this.errors.report(`D-Bus ${context}`, e),
       onSignalsDropped: (n) => {
         this.stats.signalsDropped += n;
         deps.log.warning(`dropped ${n} signals while the bus was not reading; telling clients to resynchronize`);
         this.stream.resynchronized('backpressure');
       },
+      onSignalTooLarge: (what, e) => {
+        deps.log.warning(`did not send ${what}: ${e.message}; telling clients to re-read`);
+        this.resyncAfterBurst();
+      },
+      tooLargeHints: {
+        'org.freedesktop.DBus.ObjectManager.GetManagedObjects': `read the objects in pieces with ${MANAGER_IFACE}.GetManagedObjectsPage (see its introspection)`,
+      },
+      admit: (sender) => this.admit(sender),
+      charge: (sender, bytes) => {
+        const uid = this.callers.known(sender);
+        if (uid !== 0) this.budgets.charge(uid ?? UNKNOWN_UID, bytes);
+      },
       handlers: {
         [`${MANAGER_IFACE}.GetEvents`]: (call) => this.getEvents(call),
-        [`${MANAGER_IFACE}.Refresh`]: async () => {
-          this.configStale = true;
-          await this.refresher.request();
+        [`${MANAGER_IFACE}.Refresh`]: async (call) => {
+          try {
+            if ((await this.callers.uid(call.sender)) === 0) {
+              this.configStale = true;
+              await this.refresher.request();
+            } else {
+              await this.sharedRefresher.request();
+            }
+          } catch {
+            // Reported where the read failed; the caller is told, and the recovery read follows.
+            throw new DBusError('org.freedesktop.DBus.Error.Failed', 'the read failed; the service logged why and reads again');
+          }
           return [];
         },
+        [`${MANAGER_IFACE}.GetManagedObjectsPage`]: (call) => {
+          const [after, max] = call.args as [string, number];
+          const page = this.server.page(after, max === 0 || max > MAX_OBJECTS_PER_PAGE ? MAX_OBJECTS_PER_PAGE : max);
+          return [page.objects, page.next];
+        },
+        ...management.handlers(),
       },
     });
     this.stream = new EventStream(
@@ -106,16 +198,32 @@ export class MultipathService {
         version: VERSION,
         instanceId: this.instanceId,
         multipathdAvailable: this.health.available,
-        kernelEventsAvailable: this.monitor !== undefined && !this.monitor.closed,
+        kernelEventsAvailable: this.uevents?.available ?? false,
         settings: this.settings,
         ueventOverflows: this.stats.overflows,
         signalsDropped: this.stats.signalsDropped,
       }),
+      setImmediate,
+      (e, context) => this.errors.report(context, e),
     );
     this.stream.addSink(new Publisher(this.server));
+    // Right after the publisher: a method returns once the bus shows its effect.
+    this.stream.addSink(this.published);
     for (const sink of deps.sinks ?? []) this.stream.addSink(sink);
-    this.refresher = new Coalescer(() => this.read(), deps.minRefreshIntervalMs ?? 1000, this.timers);
+    this.refresher = new Coalescer(() => this.read(), deps.minRefreshIntervalMs ?? 1000, this.timers, (e) =>
+      this.errors.report('a read of the sources', e),
+    );
+    this.sharedRefresher = new Coalescer(
+      () => {
+        this.configStale = true;
+        return this.refresher.request();
+      },
+      deps.unprivilegedRefreshIntervalMs ?? 10_000,
+      this.timers,
+      (e) => this.errors.report('a shared Refresh read', e),
+    );
     this.warnMalformed = rateLimited((m) => deps.log.warning(m), 10_000, () => this.timers.now());
+    this.uevents = deps.openMonitor && this.openUevents(deps.openMonitor);
   }
 
   /** Serial of the newest event (the Manager's EventSerial). */
@@ -129,13 +237,15 @@ export class MultipathService {
 
   /** Coldplug, export every object, then own the name: a client that sees the name sees everything. */
   async start(): Promise<void> {
-    this.openMonitor();
-    await this.refresher.request();
+    this.uevents?.start();
+    // The coldplug read does not wait for the caller subscription; both precede the name.
+    // A read that throws was reported and is retried: serve what there is rather than exit.
+    await Promise.all([this.callers.start(), this.refresher.request().catch(() => undefined)]);
     this.stream.flush();
     await requestName(this.deps.bus, BUS_NAME);
     this.deps.log.info(
       `serving ${this.store.topology.size} maps on ${BUS_NAME}; multipathd ${this.health.available ? 'available' : 'unavailable'}, ` +
-        `kernel events ${this.monitor ? 'on' : 'off'}, device-mapper ${this.deps.dm ? 'on' : 'off'}`,
+        `kernel events ${this.uevents?.available ? 'on' : 'off'}, device-mapper ${this.deps.dm ? 'on' : 'off'}`,
     );
     this.armSafetyNet();
   }
@@ -144,14 +254,28 @@ export class MultipathService {
     if (this.stopped) return;
     this.stopped = true;
     this.refresher.stop();
+    this.sharedRefresher.stop();
+    this.budgets.stop();
     for (const t of [this.safetyTimer, this.retryTimer]) if (t !== undefined) this.timers.clearTimeout(t);
-    this.monitor?.close();
+    this.uevents?.stop();
     this.deps.multipathd.close();
-    if (this.deps.bus.connected) await releaseName(this.deps.bus, BUS_NAME).catch(() => undefined);
+    if (this.deps.bus.connected) {
+      // Neither waits longer than the release: a bus that stopped answering must not hold up the exit.
+      this.callers.stop().catch(() => undefined);
+      await releaseName(this.deps.bus, BUS_NAME, RELEASE_NAME_TIMEOUT_MS).catch(() => undefined);
+    }
   }
 
   /** The entry point of every kernel datagram, real or simulated. */
   handleDatagram(datagram: Buffer): void {
+    try {
+      this.applyDatagram(datagram);
+    } catch (e) {
+      this.errors.report('a kernel datagram', e);
+    }
+  }
+
+  private applyDatagram(datagram: Buffer): void {
     this.stats.datagrams++;
     const parsed = parseUevent(datagram);
     if (parsed.kind === 'malformed') {
@@ -190,56 +314,71 @@ export class MultipathService {
 
   /** Events were lost: rebuild, announce what the rebuild finds, then say so. */
   resync(reason: string): void {
-    this.pendingResync.add(reason);
+    this.pendingResync.set(reason, ++this.lossCount);
     this.refresher.poke();
   }
 
-  private openMonitor(): void {
-    if (!this.deps.openMonitor) return;
-    try {
-      this.monitor = this.deps.openMonitor(
-        { receiveBufferBytes: this.deps.config.netlinkBuffer },
-        {
-          onDatagram: (d) => this.handleDatagram(d),
-          onOverflow: () => {
-            this.stats.overflows++;
-            this.deps.log.warning('kernel uevent socket overflowed (ENOBUFS): events were lost, re-reading all state');
-            this.resync('overflow');
-          },
-          onError: (e) => this.deps.log.warning(`uevent socket: ${e.message}`),
-        },
-      );
-    } catch (e) {
-      this.deps.log.warning(`kernel uevents unavailable, relying on reads: ${(e as Error).message}`);
-    }
+  /** The uevent socket, reopened whenever it fails; KernelEventsAvailable says whether it is open. */
+  private openUevents(open: OpenMonitor): UeventSource {
+    return new UeventSource(open, this.deps.config.netlinkBuffer, this.deps.log, this.timers, {
+      onDatagram: (d) => this.handleDatagram(d),
+      onOverflow: () => {
+        this.stats.overflows++;
+        this.deps.log.warning('kernel uevent socket overflowed (ENOBUFS): events were lost, re-reading all state');
+        this.resync('overflow');
+      },
+      onLost: () => this.stream.managerChanged(),
+      onReopened: () => {
+        this.stream.managerChanged();
+        this.resync('uevent-reopened');
+      },
+    });
   }
 
   private armSafetyNet(): void {
     const seconds = this.deps.config.refreshInterval;
     if (seconds <= 0 || this.stopped) return;
-    this.safetyTimer = this.timers.setTimeout(() => {
-      this.refresher.poke();
-      this.armSafetyNet();
-    }, seconds * 1000);
+    this.safetyTimer = this.timers.setTimeout(
+      this.errors.guard('the safety-net timer', () => {
+        this.refresher.poke();
+        this.armSafetyNet();
+      }),
+      seconds * 1000,
+    );
   }
 
   private async read(): Promise<void> {
     this.stats.reads++;
+    // A loss after this point may postdate what the sources tell this read.
+    const begun = this.lossCount;
     const readings: SourceReadings = {};
-    const mpd = await this.readMultipathd();
+    const mpd = await this.readMultipathd(begun);
     if (mpd) readings.multipathd = mpd;
     // After multipathd: the kernel's answer is then at least as new as every event applied so far.
     const dm = this.readDm();
     if (dm) readings.dm = dm;
     if (this.stopped) return;
-    const changes = this.store.applyReadings(readings);
+    const repaired: string[] = [];
+    const changes = this.store.applyReadings(readings, (m) => repaired.push(m));
+    this.reportRepairs(repaired);
     this.stream.mapsChanged(changes, true);
-    if (this.pendingResync.size > 0 && (readings.dm || readings.multipathd)) {
-      const reason = [...this.pendingResync].join(',');
-      this.pendingResync.clear();
-      this.stream.resynchronized(reason);
-    }
+    if (readings.dm || readings.multipathd) this.confirmResync(begun);
     this.stream.managerChanged();
+  }
+
+  /** The losses up to `begun` are repaired: say so. Later ones wait for the read they caused. */
+  private confirmResync(begun: number): void {
+    const confirmed = [...this.pendingResync].filter(([, n]) => n <= begun).map(([reason]) => reason);
+    for (const reason of confirmed) this.pendingResync.delete(reason);
+    if (confirmed.length > 0) this.stream.resynchronized(confirmed.join(','));
+    if (this.pendingResync.size > 0) this.refresher.poke();
+  }
+
+  /** Each repair once while it lasts: a read every second must not log the same line each time. */
+  private reportRepairs(messages: string[]): void {
+    const now = new Set(messages);
+    for (const m of now) if (!this.repairsReported.has(m)) this.deps.log.warning(m);
+    this.repairsReported = now;
   }
 
   private readDm() {
@@ -255,7 +394,7 @@ export class MultipathService {
     return r.value.maps;
   }
 
-  private async readMultipathd() {
+  private async readMultipathd(begun: number) {
     try {
       const text = await this.deps.multipathd.request('show maps json');
       const parsed = parseShowMaps(text);
@@ -265,7 +404,8 @@ export class MultipathService {
       if (this.configStale || !this.settings) await this.readSettings();
       if (this.health.succeeded()) {
         this.deps.log.notice('multipathd is back; re-reading all state');
-        this.pendingResync.add('multipathd-restart');
+        // Found by this very read, which therefore confirms it.
+        this.pendingResync.set('multipathd-restart', begun);
         this.configStale = true;
       }
       this.stream.managerChanged();
@@ -273,7 +413,8 @@ export class MultipathService {
     } catch (e) {
       const kind = e instanceof MultipathdError ? e.kind : 'unparsable';
       const lost = this.health.failed(kind);
-      if (lost) this.deps.log.warning(`multipathd unavailable: ${(e as Error).message}; serving the kernel's view`);
+      // An impostor is reported by the client itself, once, however often we retry.
+      if (lost && kind !== 'untrusted') this.deps.log.warning(`multipathd unavailable: ${(e as Error).message}; serving the kernel's view`);
       else this.deps.log.debug(`multipathd read failed: ${(e as Error).message}`);
       this.stream.managerChanged();
       this.scheduleRetry();
@@ -292,7 +433,7 @@ export class MultipathService {
     }
     const parsed = parseShowConfig(text);
     if (parsed.ok) {
-      this.settings = parsed.value;
+      this.settings = gateSettings(parsed.value, (m) => this.deps.log.warning(m));
       this.configStale = false;
     } else {
       this.deps.log.warning(`multipathd config unreadable: ${parsed.error}`);
@@ -301,24 +442,47 @@ export class MultipathService {
 
   private scheduleRetry(): void {
     if (this.retryTimer !== undefined || this.stopped) return;
-    this.retryTimer = this.timers.setTimeout(() => {
-      this.retryTimer = undefined;
-      this.refresher.poke();
-    }, this.health.backoffMs());
+    this.retryTimer = this.timers.setTimeout(
+      this.errors.guard('the multipathd retry timer', () => {
+        this.retryTimer = undefined;
+        this.refresher.poke();
+      }),
+      this.health.backoffMs(),
+    );
   }
 
+  /** Root is never throttled; everyone else spends their uid's reply budget (see caller-budget.ts). */
+  private async admit(sender: string): Promise<void> {
+    const uid = await this.callers.uid(sender);
+    if (uid !== 0) await this.budgets.admit(uid ?? UNKNOWN_UID);
+  }
+
+  /** Signals the bus would refuse were not sent: once per burst, tell clients to re-read. */
+  private resyncAfterBurst(): void {
+    if (this.sizeResyncPending) return;
+    this.sizeResyncPending = true;
+    this.timers.setTimeout(() => {
+      this.sizeResyncPending = false;
+      this.stream.resynchronized('message-size');
+    }, 0);
+  }
+
+  /** A page of the history, cut short where the message size limit would be reached (the caller asks again from its last serial). */
   private getEvents(call: MethodCall): unknown[] {
     const [since, max] = call.args as [bigint, number];
     const { complete, events } = this.history.since(since, max);
-    return [
-      complete,
-      events.map((e) => [
-        e.serial,
-        e.name,
-        e.object,
-        Object.fromEntries(Object.entries(e.data).map(([k, v]) => [k, variant(v.type, v.value)])),
-      ]),
-    ];
+    const out: unknown[] = [];
+    let bytes = 8;
+    for (const e of events) {
+      const entry = [e.serial, e.name, e.object, Object.fromEntries(Object.entries(e.data).map(([k, v]) => [k, variant(v.type, v.value)]))];
+      bytes += align8(sizeOf('(tsoa{sv})', entry));
+      if (bytes > this.server.replyBudget) break;
+      out.push(entry);
+    }
+    if (out.length === 0 && events.length > 0) {
+      throw new DBusError('org.freedesktop.DBus.Error.LimitsExceeded', `event ${events[0].serial} alone is larger than the message size limit`);
+    }
+    return [complete, out];
   }
 }
 

@@ -50,6 +50,11 @@ export interface Burst {
   readonly manager: ManagerState;
   /** Serial of the newest event. */
   readonly eventSerial: bigint;
+  /**
+   * The sink's view is unknown (one of its calls threw): it should rebuild everything from
+   * `topology`; `changed` lists only what changed since the last burst.
+   */
+  readonly full: boolean;
 }
 
 export interface Sink {

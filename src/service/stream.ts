@@ -1,6 +1,7 @@
 // Turns the model's changes into the numbered event stream and fans it out to the sinks
 // (see sink.ts). Events go out at once; the end of a burst (one turn of the event loop)
-// is announced once, with every map that changed in it.
+// is announced once, with every map that changed in it. A sink that throws harms neither
+// the model nor the other sinks: it is reported, and its next burst is a full one.
 import { mapObjectPath, ROOT_PATH } from '../dbus/api';
 import type { Transition } from '../model/diff';
 import type { MapChange } from '../model/store';
@@ -14,12 +15,17 @@ export class EventStream {
   private readonly dirty = new Set<string>();
   private managerDirty = true;
   private scheduled = false;
+  /** Sinks whose view is unknown since one of their calls threw. */
+  private readonly unsure = new Set<Sink>();
 
   constructor(
     private readonly history: EventHistory,
     private readonly topology: () => Topology,
     private readonly manager: () => ManagerState,
     private readonly schedule: (fn: () => void) => void = setImmediate,
+    private readonly onSinkError: (e: unknown, context: string) => void = (e) => {
+      throw e;
+    },
   ) {}
 
   addSink(sink: Sink): void {
@@ -47,6 +53,12 @@ export class EventStream {
     this.schedule(() => this.flush());
   }
 
+  /** Every sink's next burst is a full one (after a bug left what they hold unknown). */
+  republish(): void {
+    for (const s of this.sinks) this.unsure.add(s);
+    this.managerChanged();
+  }
+
   /** End the burst now: every sink sees the maps that changed since the last one. */
   flush(): void {
     this.scheduled = false;
@@ -56,8 +68,11 @@ export class EventStream {
     for (const wwid of this.dirty) changed.set(wwid, topology.get(wwid));
     this.dirty.clear();
     this.managerDirty = false;
-    const burst = { topology, changed, manager: this.manager(), eventSerial: this.history.lastSerial };
-    for (const s of this.sinks) s.burst(burst);
+    const burst = { topology, changed, manager: this.manager(), eventSerial: this.history.lastSerial, full: false };
+    for (const s of this.sinks) {
+      const full = this.unsure.delete(s);
+      this.call(s, 'burst', () => s.burst(full ? { ...burst, full } : burst));
+    }
   }
 
   private emit(
@@ -70,7 +85,16 @@ export class EventStream {
   ): void {
     const entry = this.history.append(name, object, data);
     const ev: ServiceEvent = { ...entry, name, synthesized, map, path };
-    for (const s of this.sinks) s.event(ev);
+    for (const s of this.sinks) this.call(s, `${name} event`, () => s.event(ev));
+  }
+
+  private call(sink: Sink, what: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      this.unsure.add(sink);
+      this.onSinkError(e, `the ${sink.constructor.name} sink (${what})`);
+    }
   }
 
   private transition(t: Transition, prev: MapState | undefined, next: MapState | undefined, synthesized: boolean): void {

@@ -26,10 +26,14 @@ const KEYWORDS: [string, string, boolean][] = [
 ];
 
 /** The command shapes the simulator answers, by their keyword codes. */
-export const HANDLED = ['LIST MAPS', 'LIST STATUS', 'LIST DAEMON', 'LIST MAPS JSON', 'LIST CONFIG', 'ADD MAP', 'DEL MAP', 'REINSTATE PATH', 'FAIL PATH'] as const;
+export const HANDLED = [
+  'LIST MAPS', 'LIST STATUS', 'LIST DAEMON', 'LIST MAPS JSON', 'LIST CONFIG', 'ADD MAP', 'DEL MAP', 'REINSTATE PATH', 'FAIL PATH',
+  'SWITCH MAP GROUP', 'DISABLEQ MAP', 'RESTOREQ MAP', 'RESIZE MAP', 'RECONFIGURE',
+] as const;
 export type Handled = (typeof HANDLED)[number];
 
-export type ParsedCommand = { ok: true; shape: Handled; param: string } | { ok: false; reply: string };
+/** `param` is the first parameter (the map or path); `params` has each by its keyword's code. */
+export type ParsedCommand = { ok: true; shape: Handled; param: string; params: Record<string, string> } | { ok: false; reply: string };
 
 function findKeyword(word: string): [string, string, boolean] | undefined {
   let prefix: [string, string, boolean] | undefined;
@@ -45,6 +49,7 @@ function findKeyword(word: string): [string, string, boolean] | undefined {
 export function parseCommand(command: string): ParsedCommand {
   const words = command.split(/\s+/).filter(Boolean);
   const codes: string[] = [];
+  const params: Record<string, string> = {};
   let param = '';
   for (let i = 0; i < words.length; i++) {
     const k = findKeyword(words[i]);
@@ -53,12 +58,13 @@ export function parseCommand(command: string): ParsedCommand {
     codes.push(k[1]);
     if (k[2]) {
       if (i + 1 >= words.length) return { ok: false, reply: help(command, 'Missing argument') };
-      param = words[++i];
+      params[k[1]] = words[++i];
+      param ||= params[k[1]];
     }
   }
   const shape = codes.join(' ');
   if (!(HANDLED as readonly string[]).includes(shape)) return { ok: false, reply: help(command, 'Missing argument') };
-  return { ok: true, shape: shape as Handled, param };
+  return { ok: true, shape: shape as Handled, param, params };
 }
 
 function help(command: string, problem: string): string {

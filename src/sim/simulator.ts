@@ -17,8 +17,12 @@ export interface SimMapView {
   wwid: string;
   sysfs: string;
   devT: string;
-  /** The path group dm-mpath is using, 1-based; 0 when none has a usable path. */
+  /** The path group dm-mpath is using, 1-based; 0 when none (no usable path, or switched and no I/O yet). */
   activeGroup: number;
+  /** The group switch_group named, until I/O takes it; 0 otherwise. */
+  nextGroup: number;
+  features: string;
+  sizeSectors: number;
   paths: { dev: string; devT: string; failed: boolean; group: number }[];
 }
 
@@ -35,9 +39,25 @@ export class MultipathdSimulator {
   private hangUps = 0;
   private accepted = 0;
 
-  constructor(private readonly options: { socket: string; topology?: SimTopologyOptions | 'small'; onUevent?: (d: Buffer) => void }) {
+  constructor(
+    private readonly options: {
+      socket: string;
+      topology?: SimTopologyOptions | 'small';
+      onUevent?: (d: Buffer) => void;
+      /**
+       * Make the world slower than the reply: uevents reach onUevent this long after the
+       * command that caused them, and `show`/`list` answers take this long (a big host).
+       */
+      latency?: { ueventMs?: number; readMs?: number };
+    },
+  ) {
     const t = options.topology;
     this.topo = new SimTopology(t === undefined || t === 'small' ? SMALL : t);
+  }
+
+  /** The simulated host itself, for tests that rearrange it (move a device, repeat a WWID). */
+  get topology(): SimTopology {
+    return this.topo;
   }
 
   /** Connections accepted so far: tells a test whether a client reconnected. */
@@ -102,6 +122,17 @@ export class MultipathdSimulator {
     return this.topo.setPath(dev, false);
   }
 
+  /** The LUN behind map `name` grew (or shrank) on the array: its paths now report `sectors`. */
+  setDiskSize(name: string, sectors: number): void {
+    const map = this.topo.findMap(name);
+    if (map) this.topo.setDiskSize(map, sectors);
+  }
+
+  /** Times `reconfigure` was received. */
+  get reconfigures(): number {
+    return this.topo.reconfigures;
+  }
+
   removeMap(name: string): Buffer[] {
     return this.topo.setPresent(name, false);
   }
@@ -119,6 +150,9 @@ export class MultipathdSimulator {
         sysfs: `dm-${m.minor}`,
         devT: `254:${m.minor}`,
         activeGroup: m.activeGroup,
+        nextGroup: m.nextGroup,
+        features: m.queueIfNoPath ? '1 queue_if_no_path' : '0',
+        sizeSectors: m.sizeSectors,
         paths: m.paths.map((p) => ({ dev: p.dev, devT: p.devT, failed: p.failed, group: p.group })),
       }));
   }
@@ -135,7 +169,7 @@ export class MultipathdSimulator {
   dmTableStatus(name: string, table: boolean): DmTargetLine[] {
     const map = this.topo.maps.find((m) => m.name === name && m.present);
     if (!map) throw new NativeError(`ioctl DM_TABLE_STATUS ${name}: No such device or address`, 6, 'ENXIO', 'ioctl');
-    return [{ start: 0, length: this.topo.sizeSectors, targetType: 'multipath', params: table ? this.topo.dmTable(map) : this.topo.dmStatus(map) }];
+    return [{ start: 0, length: map.sizeSectors, targetType: 'multipath', params: table ? this.topo.dmTable(map) : this.topo.dmStatus(map) }];
   }
 
   private serve(socket: net.Socket): void {
@@ -153,7 +187,11 @@ export class MultipathdSimulator {
           this.hangUps--;
           return void socket.destroy();
         }
-        if (!this.stalled) socket.write(encodeFrame(this.answer(f.text)));
+        if (this.stalled) continue;
+        const reply = encodeFrame(this.answer(f.text));
+        const delay = /^\s*(show|list)\b/.test(f.text) ? (this.options.latency?.readMs ?? 0) : 0;
+        if (delay > 0) setTimeout(() => socket.write(reply), delay);
+        else socket.write(reply);
       }
     });
   }
@@ -166,11 +204,15 @@ export class MultipathdSimulator {
     const kernel = (ds: Buffer[]) => {
       for (const d of ds) {
         this.emitted.push(d);
-        this.options.onUevent?.(d);
+        const deliver = this.options.onUevent;
+        const delay = this.options.latency?.ueventMs ?? 0;
+        if (deliver && delay > 0) setTimeout(() => deliver(d), delay);
+        else deliver?.(d);
       }
       return 'ok\n';
     };
-    const live = this.topo.findMap(arg)?.present;
+    const map = this.topo.findMap(arg);
+    const live = map?.present;
     switch (c.shape) {
       case 'LIST MAPS JSON':
         return this.topo.showMapsJson();
@@ -190,8 +232,29 @@ export class MultipathdSimulator {
         return live ? kernel(this.removeMap(arg)) : 'fail\n';
       case 'ADD MAP':
         return live === undefined ? 'fail\n' : kernel(this.addMap(arg));
+      // multipathd 0.9.4 answers "fail" for a map it does not know and for a failed dm message.
+      case 'SWITCH MAP GROUP': {
+        // cli_switch_group() passes the name to dm_switchgroup() unlooked-up: only a dm name works.
+        const named = this.topo.maps.find((m) => m.present && m.name === arg);
+        return named && this.topo.switchGroup(named, parseGroup(c.params.GROUP)) ? 'ok\n' : 'fail\n';
+      }
+      case 'DISABLEQ MAP':
+      case 'RESTOREQ MAP':
+        if (!live) return 'fail\n';
+        this.topo.setQueueing(map!, c.shape === 'RESTOREQ MAP');
+        return 'ok\n';
+      case 'RESIZE MAP':
+        return live ? kernel(this.topo.resize(map!)) : 'fail\n';
+      case 'RECONFIGURE':
+        this.topo.reconfigures++;
+        return 'ok\n';
     }
   }
+}
+
+/** multipathd reads the group with atoi(): digits, or 0 (which dm-mpath refuses). */
+function parseGroup(word: string | undefined): number {
+  return /^\d{1,9}$/.test(word ?? '') ? Number(word) : 0;
 }
 
 /** multipathd's plain listings: columns as wide as their widest cell, one space apart. */

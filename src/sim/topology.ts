@@ -9,7 +9,14 @@ export interface SimTopologyOptions {
   groupsPerMap?: number;
   vendor?: string;
   product?: string;
+  /** Map names in order (an alias, or the WWID without user_friendly_names); default mpatha, mpathb, … */
+  names?: string[];
+  /** The configuration's no_path_retry (default: unset, as multipath.conf leaves it). */
+  noPathRetry?: NoPathRetry;
 }
+
+/** multipathd's no_path_retry: unset, "fail", "queue", or a number of checker intervals. */
+export type NoPathRetry = 'undef' | 'fail' | 'queue' | number;
 
 export interface SimPath {
   dev: string;
@@ -26,8 +33,18 @@ export interface SimMap {
   minor: number;
   groups: number;
   paths: SimPath[];
-  /** The group dm-mpath is using; 0 when no group has a usable path. */
+  /** The group dm-mpath is using; 0 when none (no usable path, or switch_group before the next I/O). */
   activeGroup: number;
+  /** The group dm-mpath will use next (after switch_group); 0 when it just keeps its current one. */
+  nextGroup: number;
+  /** The map's no_path_retry as multipathd holds it (disablequeueing makes it "fail"). */
+  noPathRetry: NoPathRetry;
+  /** dm-mpath's queue_if_no_path flag: the table's features. */
+  queueIfNoPath: boolean;
+  sizeSectors: number;
+  /** What the member disks report (they may have grown since the map was loaded). */
+  diskSectors: number;
+  mapLoads: number;
   dmSeqnum: number;
   diskseq: number;
   pathFaults: number;
@@ -43,12 +60,16 @@ export class SimTopology {
   readonly maps: SimMap[] = [];
   vendor: string;
   product: string;
+  /** Times multipathd was told to reconfigure. */
+  reconfigures = 0;
+  private readonly noPathRetry: NoPathRetry;
   private kernelSeqnum = 1000;
   private lastDiskseq: number;
 
   constructor(o: SimTopologyOptions) {
     this.vendor = o.vendor ?? 'Linux';
     this.product = o.product ?? 'scsi_debug';
+    this.noPathRetry = o.noPathRetry ?? 'undef';
     const groups = Math.max(1, Math.min(o.groupsPerMap ?? 2, o.pathsPerMap));
     let disk = 0;
     for (let m = 0; m < o.maps; m++) {
@@ -57,7 +78,24 @@ export class SimTopology {
         const i = disk++;
         paths.push({ dev: sdName(i), devT: sdDevT(i), failed: false, failCount: 0, group: Math.floor((p * groups) / o.pathsPerMap) + 1 });
       }
-      this.maps.push({ name: mpathName(m), wwid: simWwid(m), minor: m, groups, paths, activeGroup: 1, dmSeqnum: 0, diskseq: 0, pathFaults: 0, present: true });
+      this.maps.push({
+        name: o.names?.[m] ?? mpathName(m),
+        wwid: simWwid(m),
+        minor: m,
+        groups,
+        paths,
+        activeGroup: 1,
+        nextGroup: 0,
+        noPathRetry: this.noPathRetry,
+        queueIfNoPath: queues(this.noPathRetry),
+        sizeSectors: SIZE_SECTORS,
+        diskSectors: SIZE_SECTORS,
+        mapLoads: 1,
+        dmSeqnum: 0,
+        diskseq: 0,
+        pathFaults: 0,
+        present: true,
+      });
     }
     // The disks were numbered first, the dm devices after them, as at boot.
     this.lastDiskseq = disk;
@@ -117,8 +155,57 @@ export class SimTopology {
       p.failed = false;
       p.failCount = 0;
     }
-    Object.assign(map, { activeGroup: 1, dmSeqnum: 0, pathFaults: 0, diskseq: ++this.lastDiskseq });
+    Object.assign(map, {
+      activeGroup: 1,
+      nextGroup: 0,
+      noPathRetry: this.noPathRetry,
+      queueIfNoPath: queues(this.noPathRetry),
+      sizeSectors: map.diskSectors,
+      mapLoads: 1,
+      dmSeqnum: 0,
+      pathFaults: 0,
+      diskseq: ++this.lastDiskseq,
+    });
     return [this.datagram('add', map, {}), this.datagram('change', map, { DM_COOKIE })];
+  }
+
+  /**
+   * `switchgroup map M group N` as multipathd 0.9.4 does it: the dm message "switch_group N".
+   * dm-mpath drops its current group and names N next until I/O picks it; it sends no uevent
+   * for this (only a dm event, which DM_DEV_WAIT sees). false: no such group (EINVAL).
+   */
+  switchGroup(map: SimMap, group: number): boolean {
+    if (!Number.isInteger(group) || group < 1 || group > map.groups) return false;
+    map.activeGroup = 0;
+    map.nextGroup = group;
+    return true;
+  }
+
+  /**
+   * disablequeueing: no_path_retry becomes "fail" and dm-mpath gets "fail_if_no_path";
+   * restorequeueing: the configured no_path_retry again, queue_if_no_path if it queues.
+   * Both are dm messages: no uevent.
+   */
+  setQueueing(map: SimMap, restore: boolean): void {
+    map.noPathRetry = restore ? this.noPathRetry : 'fail';
+    map.queueIfNoPath = queues(map.noPathRetry);
+  }
+
+  /** The member disks now report this many sectors (a LUN grown on the array, then rescanned). */
+  setDiskSize(map: SimMap, sectors: number): void {
+    map.diskSectors = sectors;
+  }
+
+  /**
+   * `resize map M`: nothing when the paths report the map's size already; otherwise the
+   * table is reloaded at the new size and resumed, which the kernel announces with a change
+   * event carrying libdevmapper's cookie.
+   */
+  resize(map: SimMap): Buffer[] {
+    if (map.diskSectors === map.sizeSectors) return [];
+    map.sizeSectors = map.diskSectors;
+    map.mapLoads++;
+    return [this.datagram('change', map, { DM_COOKIE })];
   }
 
   /**
@@ -128,6 +215,12 @@ export class SimTopology {
    */
   private chooseGroup(map: SimMap): void {
     const usable = (g: number) => map.paths.some((p) => p.group === g && !p.failed);
+    // The I/O that follows takes the group switch_group named, if it can.
+    if (map.nextGroup && usable(map.nextGroup)) {
+      map.activeGroup = map.nextGroup;
+      map.nextGroup = 0;
+      return;
+    }
     if (map.activeGroup && usable(map.activeGroup)) return;
     map.activeGroup = 0;
     for (let g = 1; g <= map.groups; g++) {
@@ -162,7 +255,7 @@ export class SimTopology {
   }
 
   dmTable(map: SimMap): string {
-    const parts = ['0', '1 alua', String(map.groups), '1'];
+    const parts = [features(map), '1 alua', String(map.groups), '1'];
     for (let g = 1; g <= map.groups; g++) {
       const members = this.members(map, g);
       parts.push(`service-time 0 ${members.length} 2`, ...members.map((p) => `${p.devT} 1 1`));
@@ -171,16 +264,12 @@ export class SimTopology {
   }
 
   dmStatus(map: SimMap): string {
-    const parts = ['2 0 1', '0', String(map.groups), String(map.activeGroup || 1)];
+    const parts = ['2 0 1', '0', String(map.groups), String(map.nextGroup || map.activeGroup || 1)];
     for (let g = 1; g <= map.groups; g++) {
       const members = this.members(map, g);
       parts.push(`${g === map.activeGroup ? 'A' : 'E'} 0 ${members.length} 2`, ...members.map((p) => `${p.devT} ${p.failed ? 'F' : 'A'} ${p.failCount} 0 1`));
     }
     return parts.join(' ');
-  }
-
-  get sizeSectors(): number {
-    return SIZE_SECTORS;
   }
 
   /** `show status`: only the checker states some path is in, as multipathd prints them. */
@@ -236,11 +325,11 @@ export class SimTopology {
       "uuid" : "${m.wwid}",
       "sysfs" : "dm-${m.minor}",
       "failback" : "-",
-      "queueing" : "-",
+      "queueing" : "${queueingField(m.noPathRetry)}",
       "paths" : ${m.paths.filter((p) => !p.failed).length},
       "write_prot" : "rw",
       "dm_st" : "active",
-      "features" : "0",
+      "features" : "${features(m)}",
       "hwhandler" : "1 alua",
       "action" : "create",
       "path_faults" : ${m.pathFaults},
@@ -248,10 +337,23 @@ export class SimTopology {
       "prod" : "${this.product}",
       "rev" : "0191",
       "switch_grp" : 0,
-      "map_loads" : 1,
+      "map_loads" : ${m.mapLoads},
       "total_q_time" : 0,
       "q_timeouts" : 0,
       "path_groups": [${groups.join(',')}]
    }`;
   }
+}
+
+const queues = (n: NoPathRetry) => n === 'queue' || typeof n === 'number';
+
+/** The table's features as dm-mpath prints them (and multipathd repeats). */
+const features = (m: SimMap) => (m.queueIfNoPath ? '1 queue_if_no_path' : '0');
+
+/** multipathd's "queueing" column: '-' unset, "off", "on", or the retries left ("N chk"). */
+function queueingField(n: NoPathRetry): string {
+  if (n === 'undef') return '-';
+  if (n === 'fail') return 'off';
+  if (n === 'queue') return 'on';
+  return `${n} chk`;
 }

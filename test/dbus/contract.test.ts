@@ -43,7 +43,7 @@ async function live(objectPath: string): Promise<Map<string, Iface>> {
 }
 
 describe('the introspection contract', () => {
-  it('the contract file names the four interfaces of DESIGN.md', () => {
+  it('the contract file names the four interfaces of the README D-Bus API section', () => {
     expect([...contract.keys()]).toEqual(['Manager', 'Map', 'PathGroup', 'Path'].map((i) => `${BUS_NAME}.${i}`));
     expect(contract.get(`${BUS_NAME}.Map`)!.members).toContain('signal PathFailed(o path, s dev_t, u valid_paths, u dm_seqnum, t serial)');
   });

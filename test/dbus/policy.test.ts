@@ -7,7 +7,8 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MANAGER_IFACE, MAP_IFACE, PATH_IFACE, mapObjectPath, pathObjectPath } from '../../src/dbus/api';
 import { NOBODY, POLICY_FILE, runAs } from '../helpers/dbus-daemon';
-import { BUS_NAME, CLI, ROOT_PATH, run, startHarness, type Harness } from '../helpers/service-harness';
+import { BUS_NAME, ROOT_PATH, run, startHarness, type Harness } from '../helpers/service-harness';
+import { worldReadable } from '../helpers/world-readable-copy';
 
 let h: Harness;
 beforeAll(async () => {
@@ -54,6 +55,7 @@ const ALLOWED: Record<string, () => Call> = {
   'org.freedesktop.DBus.ObjectManager.GetManagedObjects': () => at(ROOT_PATH),
   [`${MANAGER_IFACE}.GetEvents`]: () => at(ROOT_PATH, 'tu', 0, 10),
   [`${MANAGER_IFACE}.Refresh`]: () => at(ROOT_PATH),
+  [`${MANAGER_IFACE}.GetManagedObjectsPage`]: () => at(ROOT_PATH, 'su', '', 10),
 };
 
 /** Each denied call, with what the service itself answers root (who may send anything). */
@@ -61,21 +63,27 @@ const DENIED: Record<string, { call: () => Call; serviceSays: string }> = {
   [`${PROPS}.Set`]: { call: () => at(ROOT_PATH, 'ssv', MANAGER_IFACE, 'Health', { variant: ['s', 'optimal'] }), serviceSays: 'org.freedesktop.DBus.Error.PropertyReadOnly' },
 };
 
-/** Not in the file at all: names that do not exist, among them the management methods of
- * the API contract that are not implemented yet. The bus stops them; root learns from the
- * service that they do not exist. */
+/** Management methods: the bus lets them through, the service asks polkit (not running on
+ * this bus, so only root may act). Sent as uid 65534 only: root would really act. */
+const MANAGED: Record<string, () => Call> = {
+  [`${MANAGER_IFACE}.Reconfigure`]: () => at(ROOT_PATH, 'a{sv}', {}),
+  [`${MAP_IFACE}.SwitchGroup`]: () => at(map(), 'ua{sv}', 1, {}),
+  [`${MAP_IFACE}.SetQueueing`]: () => at(map(), 'ba{sv}', false, {}),
+  [`${MAP_IFACE}.Resize`]: () => at(map(), 'a{sv}', {}),
+  [`${PATH_IFACE}.Fail`]: () => at(pathObjectPath(dev()), 'a{sv}', {}),
+  [`${PATH_IFACE}.Reinstate`]: () => at(pathObjectPath(dev()), 'a{sv}', {}),
+};
+
+/** Not in the file at all: names that do not exist. The bus stops them; root learns from
+ * the service that they do not exist. */
 const NONEXISTENT: Record<string, () => Call> = {
   [`${MANAGER_IFACE}.Frobnicate`]: () => at(ROOT_PATH),
-  [`${MANAGER_IFACE}.Reconfigure`]: () => at(ROOT_PATH),
-  [`${MAP_IFACE}.SwitchGroup`]: () => at(map(), 'u', 1),
-  [`${MAP_IFACE}.SetQueueing`]: () => at(map(), 'b', false),
-  [`${PATH_IFACE}.Fail`]: () => at(pathObjectPath(dev())),
-  [`${PATH_IFACE}.Reinstate`]: () => at(pathObjectPath(dev())),
+  [`${MAP_IFACE}.Frobnicate`]: () => at(map()),
+  [`${PATH_IFACE}.Frobnicate`]: () => at(pathObjectPath(dev())),
   'org.freedesktop.DBus.Introspectable.Frobnicate': () => at(ROOT_PATH),
 };
 
 type Answer = { ok: true } | { ok: false; error: string; text: string };
-const BUS_CALL = path.resolve(__dirname, '../helpers/bus-call.js');
 
 /** Make the calls as `uid`, one connection for all, through test/helpers/bus-call.js. */
 async function callAs(uid: number, calls: Record<string, Call>): Promise<Record<string, Answer>> {
@@ -83,7 +91,8 @@ async function callAs(uid: number, calls: Record<string, Call>): Promise<Record<
     const dot = name.lastIndexOf('.');
     return { destination: BUS_NAME, interface: name.slice(0, dot) || undefined, member: name.slice(dot + 1), ...c };
   });
-  const args = [BUS_CALL, h.bus.address, JSON.stringify(messages)];
+  // From the world-readable copy: uid 65534 may not be able to enter the checkout.
+  const args = [worldReadable('test/helpers/bus-call.js'), h.bus.address, JSON.stringify(messages)];
   const r = uid === 0 ? await run(process.execPath, args) : await runAs(uid, process.execPath, args);
   if (r.code !== 0) throw new Error(`bus-call as ${uid}: ${r.stderr}`);
   const answers = JSON.parse(r.stdout) as Answer[];
@@ -97,7 +106,7 @@ const build = <T,>(table: Record<string, T>, f: (t: T) => Call) => Object.fromEn
 describe('the policy file allows exactly what exists', () => {
   it('every allow rule for the default context names a method the service implements', () => {
     const allowed = DEFAULT.filter((r) => r.kind === 'allow' && r.attrs.send_destination === BUS_NAME).map(sendRule);
-    expect(allowed.sort()).toEqual(Object.keys(ALLOWED).sort());
+    expect(allowed.sort()).toEqual([...Object.keys(ALLOWED), ...Object.keys(MANAGED)].sort());
   });
 
   it('of our own interfaces it allows exactly the methods of the introspection contract', () => {
@@ -105,7 +114,7 @@ describe('the policy file allows exactly what exists', () => {
     const contract = [...xml.matchAll(/<interface name="([^"]+)">([\s\S]*?)<\/interface>/g)].flatMap((i) =>
       [...i[2].matchAll(/<method name="([^"]+)"/g)].map((m) => `${i[1]}.${m[1]}`),
     );
-    const ours = Object.keys(ALLOWED).filter((k) => k.startsWith(`${BUS_NAME}.`));
+    const ours = [...Object.keys(ALLOWED), ...Object.keys(MANAGED)].filter((k) => k.startsWith(`${BUS_NAME}.`));
     expect(ours.sort()).toEqual(contract.sort());
   });
 
@@ -131,8 +140,15 @@ describe.skipIf(process.getuid?.() !== 0)('policy as uid 65534, against the live
       // No interface at all: an allow rule naming send_interface never matches it.
       '.Refresh': at(ROOT_PATH),
     };
-    [nobody, root] = await Promise.all([callAs(NOBODY, calls), callAs(0, calls)]);
+    [nobody, root] = await Promise.all([callAs(NOBODY, { ...calls, ...build(MANAGED, (c) => c()) }), callAs(0, calls)]);
   });
+
+  for (const name of Object.keys(MANAGED)) {
+    it(`reaches the service, which refuses it without polkit: ${name}`, () => {
+      expect(refusedByBus(nobody[name]), JSON.stringify(nobody[name])).toBe(false);
+      expect(nobody[name]).toMatchObject({ ok: false, error: `${BUS_NAME}.Error.NotAuthorized` });
+    });
+  }
 
   for (const name of Object.keys(ALLOWED)) {
     it(`allowed: ${name}`, () => {
@@ -161,7 +177,7 @@ describe.skipIf(process.getuid?.() !== 0)('policy as uid 65534, against the live
 
   it('may not own the name', async () => {
     const script = `
-      const { connectBus, requestName } = require(${JSON.stringify(require.resolve('../../dist/dbus/connection.js'))});
+      const { connectBus, requestName } = require(${JSON.stringify(worldReadable('dist/dbus/connection.js'))});
       connectBus(process.argv[1]).then((b) => requestName(b, ${JSON.stringify(BUS_NAME)}))
         .then(() => { console.log('owned'); process.exit(0); }, (e) => { console.log(e.message); process.exit(3); });`;
     const r = await runAs(NOBODY, process.execPath, ['-e', script, h.bus.address]);
@@ -173,7 +189,7 @@ describe.skipIf(process.getuid?.() !== 0)('policy as uid 65534, against the live
     const tree = await runAs(NOBODY, 'busctl', [`--address=${h.bus.address}`, 'tree', BUS_NAME]);
     expect(tree.code, tree.stderr).toBe(0);
     expect(tree.stdout).toContain(map());
-    const status = await runAs(NOBODY, CLI, ['status', '--bus', h.bus.address]);
+    const status = await runAs(NOBODY, worldReadable('bin/multipath-dbus'), ['status', '--bus', h.bus.address]);
     expect(status.code, status.stderr).toBe(0);
   });
 });

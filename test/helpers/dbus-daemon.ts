@@ -20,6 +20,8 @@ export interface RunResult {
 export function spawnAs(uid: number, cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
   return spawn('setpriv', [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--', cmd, ...args], {
     env: { ...process.env, HOME: '/nonexistent', ...env },
+    // Not the checkout: that uid may not be allowed to enter it (see world-readable-copy.ts).
+    cwd: '/',
     stdio: ['ignore', 'pipe', 'pipe'],
   });
 }

@@ -7,7 +7,7 @@ import { connectBus, disconnect, onSignal, type BusConnection } from '../../src/
 import { DEFAULT_CONFIG, type ServiceConfig } from '../../src/config/config-file';
 import { startPrivateBus, type PrivateBus } from '../../src/demo/private-bus';
 import { MultipathdClient } from '../../src/multipathd/client';
-import { MultipathService } from '../../src/service/service';
+import { MultipathService, type OpenMonitor } from '../../src/service/service';
 import type { Sink } from '../../src/service/sink';
 import { MultipathdSimulator, type SimTopologyOptions } from '../../src/sim/simulator';
 import { createLogger } from '../../src/util/log';
@@ -34,31 +34,51 @@ export interface Harness {
   stop(): Promise<void>;
 }
 
+export interface HarnessOptions {
+  /** The private bus's max_message_size. */
+  maxMessageSize?: number;
+  /** Outputs beside the D-Bus publisher (metrics, journal). */
+  sinks?: Sink[];
+  /** Kernel uevents from a real socket (root), through the service's own seam; default none. */
+  openMonitor?: OpenMonitor;
+  /** More policy files on the private bus (polkit's, for tests that run polkitd). */
+  busIncludes?: string[];
+  /** The simulator's latency (uevents after the command, reads slower than writes). */
+  latency?: { ueventMs?: number; readMs?: number };
+}
+
 export const CLI = path.resolve(__dirname, '..', '..', 'bin', 'multipath-dbus');
 
 export async function startHarness(
   topology: SimTopologyOptions | 'small' = 'small',
   config: Partial<ServiceConfig> = {},
   maxOutboundBytes?: number,
-  sinks: Sink[] = [],
+  options: HarnessOptions = {},
 ): Promise<Harness> {
-  const bus = await startPrivateBus();
+  const { sinks = [], openMonitor } = options;
+  const bus = await startPrivateBus({ includes: options.busIncludes, maxMessageSize: options.maxMessageSize });
   const socket = `@multipath-dbus-test-${process.pid}-${Math.random().toString(36).slice(2)}`;
-  const sim = new MultipathdSimulator({ socket, topology });
+  // What the simulated kernel says about changes made through multipathd's socket reaches
+  // the service's kernel entry point, as the uevent socket would deliver it.
+  let deliver = (_d: Buffer): void => undefined;
+  const sim = new MultipathdSimulator({ socket, topology, onUevent: (d) => deliver(d), latency: options.latency });
   await sim.listen();
   const logs: string[] = [];
+  const log = createLogger('debug', (l) => logs.push(l), false);
   const conn = await connectBus(bus.address);
   const service = new MultipathService({
     bus: conn,
     config: { ...DEFAULT_CONFIG, enable: true, refreshInterval: 0, ...config },
-    log: createLogger('debug', (l) => logs.push(l), false),
-    multipathd: new MultipathdClient({ socket, timeoutMs: 1500 }),
+    log,
+    // The simulator runs in this process, as whoever runs the tests.
+    multipathd: new MultipathdClient({ socket, timeoutMs: 1500, expectedUid: process.getuid?.(), warn: (m) => log.warning(m) }),
     dm: sim,
-    openMonitor: undefined,
+    openMonitor,
     minRefreshIntervalMs: 50,
     maxOutboundBytes,
     sinks,
   });
+  deliver = (d) => service.handleDatagram(d);
   const client = await connectBus(bus.address);
   const signals: Signal[] = [];
   await onSignal(client, { pathNamespace: ROOT_PATH }, (m) => signals.push(m));
@@ -96,13 +116,20 @@ export interface Run {
   stderr: string;
 }
 
-/** Run a command to completion (or until `killAfterMs`, then SIGINT). */
-export function run(cmd: string, args: string[], opts: { killAfterMs?: number; env?: NodeJS.ProcessEnv; uid?: number } = {}): Promise<Run> {
+/** Run a command to completion (or until its output satisfies `until`, or `killAfterMs` passed: then SIGINT). */
+export function run(
+  cmd: string,
+  args: string[],
+  opts: { killAfterMs?: number; env?: NodeJS.ProcessEnv; uid?: number; until?: (stdout: string) => boolean } = {},
+): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { env: { ...process.env, ...opts.env }, uid: opts.uid, gid: opts.uid });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
+    child.stdout.on('data', (d) => {
+      stdout += d;
+      if (opts.until?.(stdout)) child.kill('SIGINT');
+    });
     child.stderr.on('data', (d) => (stderr += d));
     child.on('error', reject);
     const t = opts.killAfterMs ? setTimeout(() => child.kill('SIGINT'), opts.killAfterMs) : undefined;

@@ -38,11 +38,3 @@ describe('snapshot', () => {
     expect(r.stderr).toMatch(/device-mapper: open \/dev\/mapper\/control/);
   });
 });
-
-describe.skipIf(process.getuid?.() !== 0)('events', () => {
-  it('listens to the kernel until Ctrl-C, then exits 0', async () => {
-    const r = await run(CLI, ['events'], { killAfterMs: 1000 });
-    expect(r.code).toBe(0);
-    expect(r.stderr).toBe('');
-  });
-});

@@ -56,7 +56,7 @@ describe('event storm', () => {
 
   it('a bus that stops reading: signals are dropped, not queued, then Resynchronized("backpressure")', async () => {
     const metrics = new MetricsSink();
-    const tight = await startHarness({ maps: 16, pathsPerMap: 4 }, { historySize: 8192 }, 256 * 1024, [metrics]);
+    const tight = await startHarness({ maps: 16, pathsPerMap: 4 }, { historySize: 8192 }, 256 * 1024, { sinks: [metrics] });
     try {
       const devs = tight.sim.maps().flatMap((m) => m.paths.map((p) => p.dev));
       const datagrams: Buffer[] = [];

@@ -27,7 +27,7 @@ describe('journal entries', () => {
     const socket = path.join(tmp, 'journal.socket');
     receiver = await listenDatagrams(socket);
     const sink = new JournalSink(journaldTransport(socket), { error() {}, warning() {}, notice() {}, info() {}, debug() {} });
-    h = await startHarness('small', {}, undefined, [sink]);
+    h = await startHarness('small', {}, undefined, { sinks: [sink] });
     const map = h.sim.maps()[0];
     const [a, b] = map.paths;
     const serial = h.service.eventSerial + 1n;
@@ -74,7 +74,7 @@ describe('journal entries', () => {
     const socket = path.join(tmp, 'journal2.socket');
     receiver = await listenDatagrams(socket);
     const sink = new JournalSink(journaldTransport(socket), { error() {}, warning() {}, notice() {}, info() {}, debug() {} });
-    h = await startHarness('small', {}, undefined, [sink]);
+    h = await startHarness('small', {}, undefined, { sinks: [sink] });
     h.service.resync('overflow');
     const [e] = (await receiver.waitFor(1)).map(parseJournalEntry);
     expect([e.get('MESSAGE_ID'), e.get('MULTIPATH_REASON'), e.get('PRIORITY')]).toEqual([ID.Resynchronized, 'overflow', '5']);
@@ -98,7 +98,7 @@ describe('journal entries', () => {
     const at = (level: string) => (m: string) => lines.push(`${level}: ${m}`);
     const log = { error: at('error'), warning: at('warning'), notice: at('notice'), info: at('info'), debug: at('debug') };
     const sink = new JournalSink(journaldTransport(path.join(tmp, 'nobody-listens.socket')), log);
-    h = await startHarness('small', {}, undefined, [sink]);
+    h = await startHarness('small', {}, undefined, { sinks: [sink] });
     const map = h.sim.maps()[0];
     const dev = map.paths[0].dev;
     h.kernel(h.sim.failPath(dev));

@@ -144,7 +144,7 @@ describe('a real Prometheus scraping every second', () => {
 
   it('sees a path go down and the failure counted, and a flap between two scrapes counted too', async () => {
     const metrics = new MetricsSink();
-    const h = await startHarness('small', {}, undefined, [metrics]);
+    const h = await startHarness('small', {}, undefined, { sinks: [metrics] });
     server = await startMetricsServer({ host: '127.0.0.1', port: 0 }, metrics.withProcess, createLogger('error'));
     const prom = await startPrometheus(`127.0.0.1:${server.address.port}`);
     const dev = h.sim.maps()[0].paths[0].dev;

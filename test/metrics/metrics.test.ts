@@ -13,7 +13,7 @@ afterEach(async () => {
 
 async function start() {
   const metrics = new MetricsSink();
-  h = await startHarness('small', {}, undefined, [metrics]);
+  h = await startHarness('small', {}, undefined, { sinks: [metrics] });
   const map = h.sim.maps()[0];
   const path = { map: map.name, wwid: map.wwid, device: map.paths[0].dev };
   return { h, metrics, map, path, scrape: () => metrics.withProcess.metrics() };

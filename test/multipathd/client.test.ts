@@ -11,6 +11,9 @@ import { encodeFrame } from '../../src/multipathd/framing';
 import { parseShowMaps } from '../../src/multipathd/maps-json';
 import { connectUnixStream, NativeError } from '../../src/native/addon';
 import { MultipathdSimulator, type SimTopologyOptions } from '../../src/sim/simulator';
+import { NOBODY } from '../helpers/dbus-daemon';
+import { fixture } from '../helpers/fixtures';
+import { IMPOSTOR_FIXTURE, startImpostor } from '../helpers/impostor';
 
 const cleanup: (() => unknown)[] = [];
 afterEach(async () => {
@@ -284,5 +287,59 @@ describe('exact-length abstract names', () => {
     });
     expect(err?.code).toBe('ECONNREFUSED');
     expect(await client.request('show status')).toMatch(/paths: 4/);
+  });
+});
+
+describe('the peer is authenticated (SO_PEERCRED)', () => {
+  const impostorAt = async (address: string) => {
+    const impostor = await startImpostor(address);
+    cleanup.push(() => impostor.stop());
+    return impostor;
+  };
+  const nobodyDir = () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mpdbus-impostor-'));
+    fs.chownSync(dir, NOBODY, NOBODY);
+    cleanup.push(() => fs.rmSync(dir, { recursive: true, force: true }));
+    return dir;
+  };
+
+  it.each([
+    ['an abstract name', () => abstractName()],
+    ['a socket file', () => path.join(nobodyDir(), 'multipathd.socket')],
+  ])('refuses a listener of uid 65534 on %s before sending it anything, and says so once', async (_kind, address) => {
+    const impostor = await impostorAt(address());
+    const warnings: string[] = [];
+    const client = new MultipathdClient({ socket: impostor.address, warn: (m) => warnings.push(m) });
+    cleanup.push(() => client.close());
+    for (let i = 0; i < 3; i++) {
+      const err = await errorOf(client.request('show maps json'));
+      expect(err.kind).toBe('untrusted');
+      expect(err.message).toContain(`refusing ${impostor.address}: it is served by uid 65534 (pid ${impostor.pid}), not uid 0`);
+    }
+    await vi.waitFor(() => expect(impostor.accepted).toBe(3));
+    expect(impostor.requests).toBe(0);
+    expect(warnings).toEqual([expect.stringContaining(`uid 65534 (pid ${impostor.pid})`)]);
+  });
+
+  it('checks the default addresses too, and goes on to the next one after an impostor', async () => {
+    vi.stubEnv('MULTIPATH_SOCKET_NAME', '');
+    const impostor = await impostorAt(abstractName());
+    const onAbstract = new MultipathdClient({ connect: (a) => (a.startsWith('@') ? connectUnixStream(impostor.address) : (() => { throw nativeError('ENOENT'); })()) });
+    cleanup.push(() => onAbstract.close());
+    expect((await errorOf(onAbstract.request('show status'))).message).toContain('refusing @/org/kernel/linux/storage/multipathd: it is served by uid 65534');
+
+    const { sim } = await setup();
+    const client = new MultipathdClient({ connect: (a) => connectUnixStream(a.startsWith('@') ? sim.socket : impostor.address) });
+    cleanup.push(() => client.close());
+    expect(await client.request('show status')).toMatch(/^path checker states:/);
+    expect(client.address).toBe('@/org/kernel/linux/storage/multipathd');
+  });
+
+  it('believes the uid it is told to expect (a simulator run by an unprivileged user)', async () => {
+    const impostor = await impostorAt(abstractName());
+    const client = new MultipathdClient({ socket: impostor.address, expectedUid: NOBODY });
+    cleanup.push(() => client.close());
+    expect(await client.request('show maps json')).toBe(fixture(IMPOSTOR_FIXTURE));
+    expect(impostor.requests).toBe(1);
   });
 });

@@ -235,7 +235,7 @@ describe("multipathd 0.9.4's command language, over the socket", () => {
     expect(parseCommand('list multipaths json')).toMatchObject({ ok: true, shape: 'LIST MAPS JSON' });
     expect(parseCommand('show statu')).toMatchObject({ ok: true, shape: 'LIST STATUS' });
     expect(parseCommand('li multipaths js')).toMatchObject({ ok: true, shape: 'LIST MAPS JSON' });
-    expect(parseCommand('remove multipath mpatha')).toEqual({ ok: true, shape: 'DEL MAP', param: 'mpatha' });
+    expect(parseCommand('remove multipath mpatha')).toEqual({ ok: true, shape: 'DEL MAP', param: 'mpatha', params: { MAP: 'mpatha' } });
     // Ambiguous: status or stats; show, switch, suspend...
     expect(parseCommand('show st')).toEqual({ ok: false, reply: expect.stringMatching(/^show st: not found\n/) });
     expect(parseCommand('s maps')).toEqual({ ok: false, reply: 'fail\n' });
@@ -261,6 +261,47 @@ describe("multipathd 0.9.4's command language, over the socket", () => {
     expect(await ask('add map mpathb')).toBe('ok\n');
     expect(await ask('add map mpathq')).toBe('fail\n');
     expect(s.emitted.map((d) => d.toString('latin1').split('@')[0])).toEqual(['change', 'change', 'remove', 'remove', 'add', 'change']);
+  });
+
+  it('switchgroup takes a dm name only and a group that exists; dm-mpath then names it next, with no uevent', async () => {
+    const { s, ask } = await served();
+    expect(await ask('switchgroup map dm-0 group 2')).toBe('fail\n');
+    expect(await ask('switchgroup map mpatha group 3')).toBe('fail\n');
+    expect(await ask('switch map mpatha group 2')).toBe('ok\n');
+    const st = status(s, 'mpatha');
+    expect([st.nextGroup, st.groups.map((g) => g.state)]).toEqual([2, ['enabled', 'enabled']]);
+    expect(json(s)[0].groups.map((g) => g.dmState)).toEqual(['enabled', 'enabled']);
+    expect(s.emitted).toEqual([]);
+    expectAgreement(s);
+  });
+
+  it('disablequeueing / restorequeueing change no_path_retry and the table features, with no uevent', async () => {
+    const s = new MultipathdSimulator({ socket: `@mpdbus-sim-q-${process.pid}`, topology: { maps: 1, pathsPerMap: 2, noPathRetry: 'queue' } });
+    sims.push(s);
+    await s.listen();
+    const c = new MultipathdClient({ socket: s.socket });
+    clients.push(c);
+    const table = () => parseMultipathTable(s.dmTableStatus('mpatha', true)[0].params);
+    expect([json(s)[0].queueing, json(s)[0].features, table()]).toMatchObject(['on', '1 queue_if_no_path', { ok: true, value: { features: '1 queue_if_no_path' } }]);
+    expect(await c.request('disablequeueing map dm-0')).toBe('ok\n');
+    expect([json(s)[0].queueing, json(s)[0].features, table()]).toMatchObject(['off', '0', { ok: true, value: { features: '0' } }]);
+    expect(await c.request('restorequeueing map mpatha')).toBe('ok\n');
+    expect([json(s)[0].queueing, json(s)[0].features]).toEqual(['on', '1 queue_if_no_path']);
+    expect(await c.request('disablequeueing map mpathq')).toBe('fail\n');
+    expect(s.emitted).toEqual([]);
+  });
+
+  it('resize reloads only a map whose disks changed size, announced by a change event; reconfigure answers ok', async () => {
+    const { s, ask } = await served();
+    expect(await ask('resize map mpatha')).toBe('ok\n');
+    expect(s.emitted).toEqual([]);
+    s.setDiskSize('mpatha', 32768);
+    expect(await ask('resize map dm-0')).toBe('ok\n');
+    expect(s.dmTableStatus('mpatha', false)[0].length).toBe(32768);
+    expect(json(s)[0].mapLoads).toBe(2);
+    expect(s.emitted.map((d) => event(d))).toEqual([expect.objectContaining({ kind: 'map', action: 'change', sysfs: 'dm-0' })]);
+    expect(await ask('reconfigure')).toBe('ok\n');
+    expect(s.reconfigures).toBe(1);
   });
 
   it('lists maps in columns, and shows the config', async () => {

@@ -2,35 +2,15 @@
 // the tests: it needs root (to write sysfs uevent files) and a kernel that delivers
 // uevents to this network namespace.
 import { execFileSync, spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openUeventMonitor, UeventMonitor } from '../../src/native/addon';
+import { canTrigger, DEVPATH, trigger } from '../helpers/native';
 
-// /dev/null's device: a "change" on it makes udev re-apply its mode, nothing more.
-const DEVPATH = '/devices/virtual/mem/null';
-const UEVENT_FILE = path.join('/sys', DEVPATH, 'uevent');
 const ADDON = path.resolve(__dirname, '../../build/Release/multipath_native.node');
-
-function canTrigger(): string | undefined {
-  if (process.getuid?.() !== 0) return 'needs root to write sysfs uevent files';
-  try {
-    fs.accessSync(UEVENT_FILE, fs.constants.W_OK);
-  } catch {
-    return `${UEVENT_FILE} is not writable`;
-  }
-  return undefined;
-}
 const skipReason = canTrigger();
-
-/** Makes the kernel emit a uevent we can recognise among everyone else's: its SYNTH_UUID. */
-function trigger(): string {
-  const uuid = randomUUID();
-  fs.writeFileSync(UEVENT_FILE, `change ${uuid} MPDBUSTEST=1`);
-  return uuid;
-}
 
 function fields(datagram: Buffer): string[] {
   return datagram.toString('latin1').split('\0');

@@ -6,7 +6,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { closeFd, connectUnixStream, listenUnixStream, NativeError } from '../../src/native/addon';
+import { closeFd, connectUnixStream, listenUnixStream, NativeError, peerCredentials } from '../../src/native/addon';
 import { thrown } from '../helpers/native';
 
 const servers: net.Server[] = [];
@@ -92,5 +92,17 @@ describe('unix stream sockets', () => {
     closeFd(listenUnixStream(address));
     closeFd(listenUnixStream(address));
     expect(thrown(() => closeFd(-1))).toMatchObject({ code: 'EBADF', syscall: 'close' });
+  });
+
+  it('tells who listens at the other end (SO_PEERCRED), and fails with errno on a bad descriptor', async () => {
+    const address = abstractName();
+    await echoServer(address);
+    const fd = connectUnixStream(address);
+    try {
+      expect(peerCredentials(fd)).toEqual({ pid: process.pid, uid: process.getuid!(), gid: process.getgid!() });
+    } finally {
+      closeFd(fd);
+    }
+    expect(thrown(() => peerCredentials(-1))).toMatchObject({ code: 'EBADF', syscall: 'getsockopt' });
   });
 });

@@ -4,8 +4,15 @@ import { DEFAULT_CONFIG, parseConfigFile } from '../../src/config/config-file';
 const parse = (text: string) => parseConfigFile(text, '/etc/multipath-dbus.conf');
 
 describe('parseConfigFile', () => {
-  it('publishes nothing unless told to: defaults are off, 60 s, 4096 events, 16 MiB, info', () => {
-    expect(DEFAULT_CONFIG).toEqual({ enable: false, refreshInterval: 60, historySize: 4096, netlinkBuffer: 16 * 1024 * 1024, logLevel: 'info' });
+  it('publishes nothing unless told to: defaults are off, 60 s, 4096 events, 16 MiB, 30 MiB messages, info', () => {
+    expect(DEFAULT_CONFIG).toEqual({
+      enable: false,
+      refreshInterval: 60,
+      historySize: 4096,
+      netlinkBuffer: 16 * 1024 * 1024,
+      maxMessageSize: 30 * 1024 * 1024,
+      logLevel: 'info',
+    });
     expect(parse('')).toEqual({ ok: true, value: DEFAULT_CONFIG });
   });
 
@@ -18,11 +25,20 @@ describe('parseConfigFile', () => {
       'refresh_interval=0',
       '  history_size = 100000',
       'netlink_buffer = 64M',
+      'max_message_size = 1M',
       'log_level = debug',
     ].join('\n');
     expect(parse(text)).toEqual({
       ok: true,
-      value: { enable: true, socket: '@/org/kernel/linux/storage/multipathd', refreshInterval: 0, historySize: 100000, netlinkBuffer: 64 * 1024 * 1024, logLevel: 'debug' },
+      value: {
+        enable: true,
+        socket: '@/org/kernel/linux/storage/multipathd',
+        refreshInterval: 0,
+        historySize: 100000,
+        netlinkBuffer: 64 * 1024 * 1024,
+        maxMessageSize: 1024 * 1024,
+        logLevel: 'debug',
+      },
     });
   });
 
@@ -67,6 +83,8 @@ describe('parseConfigFile', () => {
     ['netlink_buffer = 63K', '1: netlink_buffer must be 64K to 1G'],
     ['netlink_buffer = 2G', '1: netlink_buffer must be 64K to 1G'],
     ['netlink_buffer = 16 MiB', '1: netlink_buffer must be 64K to 1G'],
+    ['max_message_size = 129M', '1: max_message_size must be 64K to 128M'],
+    ['max_message_size = 32K', '1: max_message_size must be 64K to 128M'],
     ['log_level = verbose', '1: log_level must be one of error, warning, notice, info, debug'],
     ['socket = multipathd', '1: socket must be an absolute path or @abstract-name'],
     [`socket = @${'x'.repeat(107)}`, '1: socket is longer than 107 bytes'],

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseShowMaps, type ShowMaps } from '../../src/multipathd/maps-json';
+import { SimTopology } from '../../src/sim/topology';
 import { fixture } from '../helpers/fixtures';
 
 function read(text: string): ShowMaps {
@@ -204,6 +205,25 @@ describe('defensive reading', () => {
   it('refuses absurd nesting before JSON.parse spends a gigabyte on it', () => {
     const deep = '['.repeat(4_000_000) + ']'.repeat(4_000_000);
     expect(parseShowMaps(deep)).toEqual({ ok: false, error: 'brackets nest deeper than 32 levels: not a map list' });
+  });
+
+  // Printed as multipathd 0.9.4 prints it (the simulator's layout, strings unescaped).
+  it.each([
+    ['valid JSON', '[scsi', false],
+    ['unescaped quotes', 'sc"[si', true],
+  ])('brackets inside 30 products are content, not nesting (%s)', (_, product, repaired) => {
+    const text = new SimTopology({ maps: 30, pathsPerMap: 2, vendor: 'AC[ME', product }).showMapsJson();
+    const r = read(text);
+    expect(r.repaired).toBe(repaired);
+    expect(r.maps).toHaveLength(30);
+    expect(r.maps.every((m) => m.product === product && m.vendor === 'AC[ME')).toBe(true);
+  });
+
+  it('refuses absurd nesting in the line layout too', () => {
+    const deep = `{\n"maps": ${'[\n'.repeat(40)}${']\n'.repeat(40)}}\n`;
+    expect(parseShowMaps(deep)).toEqual({ ok: false, error: 'brackets nest deeper than 32 levels: not a map list' });
+    const quoted = `{\n"x" : "a"b",\n"maps": ${'[\n'.repeat(40)}${']\n'.repeat(40)}}\n`;
+    expect(parseShowMaps(quoted)).toEqual({ ok: false, error: 'brackets nest deeper than 32 levels: not a map list' });
   });
 
   it('reads a large reply (1000 maps) in one pass', () => {

@@ -1,37 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Coalescer, type Timers } from '../../src/service/coalescer';
-
-const settle = () => new Promise<void>((r) => setImmediate(r));
-
-/** Timers driven by the test: time moves only when told. */
-function fakeTimers() {
-  let now = 0;
-  let queue: { at: number; fn: () => void; id: number }[] = [];
-  let id = 0;
-  const timers: Timers = {
-    now: () => now,
-    setTimeout: (fn, ms) => {
-      queue.push({ at: now + ms, fn, id: ++id });
-      return id;
-    },
-    clearTimeout: (h) => (queue = queue.filter((q) => q.id !== h)),
-  };
-  const advance = async (ms: number) => {
-    const end = now + ms;
-    for (;;) {
-      queue.sort((a, b) => a.at - b.at);
-      const next = queue[0];
-      if (!next || next.at > end) break;
-      queue.shift();
-      now = next.at;
-      next.fn();
-      await settle();
-    }
-    now = end;
-    await settle();
-  };
-  return { timers, advance };
-}
+import { Coalescer } from '../../src/service/coalescer';
+import { fakeTimers, settle } from '../helpers/fake-timers';
 
 describe('coalesced reads', () => {
   it('a burst of requests causes one read, and every caller is answered', async () => {
@@ -93,6 +62,30 @@ describe('coalesced reads', () => {
     await advance(999);
     expect(reads).toBe(1);
     await advance(1);
+    expect(reads).toBe(2);
+  });
+});
+
+describe('a read that throws', () => {
+  it('is reported once, rejects the callers it served, and the next read runs', async () => {
+    const { timers, advance } = fakeTimers();
+    const errors: unknown[] = [];
+    let reads = 0;
+    const c = new Coalescer(
+      async () => {
+        if (reads++ === 0) throw new Error('bug');
+      },
+      1000,
+      timers,
+      (e) => errors.push(e),
+    );
+    const first = expect(c.request()).rejects.toThrow('bug');
+    await advance(0);
+    await first;
+    expect(errors).toHaveLength(1);
+    const second = c.request();
+    await advance(1000);
+    await expect(second).resolves.toBeUndefined();
     expect(reads).toBe(2);
   });
 });

@@ -72,3 +72,31 @@ describe('event stream', () => {
     expect(a.bursts[0].changed.size).toBe(0);
   });
 });
+
+describe('a sink that throws', () => {
+  it('harms neither the other sinks nor the numbering, is reported, and gets a full burst next', () => {
+    const store = new TopologyStore();
+    const history = new EventHistory(100);
+    const queued: (() => void)[] = [];
+    const manager = { version: 't', instanceId: 'i', multipathdAvailable: true, kernelEventsAvailable: true, settings: undefined };
+    const errors: string[] = [];
+    const stream = new EventStream(history, () => store.topology, () => manager, (fn) => queued.push(fn), (_e, context) => errors.push(context));
+    const good = recorder();
+    const bad = recorder();
+    let failures = 2;
+    stream.addSink({
+      event: (e) => {
+        if (failures-- > 0) throw new Error('bug');
+        bad.sink.event(e);
+      },
+      burst: (b) => bad.sink.burst(b),
+    });
+    stream.addSink(good.sink);
+    stream.mapsChanged(store.applyReadings({ multipathd: mpdMaps('show-maps-2x2.json') }), false);
+    queued.splice(0).forEach((fn) => fn());
+    expect(errors).toEqual(['the Object sink (MapAdded event)', 'the Object sink (PathAdded event)']);
+    expect(good.events.map((e) => e.serial)).toEqual(good.events.map((_, i) => BigInt(i + 1)));
+    expect(good.bursts.map((b) => b.full)).toEqual([false]);
+    expect(bad.bursts.map((b) => b.full)).toEqual([true]);
+  });
+});

@@ -232,7 +232,8 @@ vm_stop_service() {
 }
 
 vm_watch_signals() { # [dest=service name]: `gdbus monitor` on the system bus, each line
-	# prefixed by its arrival time in ms (vm_now_ms clock); prints the log file's path
+	# prefixed by its arrival time in ms (vm_now_ms clock); returns once it listens (gdbus
+	# says "Monitoring signals" after subscribing); prints the log file's path
 	local dest=${1:-$VM_SERVICE_NAME}
 	local log=$VM_LOGS/$VM_SCENARIO.signals-$dest.log
 	: >"$log"
@@ -241,7 +242,16 @@ vm_watch_signals() { # [dest=service name]: `gdbus monitor` on the system bus, e
 			t=${EPOCHREALTIME/./}
 			echo "$((t / 1000)) $line"
 		done >>"$log" &
+	vm_listening "$log" 'Monitoring signals'
 	echo "$log"
+}
+
+vm_listening() { # file ERE [timeout_s=60]: a background command's log says it listens
+	# (its readiness line); use it instead of a sleep before making the kernel act
+	vm_wait "${3:-60}" grep -qE -- "$2" "$1" || {
+		vm_log "no '$2' in $1 within ${3:-60} s: $(tail -n 3 "$1" 2>/dev/null | tr '\n' '|')"
+		return 1
+	}
 }
 
 vm_lines() { # file: its current number of lines (a starting point for vm_wait_line)

@@ -3,15 +3,15 @@
 # read-only (tmpfs overlay on top), run scenario scripts inside as root, print their
 # results. Usage: bash test/vm/run.sh [scenario.sh ...]   (default: test/vm/scenarios/*.sh)
 #
-# Environment: VM_TIMEOUT (whole boot, seconds, default 480), VM_SCENARIO_TIMEOUT
-# (each scenario, default 240), VM_KERNEL (a /boot/vmlinuz-* to use), VM_VERBOSE=1
+# Environment: VM_TIMEOUT (booting and tearing down, seconds, on top of the scenarios'
+# budgets; default 240), VM_SCENARIO_TIMEOUT (a scenario without "# vm-budget:", default 300), VM_KERNEL (a /boot/vmlinuz-* to use), VM_VERBOSE=1
 # (stream the serial console here while it runs), VM_OUT (cache dir, default test/vm/out).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 OUT=${VM_OUT:-$HERE/out}
-VM_TIMEOUT=${VM_TIMEOUT:-480}
+VM_TIMEOUT=${VM_TIMEOUT:-240}
 VM_SCENARIO_TIMEOUT=${VM_SCENARIO_TIMEOUT:-300}
 PACKAGES="qemu-system-x86 linux-image-amd64 multipath-tools udev busybox-static dbus systemd libglib2.0-bin iproute2"
 
@@ -167,6 +167,15 @@ if [ ! -f "$INITRD" ]; then
 	trap - EXIT
 fi
 
+# A scenario's time limit: "# vm-budget: SECONDS" in its first 10 lines, else
+# VM_SCENARIO_TIMEOUT. Sized for a day three times slower than usual; the guest prints
+# each scenario's time beside it, so drift shows before it fails.
+budget_of() {
+	local b
+	b=$(sed -n '1,10s/^# vm-budget: *\([0-9][0-9]*\).*/\1/p' "$1" | head -n 1)
+	echo "${b:-$VM_SCENARIO_TIMEOUT}"
+}
+
 # --- the run directory: shared writable with the guest -------------------------------
 
 mkdir -p "$OUT/runs"
@@ -187,7 +196,12 @@ cp -r "$HERE/systemd" "$RUN/harness/"
 		printf ' %q' "/vmtest/scenarios/$(basename "$s")"
 	done
 	printf ' )\n'
+	printf 'VM_BUDGETS=('
+	for s in "${SCENARIOS[@]}"; do printf ' %d' "$(budget_of "$s")"; done
+	printf ' )\n'
 } >"$RUN/job.sh"
+# The whole VM: the scenarios' budgets plus VM_TIMEOUT for booting and tearing down.
+for s in "${SCENARIOS[@]}"; do VM_TIMEOUT=$((VM_TIMEOUT + $(budget_of "$s"))); done
 : >"$RUN/results"
 CONSOLE=$RUN/console.log
 

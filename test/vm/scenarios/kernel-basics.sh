@@ -3,6 +3,7 @@
 # the addon's device-mapper ioctls agree with dmsetup, and the addon's netlink monitor
 # receives dm-mpath's PATH_FAILED / PATH_REINSTATED uevents, whether multipathd fails a
 # path on command or its checker finds a SCSI device offline.
+# vm-budget: 90
 # shellcheck source=../lib.sh
 . "${VM_LIB:?run me through test/vm/run.sh}"
 

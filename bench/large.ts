@@ -1,0 +1,102 @@
+// `npm run bench:large`: topologies whose GetManagedObjects is past the system bus's 32 MiB
+// message limit (8,192 x 4 and 2,048 x 16 simulated paths). The real `multipath-dbus serve`
+// in its own process on a private dbus-daemon with max_message_size 32 MiB: start to name
+// owned, RSS, what GetManagedObjects answers, and the time to read everything in pages,
+// in-process and through `multipath-dbus show --json`. Writes bench/results/large.json.
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { BUS_NAME, ROOT_PATH } from '../src/dbus/api';
+import { callMethod, connectBus, disconnect } from '../src/dbus/connection';
+import { startPrivateBus } from '../src/demo/private-bus';
+import { MultipathdSimulator, type SimTopologyOptions } from '../src/sim/simulator';
+import { fetchPages } from '../src/cli/client';
+import { startServe, stopServe } from './callers';
+import { cpuMs, rssBytes } from './proc';
+
+const OUT = path.join(__dirname, 'results');
+const CLI = path.join(__dirname, '..', 'bin', 'multipath-dbus');
+const mib = (b: number) => Math.round((b / 1048576) * 10) / 10;
+const sleep = (t: number) => new Promise((r) => setTimeout(r, t));
+
+async function large(topology: SimTopologyOptions) {
+  const bus = await startPrivateBus({ maxMessageSize: 32 * 1024 * 1024 });
+  const socket = `@multipath-dbus-bench-large-${process.pid}`;
+  const sim = new MultipathdSimulator({ socket, topology });
+  await sim.listen();
+  const t0 = Date.now();
+  const child = await startServe(bus, socket);
+  const readyMs = Date.now() - t0;
+  try {
+    await sleep(2000);
+    const rssSettled = rssBytes(child.pid!);
+    const client = await connectBus(bus.address);
+    let gmo: string;
+    const g0 = Date.now();
+    try {
+      await callMethod(client, BUS_NAME, ROOT_PATH, 'org.freedesktop.DBus.ObjectManager', 'GetManagedObjects', '', []);
+      gmo = 'answered';
+    } catch (e) {
+      gmo = (e as Error).message;
+    }
+    const gmoMs = Date.now() - g0;
+    const c0 = cpuMs(child.pid!);
+    const p0 = Date.now();
+    const objects = await fetchPages(client);
+    const pagesMs = Date.now() - p0;
+    const pagesServiceCpuMs = cpuMs(child.pid!) - c0;
+    disconnect(client);
+    const s0 = Date.now();
+    const show = await new Promise<string>((resolve, reject) =>
+      execFile(CLI, ['show', '--json', '--bus', bus.address], { maxBuffer: 1 << 30 }, (e, out) => (e ? reject(e) : resolve(out))),
+    );
+    const showMs = Date.now() - s0;
+    const maps = (JSON.parse(show) as unknown[]).length;
+    const [owned] = await (async () => {
+      const c = await connectBus(bus.address);
+      try {
+        return (await callMethod(c, 'org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus', 'NameHasOwner', 's', [BUS_NAME])) as [boolean];
+      } finally {
+        disconnect(c);
+      }
+    })();
+    return {
+      topology: `${topology.maps}x${topology.pathsPerMap}`,
+      readyMs,
+      rssSettledMiB: mib(rssSettled),
+      rssAfterReadsMiB: mib(rssBytes(child.pid!)),
+      getManagedObjects: gmo,
+      getManagedObjectsMs: gmoMs,
+      objects: objects.size,
+      pagesMs,
+      pagesServiceCpuMs,
+      showJsonMs: showMs,
+      showMaps: maps,
+      stillOwned: owned,
+    };
+  } finally {
+    await stopServe(child);
+    await sim.close();
+    await bus.stop();
+  }
+}
+
+async function main(): Promise<void> {
+  fs.mkdirSync(OUT, { recursive: true });
+  const results = [];
+  for (const t of [
+    { maps: 8192, pathsPerMap: 4 },
+    { maps: 2048, pathsPerMap: 16, groupsPerMap: 2 },
+  ]) {
+    const r = await large(t);
+    results.push(r);
+    process.stdout.write(
+      `${r.topology}: ready ${r.readyMs} ms, rss ${r.rssSettledMiB} MiB settled / ${r.rssAfterReadsMiB} MiB after the reads; ` +
+        `GetManagedObjects in ${r.getManagedObjectsMs} ms: ${r.getManagedObjects.slice(0, 120)}; ` +
+        `all ${r.objects} objects in pages ${r.pagesMs} ms (service ${r.pagesServiceCpuMs} cpu-ms); show --json ${r.showJsonMs} ms (${r.showMaps} maps); name still owned: ${r.stillOwned}\n`,
+    );
+  }
+  fs.writeFileSync(path.join(OUT, 'large.json'), JSON.stringify({ date: new Date().toISOString(), results }, null, 2));
+}
+
+void main().then(() => process.exit(0));

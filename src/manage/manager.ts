@@ -1,0 +1,109 @@
+// Management: validate -> authorize -> multipathd's command -> wait until the published state
+// shows the effect. It never edits the model: the model changes only from what the kernel
+// and multipathd report, so a method's success is the same state every client already sees.
+import { ERROR_PREFIX } from '../dbus/api';
+import { DBusError, type MethodCall, type MethodHandler } from '../dbus/object-server';
+import { MultipathdError } from '../multipathd/client';
+import type { Timers } from '../service/coalescer';
+import type { MultipathdLike } from '../service/service';
+import type { AuditRecord } from './audit';
+import type { Authority } from './authority';
+import type { Caller } from './caller';
+import { MANAGED_METHODS, type ManagedMethod } from './methods';
+import type { PublishedState } from './published';
+
+export interface ManagementDeps {
+  multipathd: MultipathdLike;
+  published: PublishedState;
+  authority: Authority;
+  /** A read of every source that starts after this call; resolves once its result is published. */
+  reread(options: { settings: boolean }): Promise<void>;
+  audit: (r: AuditRecord) => void;
+  timers: Timers;
+  /** How long an effect may take to show before the call fails with a timeout. */
+  timeoutMs: number;
+}
+
+const err = (kind: 'NotAuthorized' | 'NotFound' | 'Unavailable' | 'Failed', msg: string) => new DBusError(`${ERROR_PREFIX}${kind}`, msg);
+const INVALID_ARGS = 'org.freedesktop.DBus.Error.InvalidArgs';
+
+// multipathd answers "ok" when it did it, "fail" (or a reason) when it did not.
+const OK = /^ok\s*$/;
+
+export class Management {
+  constructor(private readonly deps: ManagementDeps) {}
+
+  /** The object server's handlers, one per row of the table. */
+  handlers(): Record<string, MethodHandler> {
+    return Object.fromEntries(MANAGED_METHODS.map((m) => [`${m.iface}.${m.name}`, (call: MethodCall) => this.handle(m, call)]));
+  }
+
+  private async handle(m: ManagedMethod, call: MethodCall): Promise<unknown[]> {
+    const method = `${m.iface.slice(m.iface.lastIndexOf('.') + 1)}.${m.name}`;
+    let caller: Caller | undefined;
+    let command: string | undefined;
+    const audit = (outcome: AuditRecord['outcome'], detail?: string) =>
+      this.deps.audit({ method, object: call.path, caller, outcome, command, detail });
+    try {
+      // Validate: the object and the arguments, before anyone is asked anything.
+      const options = call.args[call.args.length - 1] as Record<string, unknown>;
+      const unknown = Object.keys(options);
+      if (unknown.length > 0) throw new DBusError(INVALID_ARGS, `${m.name} takes no options; got ${unknown.join(', ')}`);
+      const prepared = m.prepare(call.path, this.deps.published.topology, call.args.slice(0, -1));
+      if (prepared === undefined) throw err('NotFound', `no such object: ${call.path}`);
+      if (typeof prepared === 'string') throw new DBusError(INVALID_ARGS, prepared);
+
+      // Authorize.
+      try {
+        caller = await this.deps.authority.identify(call.sender);
+      } catch (e) {
+        throw err('NotAuthorized', `cannot tell who ${call.sender} is: ${(e as Error).message}`);
+      }
+      const verdict = await this.deps.authority.authorize(caller, m.action, call.allowInteractive);
+      if (!verdict.ok) throw err('NotAuthorized', verdict.reason);
+      if (typeof prepared.command !== 'string') throw err('Failed', prepared.command.refused);
+
+      // Apply, through multipathd, which keeps its own view in step.
+      command = prepared.command;
+      let answer: string;
+      try {
+        answer = await this.deps.multipathd.request(command);
+      } catch (e) {
+        const down = e instanceof MultipathdError && (e.kind === 'not-running' || e.kind === 'refused' || e.kind === 'closed');
+        throw err(down ? 'Unavailable' : 'Failed', `multipathd: ${(e as Error).message}`);
+      }
+      if (!OK.test(answer)) throw err('Failed', `multipathd refused "${command}": ${firstLine(answer)}`);
+
+      // Wait until clients are shown it. Effects only multipathd knows of (queueing, size)
+      // come with no uevent: the re-read is what makes them visible.
+      // (A read that threw is a bug the service logs; here it only means "not seen".)
+      const read = this.deps.reread({ settings: prepared.rereadSettings === true }).then(() => true, () => false);
+      const seen = prepared.visible
+        ? await this.deps.published.until(prepared.visible, this.deps.timeoutMs)
+        : await this.within(read, this.deps.timeoutMs);
+      if (!seen) throw err('Failed', `timeout: multipathd accepted "${command}" but its effect did not show within ${this.deps.timeoutMs} ms`);
+      audit('done');
+      return [];
+    } catch (e) {
+      if (e instanceof DBusError) audit(e.errorName.endsWith('NotAuthorized') ? 'denied' : 'failed', e.message);
+      else audit('failed', (e as Error).message);
+      throw e;
+    }
+  }
+
+  private within(p: Promise<boolean>, ms: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const timer = this.deps.timers.setTimeout(() => resolve(false), ms);
+      void p.then((ok) => {
+        this.deps.timers.clearTimeout(timer);
+        resolve(ok);
+      });
+    });
+  }
+}
+
+function firstLine(text: string): string {
+  const line = text.split('\n').find((l) => l.trim() !== '') ?? '';
+  const clean = line.replace(/[^\x20-\x7e]/g, '?');
+  return clean ? JSON.stringify(clean.slice(0, 200)) : 'an empty answer';
+}

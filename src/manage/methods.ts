@@ -1,0 +1,156 @@
+// The management methods, one row each (as systemd-timedated declares its methods): the
+// object it acts on, its arguments' checks, the polkit action, multipathd's command, and
+// how the effect shows in the published state. Everything else (authorization, sending,
+// waiting, logging) is the same for every row and lives in manager.ts.
+import { ACTION_CONFIGURE, ACTION_MANAGE_PATHS, MANAGER_IFACE, MAP_IFACE, mapObjectPath, ROOT_PATH, PATH_IFACE } from '../dbus/api';
+import { chosenGroup, type MapState, type PathState, type Topology } from '../model/topology';
+import { pathObjectFor } from '../service/objects';
+
+/** What a call turned into once its object and arguments checked out. */
+export interface Prepared {
+  /** multipathd's command, or the reason none can be written (Error.Failed). */
+  command: string | { refused: string };
+  /** The effect as the published state shows it; absent: the state read after the command, published. */
+  visible?: (now: Topology) => boolean;
+  /** multipathd's settings change too: read them again. */
+  rereadSettings?: boolean;
+}
+
+/** A row, with the object and argument types erased for the dispatcher. */
+export interface ManagedMethod {
+  iface: string;
+  name: string;
+  action: string;
+  /** undefined: no such object (Error.NotFound); a string: invalid arguments (InvalidArgs). */
+  prepare(objectPath: string, topology: Topology, args: unknown[]): Prepared | string | undefined;
+}
+
+interface Row<T> {
+  iface: string;
+  name: string;
+  action: string;
+  find(objectPath: string, topology: Topology): T | undefined;
+  /** The arguments before options: a message saying what is wrong with them, or undefined. */
+  check?(target: T, args: unknown[]): string | undefined;
+  command(target: T, args: unknown[]): string | { refused: string };
+  visible?(target: T, args: unknown[]): ((now: Topology) => boolean) | undefined;
+  rereadSettings?: boolean;
+}
+
+function row<T>(r: Row<T>): ManagedMethod {
+  return {
+    iface: r.iface,
+    name: r.name,
+    action: r.action,
+    prepare(objectPath, topology, args) {
+      const target = r.find(objectPath, topology);
+      if (target === undefined) return undefined;
+      const bad = r.check?.(target, args);
+      if (bad !== undefined) return bad;
+      return { command: r.command(target, args), visible: r.visible?.(target, args), rereadSettings: r.rereadSettings };
+    },
+  };
+}
+
+interface OnPath {
+  map: MapState;
+  path: PathState;
+}
+
+function findPath(objectPath: string, topology: Topology): OnPath | undefined {
+  for (const map of topology.values()) for (const path of map.paths.values()) if (pathObjectFor(path) === objectPath) return { map, path };
+  return undefined;
+}
+
+function findMap(objectPath: string, topology: Topology): MapState | undefined {
+  for (const map of topology.values()) if (mapObjectPath(map.wwid) === objectPath) return map;
+  return undefined;
+}
+
+// multipathd splits its command line on blanks and reads at most 512 bytes of it.
+const WORD = /^[^\s\0-\x1f\x7f]{1,128}$/;
+
+/** A path as multipathd's `fail path` finds it: by its kernel name. */
+function pathWord({ path }: OnPath): string | { refused: string } {
+  if (WORD.test(path.device)) return path.device;
+  return { refused: `the kernel name of path ${path.devT} is not known (yet), and multipathd finds paths by name` };
+}
+
+/** A map as multipathd's find_mp_by_str() finds it: dm-N is unambiguous and safe to send; else its alias. */
+function mapWord(map: MapState): string | { refused: string } {
+  if (/^dm-\d+$/.test(map.sysfsName)) return map.sysfsName;
+  return dmName(map);
+}
+
+/** The device-mapper name (multipathd's alias): `switchgroup` hands it to libdevmapper as is, so dm-N will not do. */
+function dmName(map: MapState): string | { refused: string } {
+  if (WORD.test(map.name)) return map.name;
+  return { refused: `map ${map.wwid} has no device-mapper name multipathd can be sent` };
+}
+
+const cmd = (verb: string, word: string | { refused: string }, rest = '') => (typeof word === 'string' ? `${verb} ${word}${rest}` : word);
+
+const pathIs = ({ map, path }: OnPath, state: PathState['dmState']) => (now: Topology) => now.get(map.wwid)?.paths.get(path.devT)?.dmState === state;
+
+export const MANAGED_METHODS: readonly ManagedMethod[] = [
+  row<OnPath>({
+    iface: PATH_IFACE,
+    name: 'Fail',
+    action: ACTION_MANAGE_PATHS,
+    find: findPath,
+    command: (t) => cmd('fail path', pathWord(t)),
+    visible: (t) => pathIs(t, 'failed'),
+  }),
+  row<OnPath>({
+    iface: PATH_IFACE,
+    name: 'Reinstate',
+    action: ACTION_MANAGE_PATHS,
+    find: findPath,
+    command: (t) => cmd('reinstate path', pathWord(t)),
+    visible: (t) => pathIs(t, 'active'),
+  }),
+  row<MapState>({
+    iface: MAP_IFACE,
+    name: 'SwitchGroup',
+    action: ACTION_MANAGE_PATHS,
+    find: findMap,
+    check: (map, [group]) =>
+      (group as number) >= 1 && (group as number) <= map.groups.length ? undefined : `group ${group} does not exist: map ${map.name} has groups 1 to ${map.groups.length}`,
+    command: (map, [group]) => cmd('switchgroup map', dmName(map), ` group ${group}`),
+    visible: (map, [group]) => (now) => {
+      const m = now.get(map.wwid);
+      return m !== undefined && chosenGroup(m) === group;
+    },
+  }),
+  row<MapState>({
+    iface: MAP_IFACE,
+    name: 'SetQueueing',
+    action: ACTION_CONFIGURE,
+    find: findMap,
+    command: (map, [enabled]) => cmd(enabled ? 'restorequeueing map' : 'disablequeueing map', mapWord(map)),
+    // Restoring brings back whatever no_path_retry the configuration gives (it may be none):
+    // only the state read afterwards can say. Disabling always reads "off", without queue_if_no_path.
+    visible: (map, [enabled]) =>
+      enabled
+        ? undefined
+        : (now) => {
+            const m = now.get(map.wwid);
+            return m !== undefined && m.queueing === 'off' && !m.features.includes('queue_if_no_path');
+          },
+  }),
+  row<MapState>({
+    iface: MAP_IFACE,
+    name: 'Resize',
+    action: ACTION_CONFIGURE,
+    find: findMap,
+    command: (map) => cmd('resize map', mapWord(map)),
+  }),
+  row<null>({
+    iface: MANAGER_IFACE,
+    name: 'Reconfigure',
+    action: ACTION_CONFIGURE,
+    find: (objectPath) => (objectPath === ROOT_PATH ? null : undefined),
+    command: () => 'reconfigure',
+    rereadSettings: true,
+  }),
+];

@@ -1,0 +1,41 @@
+// The uid behind a caller, asked of a real dbus-daemon once per unique name, forgotten when
+// the name leaves the bus.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Callers } from '../../src/dbus/callers';
+import { connectBus, disconnect, type BusConnection } from '../../src/dbus/connection';
+import { startPrivateBus, type PrivateBus } from '../helpers/dbus-daemon';
+
+let bus: PrivateBus;
+let service: BusConnection;
+let callers: Callers;
+beforeAll(async () => {
+  bus = await startPrivateBus();
+  service = await connectBus(bus.address);
+  callers = new Callers(service);
+  await callers.start();
+});
+afterAll(async () => {
+  await callers?.stop();
+  if (service) disconnect(service);
+  await bus?.stop();
+});
+
+describe('callers', () => {
+  it('knows a caller’s uid, asks once, and forgets it when its connection closes', async () => {
+    const client = await connectBus(bus.address);
+    const name = client.uniqueName;
+    expect(callers.known(name)).toBeUndefined();
+    expect(await callers.uid(name)).toBe(process.getuid!());
+    expect(callers.known(name)).toBe(process.getuid!());
+    expect(callers.size).toBe(1);
+    disconnect(client);
+    const end = Date.now() + 5000;
+    while (callers.size > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+    expect(callers.size).toBe(0);
+  });
+
+  it('a name that is already gone has no uid and is not remembered', async () => {
+    expect(await callers.uid(':1.999999')).toBeUndefined();
+    expect(callers.size).toBe(0);
+  });
+});

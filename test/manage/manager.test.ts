@@ -1,0 +1,139 @@
+// The dispatcher's rules with its seams replaced: the order validate -> authorize -> apply ->
+// wait, and which error each failure becomes. The real bus, polkitd and simulator are in
+// manage.test.ts.
+import { describe, expect, it } from 'vitest';
+import { ERROR_PREFIX, MANAGER, MAP, MAP_IFACE, mapObjectPath, PATH, PATH_GROUP, PATH_IFACE, pathObjectPath } from '../../src/dbus/api';
+import { DBusError, type MethodCall } from '../../src/dbus/object-server';
+import { buildTopology } from '../../src/model/build';
+import type { Topology } from '../../src/model/topology';
+import { auditMessage, type AuditRecord } from '../../src/manage/audit';
+import type { Authority } from '../../src/manage/authority';
+import { unitFromCgroup } from '../../src/manage/caller';
+import { Management } from '../../src/manage/manager';
+import { MANAGED_METHODS } from '../../src/manage/methods';
+import { PublishedState } from '../../src/manage/published';
+import { MultipathdError } from '../../src/multipathd/client';
+import { realTimers } from '../../src/service/coalescer';
+import { mpdMaps } from '../helpers/fixtures';
+
+const topology = (): Topology => buildTopology({ multipathd: mpdMaps('show-maps-2x2.json') }, new Map());
+
+function setup(opts: { answer?: (cmd: string) => Promise<string>; uid?: number; verdict?: boolean; timeoutMs?: number } = {}) {
+  const steps: string[] = [];
+  const audit: AuditRecord[] = [];
+  const published = new PublishedState(realTimers);
+  const t = topology();
+  published.burst({ topology: t, changed: new Map(), manager: {} as never, eventSerial: 0n });
+  const authority: Authority = {
+    identify: async (sender) => {
+      steps.push('identify');
+      return { sender, uid: opts.uid ?? 1000, pid: 42, unit: 'session-3.scope' };
+    },
+    authorize: async (_c, action, interactive) => {
+      steps.push(`authorize ${action} interactive=${interactive}`);
+      return opts.verdict === false ? { ok: false, reason: 'polkit denied it' } : { ok: true, by: 'polkit' };
+    },
+  };
+  const m = new Management({
+    multipathd: {
+      request: async (cmd) => {
+        steps.push(`multipathd ${cmd}`);
+        return (opts.answer ?? (async () => 'ok\n'))(cmd);
+      },
+      close: () => undefined,
+    },
+    published,
+    authority,
+    reread: async () => {
+      steps.push('reread');
+    },
+    audit: (r) => audit.push(r),
+    timers: realTimers,
+    timeoutMs: opts.timeoutMs ?? 2000,
+  });
+  const map = [...t.values()][0];
+  const dev = [...map.paths.values()][0].device;
+  const handlers = m.handlers();
+  const call = (iface: string, member: string, path: string, args: unknown[], allowInteractive = false) =>
+    handlers[`${iface}.${member}`]({ path, iface, member, args, sender: ':1.7', allowInteractive } satisfies MethodCall);
+  return { steps, audit, published, map, dev, call };
+}
+
+const errorOf = async (p: unknown) => {
+  try {
+    await p;
+  } catch (e) {
+    return e instanceof DBusError ? `${e.errorName.replace(ERROR_PREFIX, '')}: ${e.message}` : String(e);
+  }
+  return 'no error';
+};
+
+describe('the table of methods', () => {
+  it('has a row for every method of the API but the two readers, each taking options last', () => {
+    const api = [MANAGER, MAP, PATH_GROUP, PATH].flatMap((i) => i.methods.map((m) => ({ key: `${i.name}.${m.name}`, in: m.in })));
+    const managed = api.filter((m) => !/\.(GetEvents|Refresh)$/.test(m.key));
+    expect(MANAGED_METHODS.map((m) => `${m.iface}.${m.name}`).sort()).toEqual(managed.map((m) => m.key).sort());
+    for (const m of managed) expect(m.in.at(-1), m.key).toEqual({ name: 'options', type: 'a{sv}' });
+  });
+});
+
+describe('the management dispatcher', () => {
+  it('checks the object and the arguments before asking anyone', async () => {
+    const s = setup();
+    expect(await errorOf(s.call(PATH_IFACE, 'Fail', pathObjectPath('sdzz'), [{}]))).toBe(`NotFound: no such object: ${pathObjectPath('sdzz')}`);
+    expect(await errorOf(s.call(MAP_IFACE, 'SwitchGroup', mapObjectPath(s.map.wwid), [3, {}]))).toMatch(/^org\.freedesktop\.DBus\.Error\.InvalidArgs: group 3 does not exist/);
+    expect(await errorOf(s.call(MAP_IFACE, 'Resize', mapObjectPath(s.map.wwid), [{ force: true }]))).toMatch(/InvalidArgs: Resize takes no options; got force/);
+    expect(s.steps).toEqual([]);
+    expect(s.audit.map((r) => r.outcome)).toEqual(['failed', 'failed', 'failed']);
+  });
+
+  it('asks polkit with the caller\'s interactive flag, and a refusal sends nothing', async () => {
+    const s = setup({ verdict: false });
+    expect(await errorOf(s.call(PATH_IFACE, 'Fail', pathObjectPath(s.dev), [{}], true))).toBe('NotAuthorized: polkit denied it');
+    expect(s.steps).toEqual(['identify', 'authorize org.kernel.linux.storage.multipath1.manage-paths interactive=true']);
+    expect(s.audit[0]).toMatchObject({ outcome: 'denied', method: 'Path.Fail', caller: { uid: 1000, pid: 42 } });
+  });
+
+  it('multipathd down is Unavailable; its refusal is Failed with its answer', async () => {
+    const down = setup({ answer: async () => Promise.reject(new MultipathdError('not-running', 'multipathd is not running (tried @/org/kernel/linux/storage/multipathd (ECONNREFUSED))')) });
+    expect(await errorOf(down.call(MAP_IFACE, 'Resize', mapObjectPath(down.map.wwid), [{}]))).toMatch(/^Unavailable: multipathd: multipathd is not running/);
+    const refused = setup({ answer: async () => 'fail\n' });
+    expect(await errorOf(refused.call(MAP_IFACE, 'Resize', mapObjectPath(refused.map.wwid), [{}]))).toBe(`Failed: multipathd refused "resize map ${refused.map.sysfsName}": "fail"`);
+    expect(refused.steps).not.toContain('reread');
+  });
+
+  it('returns once the published state shows the effect, and fails with a timeout if it never does', async () => {
+    const s = setup({ timeoutMs: 300 });
+    const t0 = Date.now();
+    expect(await errorOf(s.call(PATH_IFACE, 'Fail', pathObjectPath(s.dev), [{}]))).toMatch(/^Failed: timeout: multipathd accepted "fail path sd\w+" but its effect did not show within 300 ms$/);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(290);
+    expect(s.steps.slice(-2)).toEqual([`multipathd fail path ${s.dev}`, 'reread']);
+  });
+});
+
+describe('what the log says about the caller', () => {
+  it('names the unit from /proc/PID/cgroup: the innermost service or scope', () => {
+    expect(unitFromCgroup('0::/user.slice/user-1000.slice/session-3.scope\n')).toBe('session-3.scope');
+    expect(unitFromCgroup('0::/system.slice/cockpit.service\n')).toBe('cockpit.service');
+    expect(unitFromCgroup('0::/user.slice/user-1000.slice/user@1000.service/app.slice/app-gnome-foo-1234.scope\n')).toBe('app-gnome-foo-1234.scope');
+    expect(unitFromCgroup('12:cpu:/\n1:name=systemd:/system.slice/ssh.service\n')).toBe('ssh.service');
+    expect(unitFromCgroup('0::/\n')).toBe('');
+    expect(unitFromCgroup('')).toBe('');
+  });
+
+  it('writes one line: the call in words, then journal-style fields, quoted where needed', () => {
+    const line = auditMessage({
+      method: 'Map.Resize',
+      object: '/o/maps/x',
+      caller: { sender: ':1.9', uid: 1000, pid: 4242, unit: 'session-3.scope' },
+      outcome: 'failed',
+      command: 'resize map dm-0',
+      detail: 'multipathd refused "resize map dm-0": "fail"',
+    });
+    expect(line).toBe(
+      'Map.Resize on /o/maps/x by uid 1000: failed (multipathd refused "resize map dm-0": "fail"); MULTIPATH_METHOD=Map.Resize MULTIPATH_OBJECT=/o/maps/x ' +
+        'MULTIPATH_OUTCOME=failed OBJECT_PID=4242 MULTIPATH_CALLER_UID=1000 MULTIPATH_CALLER_UNIT=session-3.scope MULTIPATH_CALLER_BUS_NAME=:1.9 ' +
+        'MULTIPATH_COMMAND="resize map dm-0" MULTIPATH_DETAIL="multipathd refused \\"resize map dm-0\\": \\"fail\\""',
+    );
+  });
+});
