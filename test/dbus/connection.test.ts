@@ -15,7 +15,7 @@ async function silentPeer(address: string): Promise<GroupRun> {
   return g;
 }
 
-const ask = (bus: BusConnection, timeoutMs?: number) => callMethod(bus, BUS_NAME, '/', 'org.freedesktop.DBus.Peer', 'Ping', '', [], timeoutMs);
+const ask = (bus: BusConnection, timeoutMs?: number) => callMethod(bus, BUS_NAME, '/', 'org.freedesktop.DBus.Peer', 'Ping', '', [], { timeoutMs });
 
 describe('a call whose reply does not come', () => {
   it('fails with Disconnected when the bus goes away (dbus-daemon killed)', async () => {

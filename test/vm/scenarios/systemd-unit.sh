@@ -108,6 +108,15 @@ else
 	vm_fail "$S.journal" "no 'serving' entry at priority 6 from $U in the journal"
 fi
 if out=$(node "$VM_REPO/test/vm/coldplug.js" 2 2>&1); then vm_pass "$S.coldplug" "$out"; else vm_fail "$S.coldplug" "$out"; fi
+# The installed bus policy is in force: uid 65534 reads, and the bus refuses it a method
+# that does not exist.
+if ! out=$(vm_as_nobody busctl --system get-property "$B" "$R" "$B.Manager" Health 2>&1); then
+	vm_fail "$S.policy" "uid 65534 cannot read Health: $out"
+elif out=$(vm_as_nobody busctl --system call "$B" "$R" "$B.Manager" Reconfigure 2>&1) || [[ $out != *"Access denied"* ]]; then
+	vm_fail "$S.policy" "uid 65534 calling Reconfigure: $out"
+else
+	vm_pass "$S.policy" "uid 65534 reads Health; Manager.Reconfigure (not implemented): $out"
+fi
 
 SIG=$(vm_watch_signals)
 vm_wait 10 test -s "$SIG" # gdbus monitor prints its banner once subscribed
@@ -149,7 +158,7 @@ fi
 hardened "$S.activation-hardened"
 # A kernel-side failure this time: dm-mpath fails the path itself.
 n=$(vm_lines "$SIG")
-MAP=$(dmsetup ls --target multipath | sort | head -n 1 | cut -f1)
+MAP=$(multipathd show paths raw format '%d %m' | awk '$1 == "sda" { print $2 }')
 dmsetup message "$MAP" 0 fail_path "$SDA"
 if line=$(vm_wait_line "$SIG" "Map.PathFailed \(objectpath '$(path_obj sda)', '$SDA'" 20 "$n"); then
 	vm_pass "$S.activated-path-failed" "dmsetup message $MAP fail_path $SDA: ${line#* }"
