@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { JOURNAL_KINDS } from '../../src/journal/entries';
 import { JournalSink, journaldTransport } from '../../src/journal/journal-sink';
 import { encodeJournalEntry } from '../../src/journal/native-protocol';
@@ -12,6 +12,7 @@ import { listenDatagrams, parseJournalEntry, type DatagramReceiver } from '../he
 import { run, startHarness, type Harness } from '../helpers/service-harness';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mpdbus-journal-'));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 let h: Harness | undefined;
 let receiver: DatagramReceiver | undefined;
 afterEach(async () => {
