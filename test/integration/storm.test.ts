@@ -4,6 +4,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PATH_IFACE, pathObjectPath } from '../../src/dbus/api';
 import { getManagedObjects } from '../../src/dbus/connection';
+import { MetricsSink } from '../../src/metrics/metrics-sink';
+import { sampleValue, samples } from '../helpers/prometheus';
 import { BUS_NAME, ROOT_PATH, startHarness, type Harness } from '../helpers/service-harness';
 
 const EVENTS = 10_000;
@@ -53,7 +55,8 @@ describe('event storm', () => {
   }, 60_000);
 
   it('a bus that stops reading: signals are dropped, not queued, then Resynchronized("backpressure")', async () => {
-    const tight = await startHarness({ maps: 16, pathsPerMap: 4 }, { historySize: 8192 }, 256 * 1024);
+    const metrics = new MetricsSink();
+    const tight = await startHarness({ maps: 16, pathsPerMap: 4 }, { historySize: 8192 }, 256 * 1024, { sinks: [metrics] });
     try {
       const devs = tight.sim.maps().flatMap((m) => m.paths.map((p) => p.dev));
       const datagrams: Buffer[] = [];
@@ -71,6 +74,13 @@ describe('event storm', () => {
       expect(tight.logs.join('')).toMatch(/dropped \d+ signals while the bus was not reading/);
       // Nothing was lost for a client that follows the protocol: the history has every event.
       expect(tight.service.stats.datagrams).toBe(datagrams.length);
+      // The metrics read the stream, not the bus: every failure counted, the drops too.
+      const text = await metrics.registry.metrics();
+      const failures = samples(text).filter((x) => x.name === 'multipath_path_failures_total').reduce((n, x) => n + x.value, 0);
+      expect(failures).toBe(80 * devs.length);
+      expect(sampleValue(text, 'multipath_dbus_signals_dropped_total')).toBe(tight.service.stats.signalsDropped);
+      expect(tight.service.stats.signalsDropped).toBeGreaterThan(0);
+      expect(sampleValue(text, 'multipath_resyncs_total', { reason: 'backpressure' })).toBeGreaterThanOrEqual(1);
     } finally {
       await tight.stop();
     }

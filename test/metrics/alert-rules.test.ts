@@ -38,10 +38,12 @@ describe('the Grafana dashboard', () => {
   it('queries only exported metrics, in PromQL that promtool parses', async () => {
     for (const n of used(exprs.join('\n'))) expect(exported, n).toContain(n);
     // promtool parses expressions only inside rules: each query becomes a recording rule.
-    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'mpdbus-dash-')), 'queries.yml');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mpdbus-dash-'));
+    const file = path.join(dir, 'queries.yml');
     const rules = exprs.map((e, i) => `      - record: dashboard_query_${i}\n        expr: ${JSON.stringify(e)}`).join('\n');
     fs.writeFileSync(file, `groups:\n  - name: dashboard\n    rules:\n${rules}\n`);
     const r = await run('promtool', ['check', 'rules', file]);
+    fs.rmSync(dir, { recursive: true, force: true });
     expect(r.code, `${r.stdout}${r.stderr}`).toBe(0);
     expect(r.stdout).toContain(`SUCCESS: ${exprs.length} rules found`);
   });

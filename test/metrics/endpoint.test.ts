@@ -54,6 +54,7 @@ describe('metrics endpoint of serve', () => {
     await sim.listen();
   });
   afterAll(async () => {
+    fs.rmSync(tmp, { recursive: true, force: true });
     await sim.close();
     await bus.stop();
   });

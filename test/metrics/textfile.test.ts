@@ -22,6 +22,7 @@ describe('metrics textfile', () => {
     await sim.listen();
   });
   afterAll(async () => {
+    fs.rmSync(dir, { recursive: true, force: true });
     await sim.close();
     await bus.stop();
   });
