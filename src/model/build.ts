@@ -32,25 +32,16 @@ export function wwidFromDmUuid(uuid: string): string | undefined {
 /**
  * The topology one reading describes. Every value passes the gate (gate.ts), and each object
  * gets exactly one owner: a WWID listed twice, or a path device (or dev_t) named by two maps,
- * is published once, for the first map that names it, and reported through `warn`.
+ * is published once and reported through `warn`. A WWID goes to the map already published under
+ * it (a newcomer repeating it is ignored), else to the first map listed; a path to the first map.
  */
 export function buildTopology(readings: SourceReadings, previous: Topology, warn: GateWarn = () => undefined): Topology {
   const mpdByWwid = new Map<string, MpdMap>();
-  for (const m of readings.multipathd ?? []) {
-    if (!m.wwid) continue;
-    const wwid = cleanText(m.wwid);
-    const first = mpdByWwid.get(wwid);
-    if (first) warn(`multipathd lists WWID ${wwid} twice: publishing map ${first.name}, ignoring map ${m.name}`);
-    else mpdByWwid.set(wwid, m);
-  }
+  for (const m of readings.multipathd ?? []) if (m.wwid) keepOne(mpdByWwid, cleanText(m.wwid), m, previous, 'multipathd', warn);
   const dmByWwid = new Map<string, DmMapView>();
   for (const d of readings.dm ?? []) {
     const raw = wwidFromDmUuid(d.uuid);
-    if (!raw) continue;
-    const wwid = cleanText(raw);
-    const first = dmByWwid.get(wwid);
-    if (first) warn(`device-mapper lists WWID ${wwid} twice: publishing map ${first.name}, ignoring map ${d.name}`);
-    else dmByWwid.set(wwid, d);
+    if (raw) keepOne(dmByWwid, cleanText(raw), d, previous, 'device-mapper', warn);
   }
 
   let wwids: Iterable<string>;
@@ -69,6 +60,18 @@ export function buildTopology(readings: SourceReadings, previous: Topology, warn
     if (map) next.set(wwid, claimPaths(gateMap(map, warn), owners, warn));
   }
   return next;
+}
+
+/** Record `m` under `wwid` unless another map holds it; the map published under it last time keeps it. */
+function keepOne<M extends { name: string }>(byWwid: Map<string, M>, wwid: string, m: M, previous: Topology, source: string, warn: GateWarn): void {
+  const first = byWwid.get(wwid);
+  if (!first) {
+    byWwid.set(wwid, m);
+    return;
+  }
+  const [kept, ignored] = previous.get(wwid)?.name === m.name ? [m, first] : [first, m];
+  warn(`${source} lists WWID ${wwid} twice: publishing map ${kept.name}, ignoring map ${ignored.name}`);
+  byWwid.set(wwid, kept);
 }
 
 /**

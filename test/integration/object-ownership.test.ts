@@ -121,6 +121,7 @@ describe('object ownership', () => {
         try {
           const mirror: Objects = await s.objects();
           let seen = s.signals.length;
+          let published = new Map(maps.map((m) => [m.wwid, m])); // the start: one map per WWID
           for (const c of commands) {
             s.service.handleDatagram(Buffer.alloc(0)); // a malformed datagram on the way costs nothing
             for (const d of apply(c, maps, sim)) s.service.handleDatagram(d);
@@ -135,9 +136,12 @@ describe('object ownership', () => {
             }
             const objects = await s.objects();
 
-            // The first present map of each WWID wins; each device it names is published once.
+            // The map already published under a WWID keeps it; else the first present map listed takes it.
+            // Each device the winner names is published once.
             const winners = new Map<string, SimMap>();
+            for (const m of maps) if (m.present && published.get(m.wwid) === m) winners.set(m.wwid, m);
             for (const m of maps) if (m.present && !winners.has(m.wwid)) winners.set(m.wwid, m);
+            published = winners;
             const manager = objects.get(ROOT_PATH)!.get(MANAGER_IFACE)!;
             expect(new Set(manager.Maps as string[])).toEqual(new Set([...winners.keys()].map(mapObjectPath)));
             const devices = new Set([...winners.values()].flatMap((m) => m.paths.map((p) => pathObjectPath(p.dev))));
@@ -149,7 +153,15 @@ describe('object ownership', () => {
         }
       }),
       // The LUN swap: mpathb goes and mpatha takes its device in the same read; then mpatha goes too.
-      { numRuns: RUNS, timeout: 20_000, examples: [[[{ kind: 'swap', map: 1, to: 0 }, { kind: 'remove', map: 0 }]]] },
+      // A map comes back repeating the WWID another map took meanwhile: the published map keeps it.
+      {
+        numRuns: RUNS,
+        timeout: 20_000,
+        examples: [
+          [[{ kind: 'swap', map: 1, to: 0 }, { kind: 'remove', map: 0 }]],
+          [[{ kind: 'same-wwid', map: 2, to: 1 }, { kind: 'swap', map: 1, to: 0 }, { kind: 'swap', map: 1, to: 0 }, { kind: 'add', map: 1 }, { kind: 'fail', dev: 0 }]],
+        ],
+      },
     );
   }, 180_000);
 });
