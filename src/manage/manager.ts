@@ -18,6 +18,8 @@ export interface ManagementDeps {
   authority: Authority;
   /** A read of every source that starts after this call; resolves once its result is published. */
   reread(options: { settings: boolean }): Promise<void>;
+  /** Whether the kernel's uevents reach the model now (KernelEventsAvailable). */
+  kernelEvents(): boolean;
   audit: (r: AuditRecord) => void;
   timers: Timers;
   /** How long an effect may take to show before the call fails with a timeout. */
@@ -75,12 +77,18 @@ export class Management {
       if (!OK.test(answer)) throw err('Failed', `multipathd refused "${command}": ${firstLine(answer)}`);
 
       // Wait until clients are shown it. Effects only multipathd knows of (queueing, size)
-      // come with no uevent: the re-read is what makes them visible.
+      // come with no uevent: the re-read is what makes them visible. A path's failure or
+      // reinstatement the kernel announces itself: while its uevents arrive, a read would
+      // race the uevent and publish the change without the kernel's DM_SEQNUM.
       // (A read that threw is a bug the service logs; here it only means "not seen".)
-      const read = this.deps.reread({ settings: prepared.rereadSettings === true }).then(() => true, () => false);
-      const seen = prepared.visible
-        ? await this.deps.published.until(prepared.visible, this.deps.timeoutMs)
-        : await this.within(read, this.deps.timeoutMs);
+      const reread = () => this.deps.reread({ settings: prepared.rereadSettings === true }).then(() => true, () => false);
+      let seen: boolean;
+      if (prepared.visible) {
+        if (!(prepared.announcedByKernel === true && this.deps.kernelEvents())) void reread();
+        seen = await this.deps.published.until(prepared.visible, this.deps.timeoutMs);
+      } else {
+        seen = await this.within(reread(), this.deps.timeoutMs);
+      }
       if (!seen) throw err('Failed', `timeout: multipathd accepted "${command}" but its effect did not show within ${this.deps.timeoutMs} ms`);
       audit('done');
       return [];

@@ -14,6 +14,8 @@ export interface Prepared {
   visible?: (now: Topology) => boolean;
   /** multipathd's settings change too: read them again. */
   rereadSettings?: boolean;
+  /** The kernel announces the effect itself, in a path uevent carrying its DM_SEQNUM. */
+  announcedByKernel?: boolean;
 }
 
 /** A row, with the object and argument types erased for the dispatcher. */
@@ -35,6 +37,7 @@ interface Row<T> {
   command(target: T, args: unknown[]): string | { refused: string };
   visible?(target: T, args: unknown[]): ((now: Topology) => boolean) | undefined;
   rereadSettings?: boolean;
+  announcedByKernel?: boolean;
 }
 
 function row<T>(r: Row<T>): ManagedMethod {
@@ -47,7 +50,7 @@ function row<T>(r: Row<T>): ManagedMethod {
       if (target === undefined) return undefined;
       const bad = r.check?.(target, args);
       if (bad !== undefined) return bad;
-      return { command: r.command(target, args), visible: r.visible?.(target, args), rereadSettings: r.rereadSettings };
+      return { command: r.command(target, args), visible: r.visible?.(target, args), rereadSettings: r.rereadSettings, announcedByKernel: r.announcedByKernel };
     },
   };
 }
@@ -100,6 +103,7 @@ export const MANAGED_METHODS: readonly ManagedMethod[] = [
     find: findPath,
     command: (t) => cmd('fail path', pathWord(t)),
     visible: (t) => pathIs(t, 'failed'),
+    announcedByKernel: true,
   }),
   row<OnPath>({
     iface: PATH_IFACE,
@@ -108,6 +112,7 @@ export const MANAGED_METHODS: readonly ManagedMethod[] = [
     find: findPath,
     command: (t) => cmd('reinstate path', pathWord(t)),
     visible: (t) => pathIs(t, 'active'),
+    announcedByKernel: true,
   }),
   row<MapState>({
     iface: MAP_IFACE,

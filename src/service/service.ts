@@ -140,6 +140,7 @@ export class MultipathService {
         await this.refresher.request();
         this.stream.flush();
       },
+      kernelEvents: () => this.uevents?.available ?? false,
       audit: loggerAudit(deps.log),
       timers: this.timers,
       // Under the 25 s D-Bus clients wait by default: they hear our timeout rather than their own.

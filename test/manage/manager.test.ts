@@ -18,7 +18,7 @@ import { mpdMaps } from '../helpers/fixtures';
 
 const topology = (): Topology => buildTopology({ multipathd: mpdMaps('show-maps-2x2.json') }, new Map());
 
-function setup(opts: { answer?: (cmd: string) => Promise<string>; uid?: number; verdict?: boolean; timeoutMs?: number } = {}) {
+function setup(opts: { answer?: (cmd: string) => Promise<string>; uid?: number; verdict?: boolean; timeoutMs?: number; kernelEvents?: boolean } = {}) {
   const steps: string[] = [];
   const audit: AuditRecord[] = [];
   const published = new PublishedState(realTimers);
@@ -47,6 +47,7 @@ function setup(opts: { answer?: (cmd: string) => Promise<string>; uid?: number; 
     reread: async () => {
       steps.push('reread');
     },
+    kernelEvents: () => opts.kernelEvents ?? false,
     audit: (r) => audit.push(r),
     timers: realTimers,
     timeoutMs: opts.timeoutMs ?? 2000,
@@ -108,6 +109,21 @@ describe('the management dispatcher', () => {
     expect(await errorOf(s.call(PATH_IFACE, 'Fail', pathObjectPath(s.dev), [{}]))).toMatch(/^Failed: timeout: multipathd accepted "fail path sd\w+" but its effect did not show within 300 ms$/);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(290);
     expect(s.steps.slice(-2)).toEqual([`multipathd fail path ${s.dev}`, 'reread']);
+  });
+
+  it('leaves a path\'s failure to the kernel\'s uevent while uevents arrive, so the signal carries its DM_SEQNUM', async () => {
+    const s = setup({ kernelEvents: true });
+    const call = s.call(PATH_IFACE, 'Fail', pathObjectPath(s.dev), [{}]);
+    await expect.poll(() => s.steps.at(-1)).toBe(`multipathd fail path ${s.dev}`);
+    const [map, path] = [s.map, [...s.map.paths.values()][0]];
+    const failed = new Map(s.published.topology);
+    failed.set(map.wwid, { ...map, paths: new Map([...map.paths].map(([k, p]) => [k, p === path ? { ...p, dmState: 'failed' as const } : p])) });
+    s.published.burst({ topology: failed, changed: new Map(), manager: {} as never, eventSerial: 1n });
+    expect(await errorOf(call)).toBe('no error');
+    expect(s.steps).not.toContain('reread');
+    // Resize has no uevent: it is read back whatever the kernel's events do.
+    await s.call(MAP_IFACE, 'Resize', mapObjectPath(s.map.wwid), [{}]);
+    expect(s.steps.at(-1)).toBe('reread');
   });
 });
 
