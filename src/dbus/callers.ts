@@ -1,12 +1,20 @@
-// Who is calling: the Unix uid behind a unique bus name, asked of the bus daemon once per
-// name (org.freedesktop.DBus.GetConnectionUnixUser) and forgotten when the name goes away,
-// so the cache holds at most the connections that are alive and have called us.
+// Who is calling: the Unix uid and pid behind a unique bus name, asked of the bus daemon once
+// per name (org.freedesktop.DBus.GetConnectionCredentials: a unique name is never reused, and
+// its process and user never change) and forgotten when the name goes away, so the cache
+// holds at most the connections that are alive and have called us. Budgets and management's
+// root check both ask here: one answer to "who is this".
 import { callMethod, onSignal, type BusConnection } from './connection';
 
 const DRIVER = { name: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus' };
 
+export interface Credentials {
+  uid: number;
+  /** 0 when the bus could not say (a peer on another machine, a bus without pids). */
+  pid: number;
+}
+
 interface Entry {
-  lookup: Promise<number | undefined>;
+  lookup: Promise<Credentials | undefined>;
   uid?: number;
 }
 
@@ -28,22 +36,31 @@ export class Callers {
     await this.unsubscribe?.();
   }
 
-  /** The caller's uid; undefined when the daemon cannot say (the caller is already gone). */
-  uid(sender: string): Promise<number | undefined> {
+  /** The caller's uid and pid; undefined when the daemon cannot say (the caller is already gone). */
+  credentials(sender: string): Promise<Credentials | undefined> {
     let hit = this.uids.get(sender);
     if (!hit) {
       const entry: Entry = {
-        lookup: callMethod(this.bus, DRIVER.name, DRIVER.path, DRIVER.name, 'GetConnectionUnixUser', 's', [sender]).then(
-          ([uid]) => (entry.uid = uid as number),
-          () => {
-            this.uids.delete(sender);
-            return undefined;
+        lookup: callMethod(this.bus, DRIVER.name, DRIVER.path, DRIVER.name, 'GetConnectionCredentials', 's', [sender]).then(
+          ([creds]) => {
+            const { UnixUserID: uid, ProcessID: pid } = creds as Record<string, unknown>;
+            if (typeof uid !== 'number') throw new Error('no UnixUserID');
+            entry.uid = uid;
+            return { uid, pid: typeof pid === 'number' ? pid : 0 };
           },
-        ),
+        ).catch(() => {
+          this.uids.delete(sender);
+          return undefined;
+        }),
       };
       this.uids.set(sender, (hit = entry));
     }
     return hit.lookup;
+  }
+
+  /** The caller's uid; undefined when the daemon cannot say. */
+  async uid(sender: string): Promise<number | undefined> {
+    return (await this.credentials(sender))?.uid;
   }
 
   /** The uid if already known (after `uid` resolved), without asking. */

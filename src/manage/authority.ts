@@ -1,6 +1,7 @@
 // Who may act. Root always; anyone else as polkit decides, asked about the caller's bus name
 // (polkit then looks up that connection's process and user itself) — and when polkit is not
 // on the bus, nobody but root.
+import type { Callers } from '../dbus/callers';
 import { callMethod, DBusCallError, type BusConnection } from '../dbus/connection';
 import { variant } from '../dbus/values';
 import { readCgroup, unitFromCgroup, type Caller } from './caller';
@@ -12,7 +13,6 @@ export interface Authority {
   authorize(caller: Caller, action: string, allowInteractive: boolean): Promise<Verdict>;
 }
 
-const DBUS = ['org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus'] as const;
 const POLKIT = ['org.freedesktop.PolicyKit1', '/org/freedesktop/PolicyKit1/Authority', 'org.freedesktop.PolicyKit1.Authority'] as const;
 const ALLOW_USER_INTERACTION = 1;
 const ABSENT = /ServiceUnknown|NameHasNoOwner/;
@@ -27,17 +27,15 @@ export interface PolkitAuthorityOptions {
 export class PolkitAuthority implements Authority {
   constructor(
     private readonly bus: BusConnection,
+    private readonly callers: Callers,
     private readonly options: PolkitAuthorityOptions = {},
   ) {}
 
   async identify(sender: string): Promise<Caller> {
-    const [creds] = (await callMethod(this.bus, ...DBUS, 'GetConnectionCredentials', 's', [sender], { timeoutMs: 10_000 })) as [
-      Record<string, unknown>,
-    ];
-    const uid = creds.UnixUserID;
-    const pid = creds.ProcessID;
-    if (typeof uid !== 'number') throw new Error(`the bus did not say which user ${sender} is`);
-    return { sender, uid, pid: typeof pid === 'number' ? pid : 0, unit: typeof pid === 'number' ? unitFromCgroup((this.options.readCgroup ?? readCgroup)(pid)) : '' };
+    const creds = await this.callers.credentials(sender);
+    if (creds === undefined) throw new Error(`the bus did not say which user ${sender} is`);
+    const { uid, pid } = creds;
+    return { sender, uid, pid, unit: pid > 0 ? unitFromCgroup((this.options.readCgroup ?? readCgroup)(pid)) : '' };
   }
 
   async authorize(caller: Caller, action: string, allowInteractive: boolean): Promise<Verdict> {

@@ -134,7 +134,7 @@ export class MultipathService {
     const management = new Management({
       multipathd: deps.multipathd,
       published: this.published,
-      authority: deps.authority ?? new PolkitAuthority(deps.bus),
+      authority: deps.authority ?? new PolkitAuthority(deps.bus, this.callers),
       reread: async ({ settings }) => {
         if (settings) this.configStale = true;
         await this.refresher.request();

@@ -1,4 +1,4 @@
-// The uid behind a caller, asked of a real dbus-daemon once per unique name, forgotten when
+// The uid and pid behind a caller, asked of a real dbus-daemon once per unique name, forgotten when
 // the name leaves the bus.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Callers } from '../../src/dbus/callers';
@@ -27,6 +27,7 @@ describe('callers', () => {
     expect(callers.known(name)).toBeUndefined();
     expect(await callers.uid(name)).toBe(process.getuid!());
     expect(callers.known(name)).toBe(process.getuid!());
+    expect(await callers.credentials(name)).toEqual({ uid: process.getuid!(), pid: process.pid });
     expect(callers.size).toBe(1);
     disconnect(client);
     const end = Date.now() + 5000;
