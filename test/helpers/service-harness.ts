@@ -151,21 +151,42 @@ export interface Run {
   stderr: string;
 }
 
-/** Run a command to completion (or until its output satisfies `until`, or `killAfterMs` passed: then SIGINT). */
+/**
+ * Run a command to completion, or until its output satisfies `until` (then SIGINT, as Ctrl-C
+ * would); `killAfterMs` is the guard for a command that never gets there. `onOutput` sees the
+ * output as it grows (to act once the command says it is ready).
+ */
 export function run(
   cmd: string,
   args: string[],
-  opts: { killAfterMs?: number; env?: NodeJS.ProcessEnv; uid?: number; until?: (stdout: string) => boolean } = {},
+  opts: {
+    killAfterMs?: number;
+    env?: NodeJS.ProcessEnv;
+    uid?: number;
+    until?: (stdout: string, stderr: string) => boolean;
+    onOutput?: (stdout: string, stderr: string) => void;
+  } = {},
 ): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { env: { ...process.env, ...opts.env }, uid: opts.uid, gid: opts.uid });
     let stdout = '';
     let stderr = '';
+    let interrupted = false;
+    const seen = () => {
+      opts.onOutput?.(stdout, stderr);
+      if (!interrupted && opts.until?.(stdout, stderr)) {
+        interrupted = true;
+        child.kill('SIGINT');
+      }
+    };
     child.stdout.on('data', (d) => {
       stdout += d;
-      if (opts.until?.(stdout)) child.kill('SIGINT');
+      seen();
     });
-    child.stderr.on('data', (d) => (stderr += d));
+    child.stderr.on('data', (d) => {
+      stderr += d;
+      seen();
+    });
     child.on('error', reject);
     const t = opts.killAfterMs ? setTimeout(() => child.kill('SIGINT'), opts.killAfterMs) : undefined;
     child.on('close', (code) => {

@@ -141,18 +141,26 @@ describe('client commands against a known topology', () => {
 
   it('monitor prints live signals, one line each', async () => {
     const dev = h.sim.maps()[0].paths[0];
-    const mon = run(CLI, ['monitor', '--bus', h.bus.address], { killAfterMs: 2500 });
-    await new Promise((r) => setTimeout(r, 1200));
-    h.kernel(h.sim.failPath(dev.dev));
-    h.kernel(h.sim.reinstatePath(dev.dev));
-    const r = await mon;
+    let acted = false;
+    const r = await run(CLI, ['monitor', '--bus', h.bus.address], {
+      // Act once it says it listens; stop it with Ctrl-C once both lines are out.
+      onOutput: (_out, err) => {
+        if (acted || !err.includes('listening')) return;
+        acted = true;
+        h.kernel(h.sim.failPath(dev.dev));
+        h.kernel(h.sim.reinstatePath(dev.dev));
+      },
+      until: (out) => /PathReinstated/.test(out),
+      killAfterMs: 30_000,
+    });
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(new RegExp(`#\\d+ PathFailed ${h.sim.maps()[0].name} Path=${dev.dev} DevT=${dev.devT}`));
     expect(r.stdout).toMatch(/#\d+ PathReinstated /);
   });
 
   it('monitor --since replays history first and says when some was lost', async () => {
-    const r = await run(CLI, ['monitor', '--bus', h.bus.address, '--since', '0', '--json'], { killAfterMs: 1500 });
+    const listening = (_out: string, err: string) => err.includes('listening');
+    const r = await run(CLI, ['monitor', '--bus', h.bus.address, '--since', '0', '--json'], { until: listening, killAfterMs: 30_000 });
     const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
     const serials = lines.map((l) => Number(l.serial));
     expect(serials[0]).toBe(1);
@@ -166,7 +174,7 @@ describe('client commands against a known topology', () => {
         small.kernel(small.sim.reinstatePath(small.sim.maps()[0].paths[0].dev));
       }
       await small.settle();
-      const lost = await run(CLI, ['monitor', '--bus', small.bus.address, '--since', '1'], { killAfterMs: 1500 });
+      const lost = await run(CLI, ['monitor', '--bus', small.bus.address, '--since', '1'], { until: listening, killAfterMs: 30_000 });
       expect(lost.stdout.split('\n')[0]).toMatch(/incomplete/);
     } finally {
       await small.stop();
