@@ -2,29 +2,24 @@
 // max_message_size (as the system bus has 32 MiB), so GetManagedObjects answers
 // LimitsExceeded; the page then reads it with GetManagedObjectsPage and follows the
 // signals, in Debian's cockpit-ws/bridge and Chromium.
-import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MANAGER_IFACE } from '../../src/dbus/api';
 import { BUS_NAME, busctl, ROOT_PATH, startHarness, type Harness } from '../helpers/service-harness';
-import { launchChromium, startCockpitWs, type CockpitWs } from '../helpers/cockpit';
+import { openCockpit, type CockpitSession } from '../helpers/cockpit';
 
 const LIMIT = 256 * 1024;
 const MAPS = 120; // about 5.5 KiB each with four paths: GetManagedObjects would be ~660 KiB
 
 let h: Harness;
-let ws: CockpitWs;
-let browser: Browser;
-let page: Page;
+let cockpit: CockpitSession;
 
 beforeAll(async () => {
   h = await startHarness({ maps: MAPS, pathsPerMap: 4 }, { maxMessageSize: LIMIT }, undefined, { maxMessageSize: LIMIT, simulatedMonitor: true });
-  [ws, browser] = await Promise.all([startCockpitWs(h.bus.address), launchChromium()]);
-  page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
+  cockpit = await openCockpit(h.bus.address);
 }, 60_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await ws?.stop();
+  await cockpit?.stop();
   await h?.stop();
 });
 
@@ -34,19 +29,19 @@ describe('the Cockpit page on a topology past the bus limit', () => {
     expect(whole.stderr).toMatch(/LimitsExceeded|too large|GetManagedObjectsPage/i);
 
     const t0 = Date.now();
-    await page.goto(ws.pageUrl);
-    await page.locator('[data-page="ready"][data-paged="true"]').waitFor({ timeout: 20_000 });
-    await expect.poll(() => page.locator('[data-map-count]').getAttribute('data-map-count'), { timeout: 10_000 }).toBe(String(MAPS));
+    await cockpit.page.goto(cockpit.ws.pageUrl);
+    await cockpit.page.locator('[data-page="ready"][data-paged="true"]').waitFor({ timeout: 20_000 });
+    await expect.poll(() => cockpit.page.locator('[data-map-count]').getAttribute('data-map-count'), { timeout: 10_000 }).toBe(String(MAPS));
     console.log(`${MAPS} maps read in pages and shown in ${Date.now() - t0} ms`);
-    await expect(page.locator('[data-overall]').getAttribute('data-overall')).resolves.toBe('optimal');
+    await expect(cockpit.page.locator('[data-overall]').getAttribute('data-overall')).resolves.toBe('optimal');
   });
 
   it('follows a path failure through the signals it subscribed to', async () => {
     const map = h.sim.maps()[0];
-    await page.locator(`tr[data-map="${map.name}"] td button`).first().click();
+    await cockpit.page.locator(`tr[data-map="${map.name}"] td button`).first().click();
     h.kernel(h.sim.failPath(map.paths[1].dev));
-    await page.locator(`tr[data-path="${map.paths[1].dev}"][data-state="failed"]`).waitFor({ timeout: 5000 });
-    await page.locator(`tr[data-map="${map.name}"][data-health="degraded"]`).waitFor({ timeout: 5000 });
+    await cockpit.page.locator(`tr[data-path="${map.paths[1].dev}"][data-state="failed"]`).waitFor({ timeout: 5000 });
+    await cockpit.page.locator(`tr[data-map="${map.name}"][data-health="degraded"]`).waitFor({ timeout: 5000 });
     const r = await busctl(h, 'get-property', BUS_NAME, ROOT_PATH, MANAGER_IFACE, 'Health');
     expect(r.stdout).toContain('degraded');
   });

@@ -3,46 +3,41 @@
 // the multipathd simulator, and Debian's Chromium renders it.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callMethod } from '../../src/dbus/connection';
 import { MANAGER_IFACE } from '../../src/dbus/api';
 import { BUS_NAME, ROOT_PATH, startHarness, type Harness } from '../helpers/service-harness';
-import { launchChromium, startCockpitWs, type CockpitWs } from '../helpers/cockpit';
+import { openCockpit, type CockpitSession } from '../helpers/cockpit';
 
 /** Set to a file name (docs/cockpit.png) to keep the screenshot the README shows. */
 const SCREENSHOT = process.env.COCKPIT_SCREENSHOT;
 
 let h: Harness;
-let ws: CockpitWs;
-let browser: Browser;
-let page: Page;
+let cockpit: CockpitSession;
 
-const mapRow = (name: string) => page.locator(`tr[data-map="${name}"]`);
-const pathRow = (dev: string) => page.locator(`tr[data-path="${dev}"]`);
+const mapRow = (name: string) => cockpit.page.locator(`tr[data-map="${name}"]`);
+const pathRow = (dev: string) => cockpit.page.locator(`tr[data-path="${dev}"]`);
 
 beforeAll(async () => {
   h = await startHarness({ maps: 6, pathsPerMap: 4, groupsPerMap: 2, vendor: 'NETAPP', product: 'LUN C-Mode' }, {}, undefined, { simulatedMonitor: true });
-  [ws, browser] = await Promise.all([startCockpitWs(h.bus.address), launchChromium()]);
-  page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
+  cockpit = await openCockpit(h.bus.address);
 }, 60_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await ws?.stop();
+  await cockpit?.stop();
   await h?.stop();
 });
 
 describe('the Cockpit page', () => {
   it('shows every map with its health and valid/total paths', async () => {
     const t0 = Date.now();
-    await page.goto(ws.pageUrl);
+    await cockpit.page.goto(cockpit.ws.pageUrl);
     for (const m of h.sim.maps()) {
       await expect.poll(() => mapRow(m.name).getAttribute('data-health')).toBe('optimal');
       await expect(mapRow(m.name).locator('.mp-count').textContent()).resolves.toBe('4/4');
     }
     console.log(`page populated in ${Date.now() - t0} ms`);
-    expect(await page.locator('[data-overall]').getAttribute('data-overall')).toBe('optimal');
+    expect(await cockpit.page.locator('[data-overall]').getAttribute('data-overall')).toBe('optimal');
   });
 
   it('turns a failed path red and its map degraded within a second, and lists the event', async () => {
@@ -50,11 +45,11 @@ describe('the Cockpit page', () => {
     await mapRow(map.name).locator('td').first().locator('button').click();
     const dev = map.paths[2].dev;
     await expect.poll(() => pathRow(dev).getAttribute('data-state')).toBe('active');
-    const events = await page.locator('tr[data-kind]').count();
+    const events = await cockpit.page.locator('tr[data-kind]').count();
 
     // The moment the DOM shows both, taken in the page by a MutationObserver armed before
     // the kernel event (Playwright's own polling would add up to half a second).
-    await page.evaluate(
+    await cockpit.page.evaluate(
       ([dev, name]) => {
         const shown = () => document.querySelector(`tr[data-path="${dev}"][data-state="failed"]`) && document.querySelector(`tr[data-map="${name}"][data-health="degraded"]`);
         (window as unknown as { turned: Promise<number> }).turned = new Promise((resolve) => {
@@ -70,24 +65,24 @@ describe('the Cockpit page', () => {
     );
     const t0 = Date.now();
     h.kernel(h.sim.failPath(dev));
-    const ms = (await page.evaluate(() => (window as unknown as { turned: Promise<number> }).turned)) - t0;
+    const ms = (await cockpit.page.evaluate(() => (window as unknown as { turned: Promise<number> }).turned)) - t0;
     console.log(`failed path shown red, map degraded: ${ms} ms after the kernel event`);
     expect(ms).toBeLessThan(1000);
     await expect(pathRow(dev).evaluate((tr) => getComputedStyle(tr.querySelector('td')!).backgroundColor)).resolves.not.toBe('rgba(0, 0, 0, 0)');
 
-    await expect.poll(() => page.locator('tr[data-kind]').count()).toBe(events + 1);
-    const newest = page.locator('tr[data-kind]').first();
+    await expect.poll(() => cockpit.page.locator('tr[data-kind]').count()).toBe(events + 1);
+    const newest = cockpit.page.locator('tr[data-kind]').first();
     expect(await newest.getAttribute('data-kind')).toBe('PathFailed');
     expect(await newest.getAttribute("data-serial")).toBe(String(h.service.eventSerial));
     await expect(newest.textContent()).resolves.toContain(dev);
 
     if (SCREENSHOT) {
       fs.mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
-      await page.screenshot({ path: SCREENSHOT, fullPage: true });
+      await cockpit.page.screenshot({ path: SCREENSHOT, fullPage: true });
     }
     h.kernel(h.sim.reinstatePath(dev));
-    await pathRow(dev).and(page.locator('[data-state="active"]')).waitFor({ timeout: 2000 });
-    await expect.poll(() => page.locator('tr[data-kind]').first().getAttribute('data-kind')).toBe('PathReinstated');
+    await pathRow(dev).and(cockpit.page.locator('[data-state="active"]')).waitFor({ timeout: 2000 });
+    await expect.poll(() => cockpit.page.locator('tr[data-kind]').first().getAttribute('data-kind')).toBe('PathReinstated');
   });
 
   it('follows maps that go and come back, and fills a serial gap from GetEvents', async () => {
@@ -100,9 +95,9 @@ describe('the Cockpit page', () => {
     // skips them, and the page must read them from GetEvents rather than trust the signal.
     const before = h.service.eventSerial;
     h.kernel(h.sim.failPath(map.paths[0].dev));
-    await expect.poll(() => page.locator('tr[data-kind]').first().getAttribute('data-serial')).toBe(String(h.service.eventSerial));
+    await expect.poll(() => cockpit.page.locator('tr[data-kind]').first().getAttribute('data-serial')).toBe(String(h.service.eventSerial));
     expect(h.service.eventSerial).toBeGreaterThan(before);
-    const rows = await page.locator('tr[data-kind]').evaluateAll((trs) => trs.map((r) => [Number(r.getAttribute('data-serial')), r.getAttribute('data-kind'), r.textContent]));
+    const rows = await cockpit.page.locator('tr[data-kind]').evaluateAll((trs) => trs.map((r) => [Number(r.getAttribute('data-serial')), r.getAttribute('data-kind'), r.textContent]));
     expect(rows.map(([serial]) => serial)).toEqual(rows.map(([serial]) => serial).sort((a, b) => Number(b) - Number(a)));
     expect(rows.slice(0, 3).map(([, kind, text]) => [kind, String(text).includes(map.name)])).toEqual([
       ['PathFailed', true],
@@ -116,18 +111,18 @@ describe('the Cockpit page', () => {
   it('says so when multipathd is gone, and lists the Resynchronized when it is back', async () => {
     await h.sim.die();
     await callMethod(h.client, BUS_NAME, ROOT_PATH, MANAGER_IFACE, 'Refresh', '', []);
-    await page.locator('[data-alert="multipathd"]').waitFor({ timeout: 5000 });
-    await expect.poll(() => page.locator('tr[data-map]').count()).toBe(h.sim.maps().length);
+    await cockpit.page.locator('[data-alert="multipathd"]').waitFor({ timeout: 5000 });
+    await expect.poll(() => cockpit.page.locator('tr[data-map]').count()).toBe(h.sim.maps().length);
     await h.sim.restart();
     await callMethod(h.client, BUS_NAME, ROOT_PATH, MANAGER_IFACE, 'Refresh', '', []);
-    await page.locator('[data-alert="multipathd"]').waitFor({ state: 'detached', timeout: 5000 });
-    await expect.poll(() => page.locator('tr[data-kind]').first().getAttribute('data-kind')).toBe('Resynchronized');
+    await cockpit.page.locator('[data-alert="multipathd"]').waitFor({ state: 'detached', timeout: 5000 });
+    await expect.poll(() => cockpit.page.locator('tr[data-kind]').first().getAttribute('data-kind')).toBe('Resynchronized');
   });
 
   it('is in the Cockpit shell: its navigation entry leads to the page, in the shell frame', async () => {
-    const shell = await browser.newPage({ viewport: { width: 1360, height: 900 } });
+    const shell = await cockpit.browser.newPage({ viewport: { width: 1360, height: 900 } });
     try {
-      await shell.goto(`${ws.shellUrl}/system`);
+      await shell.goto(`${cockpit.ws.shellUrl}/system`);
       const entry = shell.locator('#host-apps a', { hasText: 'Multipath' });
       await entry.click();
       await shell.waitForURL(/\/multipath-dbus$/);
@@ -140,17 +135,17 @@ describe('the Cockpit page', () => {
 
   it('shows the service absent when it stops, and recovers when it is back', async () => {
     await h.stopService();
-    await page.locator('[data-state="absent"]').waitFor({ timeout: 5000 });
-    await expect(page.locator('[data-state="absent"]').textContent()).resolves.toContain('not installed');
+    await cockpit.page.locator('[data-state="absent"]').waitFor({ timeout: 5000 });
+    await expect(cockpit.page.locator('[data-state="absent"]').textContent()).resolves.toContain('not installed');
     await h.startService();
     await mapRow(h.sim.maps()[0].name).waitFor({ timeout: 5000 });
-    await expect.poll(() => page.locator('tr[data-map]').count()).toBe(h.sim.maps().length);
+    await expect.poll(() => cockpit.page.locator('tr[data-map]').count()).toBe(h.sim.maps().length);
   });
 
   it('leaves nothing running once cockpit-ws stops (its bridge, the session bus)', async () => {
-    await page.close();
-    expect(ws.leftovers().length).toBeGreaterThan(0);
-    await ws.stop();
-    await expect.poll(() => ws.leftovers(), { timeout: 5000 }).toEqual([]);
+    await cockpit.page.close();
+    expect(cockpit.ws.leftovers().length).toBeGreaterThan(0);
+    await cockpit.ws.stop();
+    await expect.poll(() => cockpit.ws.leftovers(), { timeout: 5000 }).toEqual([]);
   });
 });

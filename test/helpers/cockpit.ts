@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { startPrivateBus, type PrivateBus } from '../../src/demo/private-bus';
 
 export const PACKAGE = 'multipath-dbus';
@@ -138,4 +138,26 @@ export function launchChromium(): Promise<Browser> {
     executablePath: CHROMIUM,
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
   });
+}
+
+/** A page for a harness's bus: cockpit-ws on it, Chromium, one tab. `stop` closes them all. */
+export interface CockpitSession {
+  ws: CockpitWs;
+  browser: Browser;
+  page: Page;
+  stop(): Promise<void>;
+}
+
+export async function openCockpit(systemBus: string): Promise<CockpitSession> {
+  const [ws, browser] = await Promise.all([startCockpitWs(systemBus), launchChromium()]);
+  const page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
+  return {
+    ws,
+    browser,
+    page,
+    async stop() {
+      await browser.close();
+      await ws.stop();
+    },
+  };
 }
