@@ -16,9 +16,16 @@ import { MultipathService } from '../src/service/service';
 import { MultipathdSimulator, type SimTopologyOptions } from '../src/sim/simulator';
 import { createLogger } from '../src/util/log';
 import { cpuMs, rssBytes } from './proc';
+import { buildReference, canonical, referencePolicy, requireReferences, startReferenceServer } from './sdbus-reference';
 
 const OUT = path.join(__dirname, 'results');
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+/** GetManagedObjects calls per server: /proc counts CPU in 10 ms ticks. */
+const READS = Number(process.env.BENCH_READS ?? 10);
+/** BENCH_ONLY=storm,scale,latency,idle: these sections only. */
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'storm,scale,latency,idle').split(','));
+let EMITTER = '';
+let OBJECTS = '';
 const now = () => process.hrtime.bigint();
 const ms = (ns: bigint | number) => Number(ns) / 1e6;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -176,15 +183,9 @@ async function stormDbusNext(bus: PrivateBus, n: number) {
 }
 
 async function stormSdBus(bus: PrivateBus, n: number) {
-  const exe = path.join(OUT, 'sdbus-emitter');
-  try {
-    execFileSync('gcc', ['-O2', '-o', exe, path.join(__dirname, 'sdbus-emitter.c'), '-lsystemd']);
-  } catch {
-    return { error: 'sd-bus emitter not built (apt-get install -y libsystemd-dev)' };
-  }
   const { done } = await subscriber(bus.address, n);
   const t0 = now();
-  execFileSync(exe, [bus.address, String(n)]);
+  execFileSync(EMITTER, [bus.address, String(n)]);
   const got = await done;
   return { events: n, delivered: got.count, totalMs: ms(BigInt(got.arrivals[got.count - 1]?.[1] ?? 0) - t0), arrivalSpanRate: (got.count / span(got)) * 1000 };
 }
@@ -198,7 +199,7 @@ function timed(cmd: string, args: string[]): number {
 
 /** The real command in its own process (multipathd view only), so its RSS is its own. */
 async function scale(topology: SimTopologyOptions) {
-  const bus = await startPrivateBus();
+  const bus = await startPrivateBus({ includes: [referencePolicy()] });
   const socket = `@multipath-dbus-bench-scale-${process.pid}`;
   const sim = new MultipathdSimulator({ socket, topology });
   await sim.listen();
@@ -216,10 +217,11 @@ async function scale(topology: SimTopologyOptions) {
     const baseline = median(Array.from({ length: RUNS }, () => timed('busctl', busctl('get-property', BUS_NAME, ROOT_PATH, MANAGER_IFACE, 'Health'))));
     const c0 = cpuMs(child.pid!);
     const d0 = cpuMs(bus.pid);
-    const gmo = Array.from({ length: RUNS }, () => timed('busctl', busctl('call', BUS_NAME, ROOT_PATH, 'org.freedesktop.DBus.ObjectManager', 'GetManagedObjects')) - baseline);
-    const gmoServiceCpuMs = (cpuMs(child.pid!) - c0) / RUNS;
-    const gmoDaemonCpuMs = (cpuMs(bus.pid) - d0) / RUNS;
+    const gmo = Array.from({ length: READS }, () => timed('busctl', busctl('call', BUS_NAME, ROOT_PATH, 'org.freedesktop.DBus.ObjectManager', 'GetManagedObjects')) - baseline);
+    const gmoServiceCpuMs = (cpuMs(child.pid!) - c0) / READS;
+    const gmoDaemonCpuMs = (cpuMs(bus.pid) - d0) / READS;
     const objects = (await getManagedObjects(client, BUS_NAME, ROOT_PATH)).size;
+    const reference = await referenceReads(client, bus.address);
     let signals = 0;
     await onSignal(client, { pathNamespace: ROOT_PATH }, () => signals++);
     const refresh: number[] = [];
@@ -229,8 +231,10 @@ async function scale(topology: SimTopologyOptions) {
       await callMethod(client, BUS_NAME, ROOT_PATH, MANAGER_IFACE, 'Refresh', '', []);
       refresh.push(ms(now() - t));
     }
-    await sleep(300);
+    // Right after the reads, before V8 gives any of their garbage back.
     const rss = rssBytes(child.pid!);
+    await sleep(2000);
+    const rssSettled = rssBytes(child.pid!);
     const mpd = new MultipathdClient({ socket, expectedUid: process.getuid?.() });
     const poll: number[] = [];
     let bytes = 0;
@@ -256,12 +260,34 @@ async function scale(topology: SimTopologyOptions) {
       showMapsJsonRoundTripMs: median(poll),
       showMapsJsonBytes: bytes,
       rssMiB: mib(rss),
+      rssSettledMiB: mib(rssSettled),
+      reference,
+      getManagedObjectsCpuVsSdBus: gmoServiceCpuMs / reference.getManagedObjectsServiceCpuMs,
     };
   } finally {
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));
     await sim.close();
     await bus.stop();
+  }
+}
+
+/**
+ * The same objects served by sd-bus (C): its CPU for GetManagedObjects through the same
+ * busctl and daemon, its RSS, and whether it answers with exactly what we answer.
+ */
+async function referenceReads(client: BusConnection, address: string) {
+  const ref = await startReferenceServer(OBJECTS, client, address, BUS_NAME, ROOT_PATH);
+  try {
+    const theirs = canonical(await getManagedObjects(client, ref.name, ref.managerPath));
+    const ours = canonical(await getManagedObjects(client, BUS_NAME, ROOT_PATH));
+    const same = theirs === ours;
+    if (!same) for (const [who, text] of [['ours', ours], ['sdbus', theirs]]) fs.writeFileSync(path.join(OUT, `objects-${who}.json`), text.replace(/\],\["\//g, '],\n["/'));
+    const c0 = cpuMs(ref.child.pid!);
+    for (let i = 0; i < READS; i++) timed('busctl', [`--address=${address}`, 'call', ref.name, ref.managerPath, 'org.freedesktop.DBus.ObjectManager', 'GetManagedObjects']);
+    return { objects: ref.objects, sameReply: same, getManagedObjectsServiceCpuMs: (cpuMs(ref.child.pid!) - c0) / READS, rssMiB: mib(rssBytes(ref.child.pid!)) };
+  } finally {
+    await ref.stop();
   }
 }
 
@@ -282,6 +308,36 @@ async function latency(samples: number) {
     return { samples: got.count, p50Ms: pct(lat, 50), p99Ms: pct(lat, 99), maxMs: Math.max(...lat) };
   } finally {
     await r.stop();
+  }
+}
+
+/** The sd-bus emitter's latency for one signal at a time: a line on its stdin to receipt. */
+async function latencySdBus(bus: PrivateBus, samples: number) {
+  const { done } = await subscriber(bus.address, samples);
+  const child = spawn(EMITTER, [bus.address, String(samples), 'paced'], { stdio: ['pipe', 'ignore', 'inherit'] });
+  const entry: bigint[] = [];
+  for (let i = 0; i < samples; i++) {
+    entry.push(now());
+    child.stdin.write('\n');
+    await sleep(10);
+  }
+  child.stdin.end();
+  const got = await done;
+  const lat = got.arrivals.map(([serial, t]) => ms(BigInt(t) - entry[Number(serial) - 1]));
+  return { samples: got.count, p50Ms: pct(lat, 50), p99Ms: pct(lat, 99), maxMs: Math.max(...lat) };
+}
+
+/** Ours and sd-bus's, one signal at a time; and what polling would take, at the measured poll cost. */
+async function latencies(results: Record<string, unknown>, pollCost: number, say: (s: string) => void) {
+  const lat = await latency(200);
+  const latBus = await startPrivateBus();
+  const latSd = await latencySdBus(latBus, 200);
+  await latBus.stop();
+  const polling = [10, 15].map((p) => ({ intervalSec: p, meanDetectionMs: (p * 1000) / 2 + pollCost, worstDetectionMs: p * 1000 + pollCost }));
+  results.latency = { ours: lat, sdBus: latSd, p99VsSdBus: lat.p99Ms / latSd.p99Ms, polling, pollCostMs: pollCost };
+  say(`latency, one signal at a time: ours p50 ${lat.p50Ms.toFixed(2)} ms, p99 ${lat.p99Ms.toFixed(2)} ms (${lat.samples} samples); sd-bus emitter p50 ${latSd.p50Ms.toFixed(2)} ms, p99 ${latSd.p99Ms.toFixed(2)} ms; ours/sd-bus p99 ${(lat.p99Ms / latSd.p99Ms).toFixed(2)} (goal <= 2)`);
+  if (Number.isFinite(pollCost)) {
+    say(`polling instead (poll cost ${pollCost.toFixed(0)} ms from the scale run): every 10 s mean ${polling[0].meanDetectionMs.toFixed(0)} ms, worst ${polling[0].worstDetectionMs.toFixed(0)} ms; every 15 s mean ${polling[1].meanDetectionMs.toFixed(0)} ms, worst ${polling[1].worstDetectionMs.toFixed(0)} ms`);
   }
 }
 
@@ -311,7 +367,10 @@ async function idle(topology: SimTopologyOptions, seconds: number) {
 }
 
 async function main(): Promise<void> {
+  requireReferences();
   fs.mkdirSync(OUT, { recursive: true });
+  EMITTER = buildReference('sdbus-emitter');
+  OBJECTS = buildReference('sdbus-objects');
   const results: Record<string, unknown> = {
     machine: `${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, ${mib(os.totalmem())} MiB, Linux ${os.release()}, Node ${process.version}`,
     date: new Date().toISOString(),
@@ -319,7 +378,7 @@ async function main(): Promise<void> {
   const say = (s: string) => process.stdout.write(`${s}\n`);
 
   const storm: Record<string, unknown>[] = [];
-  for (const n of [10_000, 100_000]) {
+  for (const n of ONLY.has('storm') ? [10_000, 100_000] : []) {
     const ours: Awaited<ReturnType<typeof stormOurs>>[] = [];
     for (let i = 0; i < (n === 10_000 ? RUNS : 1); i++) ours.push(await stormOurs(n));
     const bus = await startPrivateBus();
@@ -327,27 +386,26 @@ async function main(): Promise<void> {
     const sd = await stormSdBus(bus, n);
     await bus.stop();
     const best = ours.sort((a, b) => a.totalMs - b.totalMs)[Math.floor(ours.length / 2)];
-    const sdRate = 'arrivalSpanRate' in sd ? sd.arrivalSpanRate : NaN;
+    const sdRate = sd.arrivalSpanRate;
     storm.push({ n, ours: best, dbusNext: plain, sdBus: sd, oursVsSdBus: best.arrivalSpanRate / sdRate });
-    say(`storm ${n}: ours ${best.delivered}/${n} in ${best.totalMs.toFixed(0)} ms (${best.eventsPerSec.toFixed(0)}/s, p50 ${best.p50Ms.toFixed(1)} ms, p99 ${best.p99Ms.toFixed(1)} ms, cpu ${best.cpuSec.toFixed(2)} s); dbus-next alone ${plain.arrivalSpanRate.toFixed(0)}/s; sd-bus ${sdRate.toFixed(0)}/s; ours/sd-bus ${(best.arrivalSpanRate / sdRate).toFixed(2)}`);
+    say(`storm ${n}: ours ${best.delivered}/${n} in ${best.totalMs.toFixed(0)} ms (${best.eventsPerSec.toFixed(0)}/s, p50 ${best.p50Ms.toFixed(1)} ms, p99 ${best.p99Ms.toFixed(1)} ms, cpu ${best.cpuSec.toFixed(2)} s); dbus-next alone ${plain.arrivalSpanRate.toFixed(0)}/s; sd-bus ${sdRate.toFixed(0)}/s; ours/sd-bus ${(best.arrivalSpanRate / sdRate).toFixed(2)} (goal >= 0.6)`);
   }
   results.storm = storm;
 
-  const scales = [await scale({ maps: 1000, pathsPerMap: 4 }), await scale({ maps: 2500, pathsPerMap: 4 })];
+  const scales = ONLY.has('scale') ? [await scale({ maps: 1000, pathsPerMap: 4 }), await scale({ maps: 2500, pathsPerMap: 4 })] : [];
   for (const s of scales) {
-    say(`scale ${s.maps}x4: ready ${s.readyMs.toFixed(0)} ms, GetManagedObjects ${s.getManagedObjectsMs.toFixed(0)} ms through busctl (service ${s.getManagedObjectsServiceCpuMs.toFixed(0)} + dbus-daemon ${s.getManagedObjectsDaemonCpuMs.toFixed(0)} cpu-ms; ${s.objects} objects), no-change refresh ${s.noChangeRefreshMs.toFixed(0)} ms with ${s.noChangeRefreshSignals} signals, show maps json round trip ${s.showMapsJsonRoundTripMs.toFixed(0)} ms (${s.showMapsJsonBytes} bytes), rss ${s.rssMiB} MiB`);
+    const r = s.reference;
+    say(`scale ${s.maps}x4: ready ${s.readyMs.toFixed(0)} ms, GetManagedObjects ${s.getManagedObjectsMs.toFixed(0)} ms through busctl (service ${s.getManagedObjectsServiceCpuMs.toFixed(0)} + dbus-daemon ${s.getManagedObjectsDaemonCpuMs.toFixed(0)} cpu-ms; ${s.objects} objects), no-change refresh ${s.noChangeRefreshMs.toFixed(0)} ms with ${s.noChangeRefreshSignals} signals, show maps json round trip ${s.showMapsJsonRoundTripMs.toFixed(0)} ms (${s.showMapsJsonBytes} bytes), rss ${s.rssMiB} MiB right after the reads, ${s.rssSettledMiB} MiB 2 s later`);
+    say(`  sd-bus (C) serving the same ${r.objects} objects${r.sameReply ? ' (same reply)' : ` (REPLY DIFFERS: diff ${OUT}/objects-ours.json ${OUT}/objects-sdbus.json)`}: GetManagedObjects ${r.getManagedObjectsServiceCpuMs.toFixed(0)} cpu-ms, rss ${r.rssMiB} MiB; ours/sd-bus ${s.getManagedObjectsCpuVsSdBus.toFixed(2)} (goal <= 1.5)${s.maps === 1000 ? `; rss ${s.rssMiB} MiB (goal <= 100)` : ''}`);
   }
   results.scale = scales;
 
-  const lat = await latency(200);
-  const pollCost = scales[0].showMapsJsonRoundTripMs;
-  const polling = [10, 15].map((p) => ({ intervalSec: p, meanDetectionMs: (p * 1000) / 2 + pollCost, worstDetectionMs: p * 1000 + pollCost }));
-  results.latency = { ours: lat, polling, pollCostMs: pollCost };
-  say(`latency: entry to receipt p50 ${lat.p50Ms.toFixed(2)} ms, p99 ${lat.p99Ms.toFixed(2)} ms (${lat.samples} samples); polling every 10 s: mean ${polling[0].meanDetectionMs.toFixed(0)} ms, worst ${polling[0].worstDetectionMs.toFixed(0)} ms; every 15 s: mean ${polling[1].meanDetectionMs.toFixed(0)} ms, worst ${polling[1].worstDetectionMs.toFixed(0)} ms`);
-
-  const idleCost = await idle({ maps: 1000, pathsPerMap: 4 }, 10);
-  results.idle = idleCost;
-  say(`idle ${idleCost.topology}: ${idleCost.refreshOffCpuSecPerMin.toFixed(3)} cpu-s/min with refresh off, ${idleCost.defaultRefreshCpuSecPerMin.toFixed(3)} cpu-s/min with the 60 s default`);
+  if (ONLY.has('latency')) await latencies(results, scales[0]?.showMapsJsonRoundTripMs ?? NaN, say);
+  if (ONLY.has('idle')) {
+    const idleCost = await idle({ maps: 1000, pathsPerMap: 4 }, 10);
+    results.idle = idleCost;
+    say(`idle ${idleCost.topology}: ${idleCost.refreshOffCpuSecPerMin.toFixed(3)} cpu-s/min with refresh off, ${idleCost.defaultRefreshCpuSecPerMin.toFixed(3)} cpu-s/min with the 60 s default`);
+  }
 
   fs.writeFileSync(path.join(OUT, 'latest.json'), JSON.stringify(results, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2));
   say(`figures written to ${path.join(OUT, 'latest.json')}`);
