@@ -9,7 +9,7 @@ import { signatureOf, type InterfaceSpec, type MethodSpec } from './interface-sp
 import { nodeXml, OBJECT_MANAGER, STANDARD } from './introspect';
 import { carriableString, I32_MAX, I32_MIN, U32_MAX, U64_MAX } from './carriable';
 import { variant } from './values';
-import { align8, MessageTooLarge, parseSignature, sizeOf } from './wire';
+import { align8, MessageTooLarge, parseSignature, premarshal, type Premarshalled } from './wire';
 
 export { variant };
 export type Props = Record<string, unknown>;
@@ -63,7 +63,8 @@ export interface ObjectServerOptions {
 
 /** One page of the managed objects (see Manager.GetManagedObjectsPage). */
 export interface ObjectPage {
-  objects: Record<string, Record<string, Record<string, dbus.Variant>>>;
+  /** The a{oa{sa{sv}}} entries, already marshalled. */
+  objects: Premarshalled[];
   next: string;
 }
 
@@ -166,8 +167,8 @@ export class ObjectServer {
   private flushScheduled = false;
   private machineId: string | undefined;
   private dropped = 0;
-  /** Marshalled size of each object's GetManagedObjects entry, computed when asked, dropped when it changes. */
-  private readonly entrySizes = new Map<string, number>();
+  /** Each object's GetManagedObjects entry, marshalled when first asked for, dropped when the object changes. */
+  private readonly entries = new Map<string, Premarshalled>();
   /** The managed objects' paths in byte order, while the set of objects does not change. */
   private sorted: string[] | undefined;
 
@@ -211,7 +212,7 @@ export class ObjectServer {
     }
     const removed = [...current.keys()].filter((i) => !interfaces.has(i));
     if (removed.length > 0) {
-      this.entrySizes.delete(path);
+      this.entries.delete(path);
       for (const i of removed) {
         current.delete(i);
         this.pending.get(path)?.delete(i);
@@ -224,13 +225,13 @@ export class ObjectServer {
       if (!old) {
         const fresh = this.normalize(iface, props);
         current.set(iface, fresh);
-        this.entrySizes.delete(path);
+        this.entries.delete(path);
         added[iface] = this.marshalProps(iface, fresh);
         continue;
       }
       for (const [k, v] of Object.entries(this.normalize(iface, props))) {
         if (same(old[k], v)) continue;
-        this.entrySizes.delete(path);
+        this.entries.delete(path);
         let byIface = this.pending.get(path);
         if (!byIface) this.pending.set(path, (byIface = new Map()));
         let seen = byIface.get(iface);
@@ -249,7 +250,7 @@ export class ObjectServer {
     if (!current) return;
     this.objects.delete(path);
     this.pending.delete(path);
-    this.entrySizes.delete(path);
+    this.entries.delete(path);
     this.sorted = undefined;
     this.signal(this.options.objectManagerPath, OBJECT_MANAGER.name, 'InterfacesRemoved', 'oas', [path, [...current.keys()]]);
   }
@@ -314,7 +315,7 @@ export class ObjectServer {
     // The first path after `after`: "\0" sorts below every character a path may hold.
     const lo = this.firstAtLeast(`${after}\0`);
     const limit = this.replyBudget;
-    const objects: ObjectPage['objects'] = {};
+    const objects: Premarshalled[] = [];
     let bytes = 8;
     let i = lo;
     let count = 0;
@@ -322,11 +323,12 @@ export class ObjectServer {
       const p = sorted[i];
       if (!this.managed(p)) continue;
       // The reply also carries `next`, at most this path.
-      const size = align8(this.entrySize(p));
+      const entry = this.entry(p);
+      const size = align8(entry.bytes.length);
       if (bytes + size + 8 + Buffer.byteLength(p) > limit) break;
       bytes += size;
       count++;
-      objects[p] = this.marshalObject(this.objects.get(p)!);
+      objects.push(entry);
     }
     if (count === 0 && i < sorted.length) {
       throw new DBusError(
@@ -354,13 +356,13 @@ export class ObjectServer {
     return path === root || path.startsWith(`${root}/`);
   }
 
-  private entrySize(path: string): number {
-    let n = this.entrySizes.get(path);
-    if (n === undefined) {
-      n = sizeOf(PAGE_TYPE, [path, this.marshalObject(this.objects.get(path)!)]);
-      this.entrySizes.set(path, n);
+  private entry(path: string): Premarshalled {
+    let e = this.entries.get(path);
+    if (e === undefined) {
+      e = premarshal(PAGE_TYPE, [path, this.marshalObject(this.objects.get(path)!)]);
+      this.entries.set(path, e);
     }
-    return n;
+    return e;
   }
 
   /** GetManagedObjects' reply size from the entry sizes, before anything is marshalled; counting stops past the limit. */
@@ -368,7 +370,7 @@ export class ObjectServer {
     let bytes = HEADER_RESERVE + 8;
     for (const p of this.sortedPaths()) {
       if (!this.managed(p)) continue;
-      bytes += align8(this.entrySize(p));
+      bytes += align8(this.entry(p).bytes.length);
       if (bytes > this.bus.maxMessageBytes) break;
     }
     return bytes;
@@ -506,8 +508,8 @@ export class ObjectServer {
         if (member === 'GetManagedObjects' && path === this.options.objectManagerPath && this.checkArgs(msg, '')) {
           const bound = this.managedObjectsBound();
           if (bound > this.bus.maxMessageBytes) return this.tooLarge(msg, `more than ${this.bus.maxMessageBytes} bytes, the message size limit`);
-          const out: Record<string, Record<string, Record<string, dbus.Variant>>> = {};
-          for (const [p, ifaces] of this.objects) if (p === path || p.startsWith(`${path}/`)) out[p] = this.marshalObject(ifaces);
+          const out: Premarshalled[] = [];
+          for (const p of this.objects.keys()) if (this.managed(p)) out.push(this.entry(p));
           return this.reply(msg, 'a{oa{sa{sv}}}', [out]);
         }
         break;

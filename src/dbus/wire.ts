@@ -103,6 +103,14 @@ class Writer {
   }
 
   value(t: Type, v: unknown): void {
+    if (v instanceof Premarshalled) {
+      if (ALIGN[t.code] !== 8) throw new Error(`a premarshalled ${t.code} could land anywhere; only 8-aligned types are position-free`);
+      this.align(8);
+      this.room(v.bytes.length);
+      v.bytes.copy(this.buf, this.len);
+      this.len += v.bytes.length;
+      return;
+    }
     switch (t.code) {
       case 's':
       case 'o':
@@ -162,7 +170,10 @@ class Writer {
         const child = t.children[0];
         this.align(ALIGN[child.code]);
         const start = this.len;
-        if (child.code === '{') {
+        if (child.code === '{' && Array.isArray(v)) {
+          // Entries marshalled before (Premarshalled), in the order given.
+          for (const x of v) this.value(child, x);
+        } else if (child.code === '{') {
           const entries = v instanceof Map ? v.entries() : Object.entries(v as Record<string, unknown>);
           for (const [k, x] of entries) {
             this.align(8);
@@ -229,6 +240,23 @@ export function marshalMessage(h: Header, signature: string, body: unknown[], li
 
 export function marshalSignal(serial: number, path: string, iface: string, member: string, signature: string, body: unknown[], limit = Infinity): Buffer {
   return marshalMessage({ type: 4, serial, path, iface, member }, signature, body, limit);
+}
+
+/**
+ * A struct or dict entry marshalled once, from an 8-aligned offset: every alignment inside it
+ * is at most 8, so its bytes are the same wherever it lands 8-aligned in a later message.
+ * A large reply is then a copy of such pieces, not a walk of every value again.
+ */
+export class Premarshalled {
+  constructor(readonly bytes: Buffer) {}
+}
+
+export function premarshal(type: string, value: unknown): Premarshalled {
+  const t = parseSignature(type)[0];
+  if (ALIGN[t.code] !== 8) throw new Error(`${type} is not 8-aligned, so its bytes depend on where it lands`);
+  const w = new Writer();
+  w.value(t, value);
+  return new Premarshalled(Buffer.from(w.buf.subarray(0, w.len)));
 }
 
 const scratch = new Writer();

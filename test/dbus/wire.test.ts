@@ -1,7 +1,7 @@
 // Our marshaller must produce exactly the bytes dbus-next's general one does.
 import * as dbus from 'dbus-next';
 import { describe, expect, it } from 'vitest';
-import { marshalMessage, marshalSignal } from '../../src/dbus/wire';
+import { marshalMessage, marshalSignal, premarshal } from '../../src/dbus/wire';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { marshallMessage } = require('dbus-next/lib/marshall-compat') as { marshallMessage: (m: dbus.Message) => [Buffer, unknown[]] };
@@ -40,5 +40,19 @@ describe('marshalling', () => {
     expect(marshalMessage({ type: 2, serial: 7, replySerial: 99, destination: ':1.42' }, 'a{oa{sa{sv}}}', body).equals(ref)).toBe(true);
     const empty = reference(dbus.Message.newMethodReturn(call, '', []), 8);
     expect(marshalMessage({ type: 2, serial: 8, replySerial: 99, destination: ':1.42' }, '', []).equals(empty)).toBe(true);
+  });
+
+  it('a reply built from entries marshalled once equals the one marshalled whole, whatever their sizes', () => {
+    // Entries of odd lengths, so that each next one needs padding to land 8-aligned again.
+    const objects: Record<string, Record<string, Record<string, dbus.Variant>>> = {
+      [path]: { [iface]: { Name: V('s', 'mpatha'), Size: V('t', 3n), Paths: V('ao', ['/p/a']) } },
+      '/x': {},
+      '/yy/z': { [iface]: { Marginal: V('b', true), Vendor: V('s', 'ab') }, 'a.B': { Priority: V('i', -7) } },
+    };
+    const whole = marshalMessage({ type: 2, serial: 9, replySerial: 99, destination: ':1.42' }, 'a{oa{sa{sv}}}s', [objects, 'next']);
+    const pieces = Object.entries(objects).map((e) => premarshal('{oa{sa{sv}}}', e));
+    expect(pieces.map((p) => p.bytes.length % 8)).not.toEqual([0, 0, 0]);
+    expect(marshalMessage({ type: 2, serial: 9, replySerial: 99, destination: ':1.42' }, 'a{oa{sa{sv}}}s', [pieces, 'next']).equals(whole)).toBe(true);
+    expect(() => premarshal('s', 'x')).toThrow(/not 8-aligned/);
   });
 });
