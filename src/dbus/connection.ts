@@ -18,6 +18,8 @@ const CLOSE_FLUSH_MS = 250;
 /** A connection to one bus. `disconnect` fires once when the bus goes away under us. */
 export class BusConnection extends EventEmitter {
   private closedByUs = false;
+  /** Messages written in this turn of the event loop wait corked, and leave in one writev. */
+  private corked = false;
   /** Calls waiting for a reply: failed when the connection goes (dbus-next would wait forever). */
   private readonly waiting = new Set<(e: Error) => void>();
   /** Every message we marshal is checked against this before it is written (wire.ts throws MessageTooLarge). */
@@ -62,6 +64,15 @@ export class BusConnection extends EventEmitter {
     const stream = this.raw._connection.stream;
     if (this.closedByUs || !stream.writable) return 0;
     const buf = make((this.raw as unknown as { newSerial(): number }).newSerial());
+    if (!this.corked) {
+      this.corked = true;
+      const socket = stream as unknown as { cork(): void; uncork(): void };
+      socket.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        socket.uncork();
+      });
+    }
     stream.write(buf);
     return buf.length;
   }
