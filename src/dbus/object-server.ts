@@ -99,6 +99,8 @@ function same(a: unknown, b: unknown): boolean {
 }
 
 type Type = ReturnType<typeof parseSignature>[number];
+/** Property types parsed once: the tables name a handful. */
+const PARSED = new Map<string, Type>();
 const OBJECT_PATH = /^\/$|^(\/[A-Za-z0-9_]+)+$/;
 
 /**
@@ -229,8 +231,12 @@ export class ObjectServer {
         added[iface] = this.marshalProps(iface, fresh);
         continue;
       }
-      for (const [k, v] of Object.entries(this.normalize(iface, props))) {
+      // Most of a burst's updates change one or two values: only those are checked.
+      for (const [k, raw] of Object.entries(props)) {
+        const type = this.typeOf(iface, k);
+        const v = coerce(type, raw);
         if (same(old[k], v)) continue;
+        this.assertFits(`${iface}.${k}`, type, v);
         this.entries.delete(path);
         let byIface = this.pending.get(path);
         if (!byIface) this.pending.set(path, (byIface = new Map()));
@@ -397,20 +403,33 @@ export class ObjectServer {
 
   /** A copy with numbers promoted where the table says 't' or 'x'; a name outside the tables is a bug and throws. */
   private normalize(iface: string, props: Props): Props {
-    const types = this.propTypes.get(iface);
-    if (!types) throw new Error(`no interface ${iface} in the tables`);
+    this.typesOf(iface);
     const out: Props = {};
     for (const [k, v] of Object.entries(props)) {
-      const type = types.get(k);
-      if (!type) throw new Error(`no property ${k} on ${iface} in the tables`);
+      const type = this.typeOf(iface, k);
       out[k] = coerce(type, v);
       this.assertFits(`${iface}.${k}`, type, out[k]);
     }
     return out;
   }
 
+  /** A property's type from the tables; a name outside them is a bug and throws. */
+  private typeOf(iface: string, prop: string): string {
+    const type = this.typesOf(iface).get(prop);
+    if (!type) throw new Error(`no property ${prop} on ${iface} in the tables`);
+    return type;
+  }
+
+  private typesOf(iface: string): Map<string, string> {
+    const types = this.propTypes.get(iface);
+    if (!types) throw new Error(`no interface ${iface} in the tables`);
+    return types;
+  }
+
   private assertFits(what: string, type: string, value: unknown): void {
-    const why = misfit(parseSignature(type)[0], value);
+    let parsed = PARSED.get(type);
+    if (!parsed) PARSED.set(type, (parsed = parseSignature(type)[0]));
+    const why = misfit(parsed, value);
     if (why) throw new Error(`${what}: ${why}`);
   }
 
