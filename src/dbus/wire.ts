@@ -55,7 +55,18 @@ class Writer {
   len = 0;
 
   /** Marshalling stops as soon as the message would outgrow the limit: bounded work for a reply that cannot be sent. */
-  constructor(private readonly limit = Infinity) {}
+  constructor(public limit = Infinity) {}
+
+  /** Start again, for a message under this limit (a scratch writer is reused: no garbage per message). */
+  reset(limit: number): void {
+    this.len = 0;
+    this.limit = limit;
+  }
+
+  /** After use: one huge message must not keep a huge buffer alive. */
+  release(): void {
+    if (this.buf.length > 1 << 20) this.buf = Buffer.allocUnsafe(1024);
+  }
 
   room(n: number): void {
     if (this.len + n <= this.buf.length) return;
@@ -205,10 +216,17 @@ export interface Header {
 export function marshalMessage(h: Header, signature: string, body: unknown[], limit = Infinity): Buffer {
   const types = parseSignature(signature);
   if (types.length !== body.length) throw new Error(`signature ${signature} has ${types.length} arguments, got ${body.length}`);
-  const b = new Writer(limit);
-  types.forEach((t, i) => b.value(t, body[i]));
+  const b = bodyScratch;
+  b.reset(limit);
+  try {
+    types.forEach((t, i) => b.value(t, body[i]));
+  } catch (e) {
+    b.release();
+    throw e;
+  }
 
-  const w = new Writer();
+  const w = headerScratch;
+  w.reset(Infinity);
   w.u8(0x6c); // little-endian
   w.u8(h.type);
   w.u8(0);
@@ -231,12 +249,22 @@ export function marshalMessage(h: Header, signature: string, body: unknown[], li
   if (signature) field(8, 'g', signature);
   w.buf.writeUInt32LE(w.len - fieldsStart, 12);
   w.align(8);
-  w.room(b.len);
-  b.buf.copy(w.buf, w.len, 0, b.len);
-  w.len += b.len;
-  if (w.len > limit) throw new MessageTooLarge(w.len, limit);
-  return w.buf.subarray(0, w.len);
+  const total = w.len + b.len;
+  if (total > limit) {
+    b.release();
+    throw new MessageTooLarge(total, limit);
+  }
+  // The one allocation per message, of its exact size.
+  const out = Buffer.allocUnsafe(total);
+  w.buf.copy(out, 0, 0, w.len);
+  b.buf.copy(out, w.len, 0, b.len);
+  b.release();
+  return out;
 }
+
+// marshalMessage runs to completion without calling out, so one pair serves every message.
+const bodyScratch = new Writer();
+const headerScratch = new Writer();
 
 export function marshalSignal(serial: number, path: string, iface: string, member: string, signature: string, body: unknown[], limit = Infinity): Buffer {
   return marshalMessage({ type: 4, serial, path, iface, member }, signature, body, limit);
@@ -266,11 +294,10 @@ const scratch = new Writer();
  * dict entry does, if its type aligns to 8), so a page can be cut to fit before it is marshalled.
  */
 export function sizeOf(type: string, value: unknown): number {
-  scratch.len = 0;
+  scratch.reset(Infinity);
   scratch.value(parseSignature(type)[0], value);
   const n = scratch.len;
-  // One huge value must not keep a huge scratch buffer alive.
-  if (scratch.buf.length > 1 << 20) scratch.buf = Buffer.allocUnsafe(1024);
+  scratch.release();
   return n;
 }
 
