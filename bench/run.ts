@@ -7,14 +7,21 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as dbus from 'dbus-next';
 import { BUS_NAME, MANAGER_IFACE, ROOT_PATH } from '../src/dbus/api';
-import { callMethod, connectBus, disconnect, getManagedObjects, onSignal, type BusConnection } from '../src/dbus/connection';
-import { DEFAULT_CONFIG } from '../src/config/config-file';
 import { startPrivateBus, type PrivateBus } from '../src/demo/private-bus';
-import { MultipathdClient } from '../src/multipathd/client';
-import { parseShowMaps } from '../src/multipathd/maps-json';
-import { MultipathService } from '../src/service/service';
 import { MultipathdSimulator, type SimTopologyOptions } from '../src/sim/simulator';
-import { createLogger } from '../src/util/log';
+import {
+  callMethod,
+  connectBus,
+  createLogger,
+  DEFAULT_CONFIG,
+  disconnect,
+  getManagedObjects,
+  MultipathdClient,
+  MultipathService,
+  onSignal,
+  parseShowMaps,
+  type BusConnection,
+} from './compiled';
 import { cpuMs, rssBytes } from './proc';
 import { buildReference, canonical, referencePolicy, requireReferences, startReferenceServer } from './sdbus-reference';
 
