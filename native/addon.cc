@@ -31,6 +31,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   mpnative::RegisterUeventMonitor(env, exports);
   mpnative::RegisterDmIoctl(env, exports);
   mpnative::RegisterUnixSockets(env, exports);
+  mpnative::RegisterMallocTuning(env, exports);
   return exports;
 }
 

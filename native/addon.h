@@ -17,5 +17,6 @@ Napi::Error ErrnoError(Napi::Env env, int err, const char* syscall, const std::s
 void RegisterUeventMonitor(Napi::Env env, Napi::Object exports);
 void RegisterDmIoctl(Napi::Env env, Napi::Object exports);
 void RegisterUnixSockets(Napi::Env env, Napi::Object exports);
+void RegisterMallocTuning(Napi::Env env, Napi::Object exports);
 
 }  // namespace mpnative

@@ -5,7 +5,7 @@ import { kernelDm } from '../dm/reader';
 import { loadConfig } from '../config/load';
 import type { ServiceConfig } from '../config/config-file';
 import { MultipathdClient } from '../multipathd/client';
-import { openUeventMonitor } from '../native/addon';
+import { openUeventMonitor, setMmapThreshold, trimMemory } from '../native/addon';
 import { MultipathService } from '../service/service';
 import { createLogger } from '../util/log';
 import type { ListenAddress } from '../metrics/listen-address';
@@ -67,6 +67,9 @@ export async function serve(opts: ServeOptions): Promise<number> {
     await outputs.stop();
     return 1;
   }
+  // Replies and readings of a large host are megabytes, allocated and freed once each:
+  // mapped on their own, they leave nothing resident behind (native/malloc_tuning.cc).
+  setMmapThreshold(256 * 1024);
   const service = new MultipathService({
     bus,
     config,
@@ -75,6 +78,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
     dm: opts.kernel ? kernelDm : undefined,
     openMonitor: opts.kernel ? openUeventMonitor : undefined,
     sinks: outputs.sinks,
+    releaseMemory: () => trimMemory(),
   });
 
   return new Promise<number>((resolve) => {

@@ -94,6 +94,8 @@ interface RawBinding {
   closeFd(fd: number): void;
   openUnixDatagram(): number;
   sendUnixDatagram(fd: number, address: string, data: Buffer): void;
+  setMmapThreshold(bytes: number): boolean;
+  trimMemory(): boolean;
 }
 
 let binding: RawBinding | undefined;
@@ -183,4 +185,14 @@ export function sendUnixDatagram(fd: number, address: string, data: Buffer): voi
 
 export function closeFd(fd: number): void {
   wrap(() => load().closeFd(fd));
+}
+
+/** glibc: allocations of at least `bytes` are mapped on their own and unmapped on free (see native/malloc_tuning.cc). */
+export function setMmapThreshold(bytes: number): boolean {
+  return load().setMmapThreshold(bytes);
+}
+
+/** glibc malloc_trim(0): freed heap pages go back to the kernel. */
+export function trimMemory(): boolean {
+  return load().trimMemory();
 }

@@ -63,6 +63,11 @@ export interface ServiceDeps {
   authority?: Authority;
   /** How long a management method waits for its effect to be published. */
   manageTimeoutMs?: number;
+  /**
+   * Called after each reading, the service's largest transient allocation (megabytes of
+   * multipathd JSON): give what was freed back to the kernel. serve: malloc_trim.
+   */
+  releaseMemory?: () => void;
 }
 
 /** Objects per GetManagedObjectsPage call at most, as events per GetEvents call. */
@@ -365,6 +370,7 @@ export class MultipathService {
     this.stream.mapsChanged(changes, true);
     if (readings.dm || readings.multipathd) this.confirmResync(begun);
     this.stream.managerChanged();
+    this.deps.releaseMemory?.();
   }
 
   /** The losses up to `begun` are repaired: say so. Later ones wait for the read they caused. */
