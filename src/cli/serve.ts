@@ -27,6 +27,16 @@ export interface ServeOptions {
   metricsTextfile?: string;
 }
 
+/**
+ * After each reading, its megabytes of garbage are collected at once (the launcher runs
+ * node with --expose-gc; about 5 ms at 1,000 maps) and freed malloc pages go back to the
+ * kernel, instead of staying resident until V8 next decides to collect.
+ */
+function releaseMemory(): void {
+  (globalThis as { gc?: () => void }).gc?.();
+  trimMemory();
+}
+
 export async function serve(opts: ServeOptions): Promise<number> {
   const loaded = loadConfig(opts.config, {
     enable: opts.enable,
@@ -78,7 +88,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
     dm: opts.kernel ? kernelDm : undefined,
     openMonitor: opts.kernel ? openUeventMonitor : undefined,
     sinks: outputs.sinks,
-    releaseMemory: () => trimMemory(),
+    releaseMemory,
   });
 
   return new Promise<number>((resolve) => {
