@@ -2,8 +2,10 @@
 // message limit (8,192 x 4 and 2,048 x 16 simulated paths). The real `multipath-dbus serve`
 // in its own process on a private dbus-daemon with max_message_size 32 MiB: start to name
 // owned, RSS, what GetManagedObjects answers, and the time to read everything in pages,
-// in-process and through `multipath-dbus show --json`. Writes bench/results/large.json.
-import { execFile } from 'node:child_process';
+// in-process and through `multipath-dbus show --json`. Beside it, sd-bus (C) serving the same
+// objects answers one GetManagedObjects on a bus that allows it (128 MiB, dbus's maximum):
+// its CPU and RSS are the reference. Writes bench/results/large.json.
+import { execFile, execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BUS_NAME, ROOT_PATH } from '../src/dbus/api';
@@ -13,11 +15,28 @@ import { MultipathdSimulator, type SimTopologyOptions } from '../src/sim/simulat
 import { fetchPages } from '../src/cli/client';
 import { startServe, stopServe } from './callers';
 import { cpuMs, rssBytes } from './proc';
+import { buildReference, referencePolicy, requireReferences, startReferenceServer, type Objects } from './sdbus-reference';
 
 const OUT = path.join(__dirname, 'results');
 const CLI = path.join(__dirname, '..', 'bin', 'multipath-dbus');
 const mib = (b: number) => Math.round((b / 1048576) * 10) / 10;
 const sleep = (t: number) => new Promise((r) => setTimeout(r, t));
+let OBJECTS = '';
+
+/** sd-bus serving `objects`: its CPU for one whole GetManagedObjects through busctl, and its RSS. */
+async function reference(objects: Objects) {
+  const bus = await startPrivateBus({ maxMessageSize: 128 * 1024 * 1024, includes: [referencePolicy()] });
+  const ref = await startReferenceServer(OBJECTS, objects, bus.address, ROOT_PATH);
+  try {
+    const c0 = cpuMs(ref.child.pid!);
+    const t0 = Date.now();
+    execFileSync('busctl', [`--address=${bus.address}`, 'call', ref.name, ref.managerPath, 'org.freedesktop.DBus.ObjectManager', 'GetManagedObjects'], { stdio: ['ignore', 'ignore', 'inherit'], maxBuffer: 1 << 30 });
+    return { getManagedObjectsMs: Date.now() - t0, serviceCpuMs: cpuMs(ref.child.pid!) - c0, rssMiB: mib(rssBytes(ref.child.pid!)) };
+  } finally {
+    await ref.stop();
+    await bus.stop();
+  }
+}
 
 async function large(topology: SimTopologyOptions) {
   const bus = await startPrivateBus({ maxMessageSize: 32 * 1024 * 1024 });
@@ -46,6 +65,7 @@ async function large(topology: SimTopologyOptions) {
     const pagesMs = Date.now() - p0;
     const pagesServiceCpuMs = cpuMs(child.pid!) - c0;
     disconnect(client);
+    const sdBus = await reference(objects);
     const s0 = Date.now();
     const show = await new Promise<string>((resolve, reject) =>
       execFile(CLI, ['show', '--json', '--bus', bus.address], { maxBuffer: 1 << 30 }, (e, out) => (e ? reject(e) : resolve(out))),
@@ -70,6 +90,8 @@ async function large(topology: SimTopologyOptions) {
       objects: objects.size,
       pagesMs,
       pagesServiceCpuMs,
+      sdBus,
+      pagesCpuVsSdBus: pagesServiceCpuMs / sdBus.serviceCpuMs,
       showJsonMs: showMs,
       showMaps: maps,
       stillOwned: owned,
@@ -83,6 +105,8 @@ async function large(topology: SimTopologyOptions) {
 
 async function main(): Promise<void> {
   fs.mkdirSync(OUT, { recursive: true });
+  requireReferences();
+  OBJECTS = buildReference('sdbus-objects');
   const results = [];
   for (const t of [
     { maps: 8192, pathsPerMap: 4 },
@@ -93,7 +117,7 @@ async function main(): Promise<void> {
     process.stdout.write(
       `${r.topology}: ready ${r.readyMs} ms, rss ${r.rssSettledMiB} MiB settled / ${r.rssAfterReadsMiB} MiB after the reads; ` +
         `GetManagedObjects in ${r.getManagedObjectsMs} ms: ${r.getManagedObjects.slice(0, 120)}; ` +
-        `all ${r.objects} objects in pages ${r.pagesMs} ms (service ${r.pagesServiceCpuMs} cpu-ms); show --json ${r.showJsonMs} ms (${r.showMaps} maps); name still owned: ${r.stillOwned}\n`,
+        `all ${r.objects} objects in pages ${r.pagesMs} ms (service ${r.pagesServiceCpuMs} cpu-ms; sd-bus answering them in one GetManagedObjects ${r.sdBus.serviceCpuMs} cpu-ms, ours/sd-bus ${r.pagesCpuVsSdBus.toFixed(2)}, its rss ${r.sdBus.rssMiB} MiB); show --json ${r.showJsonMs} ms (${r.showMaps} maps); name still owned: ${r.stillOwned}\n`,
     );
   }
   fs.writeFileSync(path.join(OUT, 'large.json'), JSON.stringify({ date: new Date().toISOString(), results }, null, 2));

@@ -284,7 +284,7 @@ async function scale(topology: SimTopologyOptions) {
  * busctl and daemon, its RSS, and whether it answers with exactly what we answer.
  */
 async function referenceReads(client: BusConnection, address: string) {
-  const ref = await startReferenceServer(OBJECTS, client, address, BUS_NAME, ROOT_PATH);
+  const ref = await startReferenceServer(OBJECTS, await getManagedObjects(client, BUS_NAME, ROOT_PATH), address, ROOT_PATH);
   try {
     const theirs = canonical(await getManagedObjects(client, ref.name, ref.managerPath));
     const ours = canonical(await getManagedObjects(client, BUS_NAME, ROOT_PATH));

@@ -5,7 +5,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MANAGER, MAP, PATH, PATH_GROUP } from '../src/dbus/api';
-import { getManagedObjects, type BusConnection } from '../src/dbus/connection';
+import type { getManagedObjects } from '../src/dbus/connection';
 
 const BIN = path.join(__dirname, 'results', 'bin');
 const NEEDS = 'apt-get install -y gcc pkg-config libsystemd-dev';
@@ -91,9 +91,10 @@ export interface ReferenceServer {
   stop(): Promise<void>;
 }
 
-/** Start the C object server with exactly the objects `destination` publishes under `root`. */
-export async function startReferenceServer(exe: string, client: BusConnection, address: string, destination: string, root: string): Promise<ReferenceServer> {
-  const objects = await getManagedObjects(client, destination, root);
+export type Objects = Awaited<ReturnType<typeof getManagedObjects>>;
+
+/** Start the C object server on `address` with exactly `objects`, as read from our service under `root`. */
+export async function startReferenceServer(exe: string, objects: Objects, address: string, root: string): Promise<ReferenceServer> {
   const lines: string[] = [];
   for (const [objectPath, ifaces] of objects) {
     lines.push(`O\t${objectPath}`);
