@@ -5,7 +5,6 @@ import type { ServiceConfig } from '../config/config-file';
 import { JournalSink, journaldTransport } from '../journal/journal-sink';
 import { startMetricsServer, type MetricsServer } from '../metrics/http-server';
 import { formatListenAddress } from '../metrics/listen-address';
-import { MetricsSink } from '../metrics/metrics-sink';
 import { TextfileWriter } from '../metrics/textfile';
 import type { Sink } from '../service/sink';
 import type { Logger } from '../util/log';
@@ -28,6 +27,8 @@ export async function startOutputs(config: ServiceConfig, log: Logger): Promise<
   };
   try {
     if (config.metricsListen || config.metricsTextfile) {
+      // prom-client is about 12 MiB resident once loaded: only hosts that ask for metrics pay for it.
+      const { MetricsSink } = await import('../metrics/metrics-sink');
       const metrics = new MetricsSink();
       sinks.push(metrics);
       if (config.metricsListen) {
