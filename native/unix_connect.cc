@@ -164,6 +164,31 @@ Napi::Value SendUnixDatagram(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// JS main thread. setSendBuffer(fd, bytes) -> the send buffer the kernel granted
+// (getsockopt SO_SNDBUF, which reports twice the request). SO_SNDBUFFORCE passes
+// net.core.wmem_max with CAP_NET_ADMIN; without it, SO_SNDBUF is capped there.
+Napi::Value SetSendBuffer(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber()) {
+    Napi::TypeError::New(env, "setSendBuffer(fd, bytes)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  int size = info[1].As<Napi::Number>().Int32Value();
+  if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size) != 0 &&
+      setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size) != 0) {
+    ErrnoError(env, errno, "setsockopt", "SO_SNDBUF").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  int granted = 0;
+  socklen_t length = sizeof granted;
+  if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &granted, &length) != 0) {
+    ErrnoError(env, errno, "getsockopt", "SO_SNDBUF").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, granted);
+}
+
 }  // namespace
 
 void RegisterUnixSockets(Napi::Env env, Napi::Object exports) {
@@ -173,6 +198,7 @@ void RegisterUnixSockets(Napi::Env env, Napi::Object exports) {
   exports.Set("openUnixDatagram", Napi::Function::New(env, OpenUnixDatagram, "openUnixDatagram"));
   exports.Set("sendUnixDatagram", Napi::Function::New(env, SendUnixDatagram, "sendUnixDatagram"));
   exports.Set("closeFd", Napi::Function::New(env, CloseFd, "closeFd"));
+  exports.Set("setSendBuffer", Napi::Function::New(env, SetSendBuffer, "setSendBuffer"));
 }
 
 }  // namespace mpnative

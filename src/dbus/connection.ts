@@ -5,6 +5,7 @@ import * as dbus from 'dbus-next';
 import { unwrap } from './values';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../config/config-file';
 import { marshalMessage, marshalSignal } from './wire';
+import { setSendBuffer } from '../native/addon';
 
 type RawBus = dbus.MessageBus & {
   name: string | null;
@@ -15,11 +16,20 @@ type RawBus = dbus.MessageBus & {
 /** After `close`, how long queued bytes may take to reach the kernel before the socket is dropped anyway. */
 const CLOSE_FLUSH_MS = 250;
 
-/** A connection to one bus. `disconnect` fires once when the bus goes away under us. */
+/**
+ * A connection to one bus. `disconnect` fires once when the bus goes away under us; `drain`
+ * when what waited in our memory for the daemon has gone to the kernel.
+ */
 export class BusConnection extends EventEmitter {
   private closedByUs = false;
-  /** Messages written in this turn of the event loop wait corked, and leave in one writev. */
-  private corked = false;
+  /**
+   * Messages marshalled in this turn of the event loop, written as one buffer when it ends.
+   * One buffer, not a corked writev: libuv hands the kernel at most 1,024 buffers per loop
+   * iteration, so a storm's 5,000 signals would take five iterations to leave while the
+   * daemon, starved, waited.
+   */
+  private queued: Buffer[] = [];
+  private queuedBytes = 0;
   /** Calls waiting for a reply: failed when the connection goes (dbus-next would wait forever). */
   private readonly waiting = new Set<(e: Error) => void>();
   /** Every message we marshal is checked against this before it is written (wire.ts throws MessageTooLarge). */
@@ -37,14 +47,37 @@ export class BusConnection extends EventEmitter {
     raw._connection.stream.on('drain', () => this.emit('drain'));
   }
 
-  /** Bytes written but not yet taken by the bus daemon. */
+  /** The socket's file descriptor, for socket options Node has no API for. */
+  get fd(): number | undefined {
+    return (this.raw._connection.stream as unknown as { _handle?: { fd?: number } })._handle?.fd;
+  }
+
+  /** Bytes written but not yet taken by the kernel (what the socket's send buffer holds is not counted). */
   get outboundBytes(): number {
-    return this.raw._connection.stream.writableLength;
+    return this.raw._connection.stream.writableLength + this.queuedBytes;
+  }
+
+  /**
+   * Let the kernel hold `bytes` of what waits for the daemon (SO_SNDBUFFORCE, which needs
+   * CAP_NET_ADMIN; the default is about 200 KiB, one turn's worth of a few hundred signals):
+   * then a burst leaves in one syscall and the daemon reads it while we work on the next.
+   * Returns what the kernel granted (it reports twice the request), 0 if it refused.
+   */
+  reserveSendBuffer(bytes: number): number {
+    const fd = this.fd;
+    if (fd === undefined) return 0;
+    try {
+      return setSendBuffer(fd, bytes);
+    } catch {
+      return 0;
+    }
   }
 
   /** Send, unless the connection is gone (a late flush during shutdown is not an error). */
   send(msg: dbus.Message): void {
     if (this.closedByUs) return;
+    // After what this turn already marshalled: the bus sees our messages in the order we made them.
+    this.flushQueued();
     this.raw.send(msg);
   }
 
@@ -64,17 +97,22 @@ export class BusConnection extends EventEmitter {
     const stream = this.raw._connection.stream;
     if (this.closedByUs || !stream.writable) return 0;
     const buf = make((this.raw as unknown as { newSerial(): number }).newSerial());
-    if (!this.corked) {
-      this.corked = true;
-      const socket = stream as unknown as { cork(): void; uncork(): void };
-      socket.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        socket.uncork();
-      });
-    }
-    stream.write(buf);
+    if (this.queued.length === 0) process.nextTick(() => this.flushQueued());
+    this.queued.push(buf);
+    this.queuedBytes += buf.length;
     return buf.length;
+  }
+
+  private flushQueued(): void {
+    if (this.queued.length === 0) return;
+    const parts = this.queued;
+    this.queued = [];
+    this.queuedBytes = 0;
+    const stream = this.raw._connection.stream;
+    if (this.closedByUs || !stream.writable) return;
+    // The stream says 'drain' only after a write it refused to take whole; one the kernel took
+    // at once (the bytes counted while they waited here) must say it too.
+    if (stream.write(parts.length === 1 ? parts[0] : Buffer.concat(parts))) process.nextTick(() => this.emit('drain'));
   }
 
   get connected(): boolean {
@@ -124,6 +162,7 @@ export class BusConnection extends EventEmitter {
    */
   close(): void {
     if (this.closedByUs) return;
+    this.flushQueued();
     this.closedByUs = true;
     this.failWaiting();
     const stream = this.raw._connection.stream;

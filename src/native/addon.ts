@@ -94,6 +94,7 @@ interface RawBinding {
   closeFd(fd: number): void;
   openUnixDatagram(): number;
   sendUnixDatagram(fd: number, address: string, data: Buffer): void;
+  setSendBuffer(fd: number, bytes: number): number;
   setMmapThreshold(bytes: number): boolean;
   trimMemory(): boolean;
 }
@@ -185,6 +186,11 @@ export function sendUnixDatagram(fd: number, address: string, data: Buffer): voi
 
 export function closeFd(fd: number): void {
   wrap(() => load().closeFd(fd));
+}
+
+/** SO_SNDBUFFORCE (SO_SNDBUF without CAP_NET_ADMIN) on a socket; returns what the kernel granted. */
+export function setSendBuffer(fd: number, bytes: number): number {
+  return wrap(() => load().setSendBuffer(fd, bytes));
 }
 
 /** glibc: allocations of at least `bytes` are mapped on their own and unmapped on free (see native/malloc_tuning.cc). */

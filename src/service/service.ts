@@ -70,6 +70,9 @@ export interface ServiceDeps {
   releaseMemory?: () => void;
 }
 
+/** Bytes that may wait for the bus daemon before signals are dropped (then Resynchronized("backpressure")). */
+export const DEFAULT_MAX_OUTBOUND_BYTES = 16 * 1024 * 1024;
+
 /** Objects per GetManagedObjectsPage call at most, as events per GetEvents call. */
 export const MAX_OBJECTS_PER_PAGE = 1000;
 
@@ -151,10 +154,14 @@ export class MultipathService {
       // Under the 25 s D-Bus clients wait by default: they hear our timeout rather than their own.
       timeoutMs: deps.manageTimeoutMs ?? 20_000,
     });
+    // The bound covers what waits in our memory and in the socket together: the kernel holds
+    // a quarter of it as asked (it reports twice that, which is what it may charge).
+    const bound = deps.maxOutboundBytes ?? DEFAULT_MAX_OUTBOUND_BYTES;
+    const inKernel = deps.bus.reserveSendBuffer(bound / 4);
     this.server = new ObjectServer(deps.bus, {
       objectManagerPath: ROOT_PATH,
       interfaces: [MANAGER, MAP, PATH_GROUP, PATH],
-      maxOutboundBytes: deps.maxOutboundBytes,
+      maxOutboundBytes: Math.max(bound - inKernel, bound / 2),
       onInternalError: (e, context) => this.errors.report(`D-Bus ${context}`, e),
       onSignalsDropped: (n) => {
         this.stats.signalsDropped += n;
