@@ -39,26 +39,23 @@ const DM_SYSFS = /^dm-\d{1,10}$/;
 export function splitUevent(datagram: Buffer): Result<{ header: string; vars: Map<string, string> }> {
   if (datagram.length === 0) return fail('empty datagram');
   if (datagram.length > MAX_DATAGRAM) return fail(`datagram of ${datagram.length} bytes is larger than any uevent (${MAX_DATAGRAM})`);
-  const headerEnd = datagram.indexOf(0);
-  if (headerEnd < 0) return fail('no NUL after the "action@devpath" header');
-  const header = datagram.toString('utf8', 0, headerEnd);
+  // Decoded once, then split: NUL is never part of a UTF-8 sequence, so this reads each entry
+  // exactly as decoding it on its own would, at a fraction of the cost in a storm.
+  const entries = datagram.toString('utf8').split('\0');
+  if (entries.length === 1) return fail('no NUL after the "action@devpath" header');
+  const header = entries[0];
   const at = header.indexOf('@');
   if (at <= 0 || at === header.length - 1) return fail(`header ${quoteSnippet(header)} is not "action@devpath"`);
 
   const vars = new Map<string, string>();
-  let pos = headerEnd + 1;
-  while (pos < datagram.length) {
-    let end = datagram.indexOf(0, pos);
-    if (end < 0) end = datagram.length;
-    if (end > pos) {
-      const entry = datagram.toString('utf8', pos, end);
-      const eq = entry.indexOf('=');
-      if (eq <= 0) return fail(`entry ${quoteSnippet(entry)} is not KEY=VALUE`);
-      const key = entry.slice(0, eq);
-      if (vars.has(key)) return fail(`key ${key} appears twice`);
-      vars.set(key, entry.slice(eq + 1));
-    }
-    pos = end + 1;
+  for (let i = 1; i < entries.length; i++) {
+    const entry = entries[i];
+    if (entry === '') continue;
+    const eq = entry.indexOf('=');
+    if (eq <= 0) return fail(`entry ${quoteSnippet(entry)} is not KEY=VALUE`);
+    const key = entry.slice(0, eq);
+    if (vars.has(key)) return fail(`key ${key} appears twice`);
+    vars.set(key, entry.slice(eq + 1));
   }
   return ok({ header, vars });
 }

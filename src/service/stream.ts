@@ -83,18 +83,29 @@ export class EventStream {
     map?: MapState,
     path?: ServiceEvent['path'],
   ): void {
-    const entry = this.history.append(name, object, data);
-    const ev: ServiceEvent = { ...entry, name, synthesized, map, path };
-    for (const s of this.sinks) this.call(s, `${name} event`, () => s.event(ev));
+    const { serial } = this.history.append(name, object, data);
+    const ev: ServiceEvent = { serial, name, object, data, synthesized, map, path };
+    // Once per event per sink in a storm: no closure, no context string unless one throws.
+    for (const s of this.sinks) {
+      try {
+        s.event(ev);
+      } catch (e) {
+        this.failed(s, e, `${name} event`);
+      }
+    }
   }
 
   private call(sink: Sink, what: string, fn: () => void): void {
     try {
       fn();
     } catch (e) {
-      this.unsure.add(sink);
-      this.onSinkError(e, `the ${sink.constructor.name} sink (${what})`);
+      this.failed(sink, e, what);
     }
+  }
+
+  private failed(sink: Sink, e: unknown, what: string): void {
+    this.unsure.add(sink);
+    this.onSinkError(e, `the ${sink.constructor.name} sink (${what})`);
   }
 
   private transition(t: Transition, prev: MapState | undefined, next: MapState | undefined, synthesized: boolean): void {
