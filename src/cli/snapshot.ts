@@ -3,7 +3,7 @@ import { kernelDm, readMultipathMaps } from '../dm/reader';
 import { buildTopology, type SourceReadings } from '../model/build';
 import { MultipathdClient } from '../multipathd/client';
 import { parseShowMaps } from '../multipathd/maps-json';
-import { mapObjects } from '../service/objects';
+import { mapObjectValues } from '../service/objects';
 import { assemble, renderTree, toJson } from './tree';
 
 export async function snapshot(opts: { socket?: string; json: boolean }): Promise<number> {
@@ -29,7 +29,7 @@ export async function snapshot(opts: { socket?: string; json: boolean }): Promis
   }
   for (const p of problems) process.stderr.write(`multipath-dbus snapshot: warning: ${p}\n`);
   const objects = new Map();
-  for (const map of buildTopology(readings, new Map()).values()) for (const [k, v] of mapObjects(map)) objects.set(k, v);
+  for (const map of buildTopology(readings, new Map()).values()) for (const [k, v] of mapObjectValues(map)) objects.set(k, v);
   const maps = assemble(objects);
   process.stdout.write(opts.json ? JSON.stringify(toJson(maps), null, 2) + '\n' : renderTree(maps));
   return 0;

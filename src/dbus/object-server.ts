@@ -13,6 +13,14 @@ import { align8, MessageTooLarge, parseSignature, premarshal, type Premarshalled
 
 export { variant };
 export type Props = Record<string, unknown>;
+/**
+ * An interface's values read from their one owner when needed (the model's immutable
+ * snapshot, captured): the server keeps the view, never a copy of the values. A new view
+ * replaces the old one whole; what differs between them is announced.
+ */
+export type PropsView = () => Props;
+/** Values the server keeps (merged on update: a caller may set one), or a view of them. */
+export type PropsSource = Props | PropsView;
 
 export interface MethodCall {
   path: string;
@@ -162,8 +170,8 @@ export class ObjectServer {
   private readonly specs = new Map<string, InterfaceSpec>();
   /** interface -> property -> signature */
   private readonly propTypes = new Map<string, Map<string, string>>();
-  /** The values as last set: what Get/GetAll answer and what was or will be announced. */
-  private readonly objects = new Map<string, Map<string, Props>>();
+  /** What Get/GetAll answer and what was or will be announced: values kept here, or views of them. */
+  private readonly objects = new Map<string, Map<string, PropsSource>>();
   /** Changed since the last flush: path -> interface -> property -> the value clients last saw. */
   private readonly pending = new Map<string, Map<string, Map<string, unknown>>>();
   private flushScheduled = false;
@@ -202,14 +210,19 @@ export class ObjectServer {
    * PropertiesChanged per object and interface, and only if they still differ from what
    * clients last saw.
    */
-  setObject(path: string, interfaces: Map<string, Props>): void {
+  setObject(path: string, interfaces: Map<string, PropsSource>): void {
     const current = this.objects.get(path);
     if (!current) {
-      const copy = new Map<string, Props>();
-      for (const [i, p] of interfaces) copy.set(i, this.normalize(i, p));
-      this.objects.set(path, copy);
+      const kept = new Map<string, PropsSource>();
+      const announced: Record<string, Record<string, dbus.Variant>> = {};
+      for (const [i, source] of interfaces) {
+        const values = this.normalize(i, typeof source === 'function' ? source() : source);
+        kept.set(i, typeof source === 'function' ? source : values);
+        announced[i] = this.marshalProps(i, values);
+      }
+      this.objects.set(path, kept);
       this.sorted = undefined;
-      this.signal(this.options.objectManagerPath, OBJECT_MANAGER.name, 'InterfacesAdded', 'oa{sa{sv}}', [path, this.marshalObject(copy)]);
+      this.signal(this.options.objectManagerPath, OBJECT_MANAGER.name, 'InterfacesAdded', 'oa{sa{sv}}', [path, announced]);
       return;
     }
     const removed = [...current.keys()].filter((i) => !interfaces.has(i));
@@ -222,29 +235,35 @@ export class ObjectServer {
       this.signal(this.options.objectManagerPath, OBJECT_MANAGER.name, 'InterfacesRemoved', 'oas', [path, removed]);
     }
     const added: Record<string, Record<string, dbus.Variant>> = {};
-    for (const [iface, props] of interfaces) {
-      const old = current.get(iface);
-      if (!old) {
-        const fresh = this.normalize(iface, props);
-        current.set(iface, fresh);
+    for (const [iface, source] of interfaces) {
+      const was = current.get(iface);
+      if (!was) {
+        const values = this.normalize(iface, typeof source === 'function' ? source() : source);
+        current.set(iface, typeof source === 'function' ? source : values);
         this.entries.delete(path);
-        added[iface] = this.marshalProps(iface, fresh);
+        added[iface] = this.marshalProps(iface, values);
         continue;
       }
+      const old = typeof was === 'function' ? was() : was;
+      const props = typeof source === 'function' ? source() : source;
+      // Kept values are updated in place; a view replaces the one before it.
+      const kept = typeof source === 'function' ? undefined : typeof was === 'function' ? { ...old } : was;
+      current.set(iface, kept ?? source);
       // Most of a burst's updates change one or two values: only those are checked.
       for (const [k, raw] of Object.entries(props)) {
         const type = this.typeOf(iface, k);
         const v = coerce(type, raw);
-        if (same(old[k], v)) continue;
+        const before = coerce(type, old[k]);
+        if (kept) kept[k] = v;
+        if (same(before, v)) continue;
         this.assertFits(`${iface}.${k}`, type, v);
         this.entries.delete(path);
         let byIface = this.pending.get(path);
         if (!byIface) this.pending.set(path, (byIface = new Map()));
         let seen = byIface.get(iface);
         if (!seen) byIface.set(iface, (seen = new Map()));
-        if (!seen.has(k)) seen.set(k, old[k]);
+        if (!seen.has(k)) seen.set(k, before);
         else if (same(seen.get(k), v)) seen.delete(k);
-        old[k] = v;
       }
     }
     if (Object.keys(added).length > 0) this.signal(this.options.objectManagerPath, OBJECT_MANAGER.name, 'InterfacesAdded', 'oa{sa{sv}}', [path, added]);
@@ -267,7 +286,7 @@ export class ObjectServer {
       const obj = this.objects.get(path)!;
       for (const [iface, seen] of byIface) {
         if (seen.size === 0) continue;
-        const values = obj.get(iface)!;
+        const values = this.values(iface, obj.get(iface)!);
         const changed: Props = {};
         for (const k of seen.keys()) changed[k] = values[k];
         this.signal(path, 'org.freedesktop.DBus.Properties', 'PropertiesChanged', 'sa{sv}as', [iface, this.marshalProps(iface, changed), []]);
@@ -401,6 +420,15 @@ export class ObjectServer {
     else throw e;
   }
 
+  /** An interface's values as clients see them: a view is read now (numbers promoted; its owner's values were checked when it was set). */
+  private values(iface: string, source: PropsSource): Props {
+    if (typeof source !== 'function') return source;
+    const types = this.typesOf(iface);
+    const out: Props = {};
+    for (const [k, v] of Object.entries(source())) out[k] = coerce(types.get(k) ?? '', v);
+    return out;
+  }
+
   /** A copy with numbers promoted where the table says 't' or 'x'; a name outside the tables is a bug and throws. */
   private normalize(iface: string, props: Props): Props {
     this.typesOf(iface);
@@ -440,9 +468,9 @@ export class ObjectServer {
     return out;
   }
 
-  private marshalObject(ifaces: Map<string, Props>): Record<string, Record<string, dbus.Variant>> {
+  private marshalObject(ifaces: Map<string, PropsSource>): Record<string, Record<string, dbus.Variant>> {
     const out: Record<string, Record<string, dbus.Variant>> = {};
-    for (const [i, p] of ifaces) out[i] = this.marshalProps(i, p);
+    for (const [i, p] of ifaces) out[i] = this.marshalProps(i, this.values(i, p));
     return out;
   }
 
@@ -567,15 +595,16 @@ export class ObjectServer {
     }
   }
 
-  private properties(msg: RawMessage, obj: Map<string, Props> | undefined): void {
+  private properties(msg: RawMessage, obj: Map<string, PropsSource> | undefined): void {
     const { member } = msg;
     const expected: Record<string, string> = { Get: 'ss', GetAll: 's', Set: 'ssv' };
     if (!(member in expected)) return this.error(msg, `${ERR}UnknownMethod`, `no method ${member} on org.freedesktop.DBus.Properties`);
     if (!this.checkArgs(msg, expected[member])) return;
     if (!obj) return this.error(msg, `${ERR}UnknownObject`, `no object at ${msg.path}`);
     const [iface, name] = msg.body as [string, string];
-    const props = obj.get(iface);
-    if (!props) return this.error(msg, `${ERR}UnknownInterface`, `no interface ${iface} at ${msg.path}`);
+    const source = obj.get(iface);
+    if (!source) return this.error(msg, `${ERR}UnknownInterface`, `no interface ${iface} at ${msg.path}`);
+    const props = this.values(iface, source);
     if (member === 'GetAll') return this.reply(msg, 'a{sv}', [this.marshalProps(iface, props)]);
     const type = this.propTypes.get(iface)!.get(name);
     if (!type) return this.error(msg, `${ERR}UnknownProperty`, `no property ${name} on ${iface}`);

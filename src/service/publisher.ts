@@ -3,7 +3,7 @@
 // that changed are recomputed, and the export layer turns real value changes into one
 // PropertiesChanged each.
 import { MANAGER_IFACE, MAP_IFACE, mapObjectPath, ROOT_PATH } from '../dbus/api';
-import type { ObjectServer, Props } from '../dbus/object-server';
+import type { ObjectServer, Props, PropsView } from '../dbus/object-server';
 import { overallHealth, type MapState } from '../model/topology';
 import { mapObjects, pathObjectFor } from './objects';
 import type { Burst, ServiceEvent, Sink } from './sink';
@@ -45,7 +45,7 @@ export class Publisher implements Sink {
    * the second, never removed after the second took it.
    */
   burst(b: Burst): void {
-    const next = new Map<string, Map<string, Map<string, Props>>>();
+    const next = new Map<string, Map<string, Map<string, PropsView>>>();
     if (b.full) {
       for (const wwid of this.published.keys()) if (!b.topology.has(wwid)) next.set(wwid, new Map());
       for (const [wwid, map] of b.topology) next.set(wwid, mapObjects(map));
@@ -72,7 +72,7 @@ export class Publisher implements Sink {
   }
 
   /** The model gives each object one map (build.ts); two claims are a bug, refused before any change. */
-  private claim(path: string, wwid: string, ifaces: Map<string, Props>): void {
+  private claim(path: string, wwid: string, ifaces: Map<string, PropsView>): void {
     const owner = this.owners.get(path);
     if (owner !== undefined && owner !== wwid) throw new Error(`${path} belongs to map ${owner}; map ${wwid} claims it too`);
     this.server.setObject(path, ifaces);
@@ -80,7 +80,7 @@ export class Publisher implements Sink {
   }
 
   /** A full burst after a failure: whatever the server holds beyond the wanted objects goes. */
-  private forgetUnowned(next: Map<string, Map<string, Map<string, Props>>>): void {
+  private forgetUnowned(next: Map<string, Map<string, Map<string, PropsView>>>): void {
     const wanted = new Map<string, string>();
     for (const [wwid, objects] of next) for (const path of objects.keys()) wanted.set(path, wwid);
     for (const path of [...this.server.paths()]) if (path !== ROOT_PATH && !wanted.has(path)) this.server.removeObject(path);

@@ -216,6 +216,31 @@ describe('change announcements', () => {
     expect(await errorName(callMethod(client, BUS_NAME, sdd, PROPS, 'GetAll', 's', [PATH_IFACE]))).toMatch(/UnknownObject/);
   });
 
+  it('a view: values are read from their owner when asked (no copy kept); a new view announces only what differs', async () => {
+    const sde = pathObjectPath('sde');
+    // The owner's values, immutable as the model's snapshots are: a change is a new object and a new view.
+    let owner = Object.freeze(fake(PATH, { Device: 'sde', DevT: '8:64', DmState: 'active', Map: MAP_PATH, PathGroup: GROUP_PATH }));
+    let reads = 0;
+    const view = (of: Props) => () => (reads++, of);
+    server.setObject(sde, new Map([[PATH_IFACE, view(owner)]]));
+    const before = reads;
+    const [all] = await callMethod(client, BUS_NAME, sde, PROPS, 'GetAll', 's', [PATH_IFACE]);
+    expect((all as Props).DevT).toBe('8:64');
+    expect(reads).toBeGreaterThan(before);
+    server.setObject(sde, new Map([[PATH_IFACE, view({ ...owner })]])); // equal: nothing to say
+    owner = Object.freeze({ ...owner, DmState: 'failed', FailCount: 1 });
+    server.setObject(sde, new Map([[PATH_IFACE, view(owner)]]));
+    await nextTurn();
+    const [state] = await callMethod(client, BUS_NAME, sde, PROPS, 'Get', 'ss', [PATH_IFACE, 'DmState']);
+    expect(state).toBe('failed');
+    server.removeObject(sde);
+    expect((await sentSoFar()).map((x) => [x.path, x.member, x.args[0], x.args[1]])).toEqual([
+      [ROOT_PATH, 'InterfacesAdded', sde, { [PATH_IFACE]: expect.objectContaining({ DmState: 'active' }) }],
+      [sde, 'PropertiesChanged', PATH_IFACE, { DmState: 'failed', FailCount: 1 }],
+      [ROOT_PATH, 'InterfacesRemoved', sde, [PATH_IFACE]],
+    ]);
+  });
+
   it('an interface that leaves or joins an object is announced on its own', async () => {
     const odd = `${ROOT_PATH}/maps/odd`;
     const map = fake(MAP);
