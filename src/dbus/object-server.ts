@@ -9,7 +9,7 @@ import { signatureOf, type InterfaceSpec, type MethodSpec } from './interface-sp
 import { nodeXml, OBJECT_MANAGER, STANDARD } from './introspect';
 import { carriableString, I32_MAX, I32_MIN, U32_MAX, U64_MAX } from './carriable';
 import { variant } from './values';
-import { align8, MessageTooLarge, parseSignature, premarshal, type Premarshalled } from './wire';
+import { align8, MessageTooLarge, parseSignature, premarshalObject, type ObjectInterfaces, type Premarshalled } from './wire';
 
 export { variant };
 export type Props = Record<string, unknown>;
@@ -78,7 +78,6 @@ export interface ObjectPage {
 
 /** More than the largest header we send: fixed part, reply serial, a unique-name destination, the signature. */
 const HEADER_RESERVE = 512;
-const PAGE_TYPE = '{oa{sa{sv}}}';
 
 const ERR = 'org.freedesktop.DBus.Error.';
 const ALLOW_INTERACTIVE_AUTHORIZATION = 0x4;
@@ -384,7 +383,7 @@ export class ObjectServer {
   private entry(path: string): Premarshalled {
     let e = this.entries.get(path);
     if (e === undefined) {
-      e = premarshal(PAGE_TYPE, [path, this.marshalObject(this.objects.get(path)!)]);
+      e = premarshalObject(path, this.interfacesOf(this.objects.get(path)!));
       this.entries.set(path, e);
     }
     return e;
@@ -468,10 +467,9 @@ export class ObjectServer {
     return out;
   }
 
-  private marshalObject(ifaces: Map<string, PropsSource>): Record<string, Record<string, dbus.Variant>> {
-    const out: Record<string, Record<string, dbus.Variant>> = {};
-    for (const [i, p] of ifaces) out[i] = this.marshalProps(i, this.values(i, p));
-    return out;
+  /** For premarshalObject: a view is read as it is (the writer promotes numbers itself). */
+  private *interfacesOf(ifaces: Map<string, PropsSource>): ObjectInterfaces {
+    for (const [i, source] of ifaces) yield [i, this.propTypes.get(i)!, typeof source === 'function' ? source() : source];
   }
 
   /** The one place replies are sent: one that the bus would refuse becomes LimitsExceeded, naming the alternative. */

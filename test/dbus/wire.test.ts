@@ -1,7 +1,7 @@
 // Our marshaller must produce exactly the bytes dbus-next's general one does.
 import * as dbus from 'dbus-next';
 import { describe, expect, it } from 'vitest';
-import { marshalMessage, marshalSignal, premarshal } from '../../src/dbus/wire';
+import { marshalMessage, marshalSignal, premarshalObject } from '../../src/dbus/wire';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { marshallMessage } = require('dbus-next/lib/marshall-compat') as { marshallMessage: (m: dbus.Message) => [Buffer, unknown[]] };
@@ -50,9 +50,22 @@ describe('marshalling', () => {
       '/yy/z': { [iface]: { Marginal: V('b', true), Vendor: V('s', 'ab') }, 'a.B': { Priority: V('i', -7) } },
     };
     const whole = marshalMessage({ type: 2, serial: 9, replySerial: 99, destination: ':1.42' }, 'a{oa{sa{sv}}}s', [objects, 'next']);
-    const pieces = Object.entries(objects).map((e) => premarshal('{oa{sa{sv}}}', e));
+    // Each entry written from the tables' types and plain values, as the export layer does.
+    const pieces = Object.entries(objects).map(([p, ifaces]) =>
+      premarshalObject(
+        p,
+        Object.entries(ifaces).map(([i, props]) => [
+          i,
+          new Map(Object.entries(props).map(([k, v]) => [k, v.signature])),
+          Object.fromEntries(Object.entries(props).map(([k, v]) => [k, v.value])),
+        ]),
+      ),
+    );
     expect(pieces.map((p) => p.bytes.length % 8)).not.toEqual([0, 0, 0]);
     expect(marshalMessage({ type: 2, serial: 9, replySerial: 99, destination: ':1.42' }, 'a{oa{sa{sv}}}s', [pieces, 'next']).equals(whole)).toBe(true);
-    expect(() => premarshal('s', 'x')).toThrow(/not 8-aligned/);
+    // A number where the table says t is written as the uint64 it stands for.
+    const asNumber = premarshalObject(path, [[iface, new Map([['Size', 't']]), { Size: 3 }]]);
+    expect(asNumber.bytes.equals(premarshalObject(path, [[iface, new Map([['Size', 't']]), { Size: 3n }]]).bytes)).toBe(true);
+    expect(() => premarshalObject(path, [[iface, new Map(), { Colour: 'blue' }]])).toThrow(/no property Colour/);
   });
 });
