@@ -29,6 +29,8 @@ const OUT = path.join(__dirname, 'results');
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 /** GetManagedObjects calls per server: /proc counts CPU in 10 ms ticks. */
 const READS = Number(process.env.BENCH_READS ?? 10);
+/** Single events 10 ms apart, for ours and for sd-bus. */
+const LATENCY_SAMPLES = 1000;
 /** BENCH_ONLY=storm,scale,latency,idle: these sections only. */
 const ONLY = new Set((process.env.BENCH_ONLY ?? 'storm,scale,latency,idle').split(','));
 let EMITTER = '';
@@ -89,7 +91,7 @@ interface Arrivals {
 
 /** A subscriber in its own process, once it listens; `done` resolves with what it saw. */
 async function subscriber(address: string, expect: number): Promise<{ done: Promise<Arrivals> }> {
-  const child = spawn(process.execPath, ['-r', 'tsx/cjs', path.join(__dirname, 'subscriber.ts'), address, String(expect), '3000'], {
+  const child = spawn(process.execPath, ['-r', require.resolve('tsx/cjs'), path.join(__dirname, 'subscriber.ts'), address, String(expect), '3000'], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let out = '';
@@ -338,9 +340,10 @@ async function latencySdBus(bus: PrivateBus, samples: number) {
 
 /** Ours and sd-bus's, one signal at a time; and what polling would take, at the measured poll cost. */
 async function latencies(results: Record<string, unknown>, pollCost: number, say: (s: string) => void) {
-  const lat = await latency(200);
+  // 1,000 samples each: with 200, a p99 is the second-worst sample, one scheduling hiccup.
+  const lat = await latency(LATENCY_SAMPLES);
   const latBus = await startPrivateBus();
-  const latSd = await latencySdBus(latBus, 200);
+  const latSd = await latencySdBus(latBus, LATENCY_SAMPLES);
   await latBus.stop();
   const polling = [10, 15].map((p) => ({ intervalSec: p, meanDetectionMs: (p * 1000) / 2 + pollCost, worstDetectionMs: p * 1000 + pollCost }));
   results.latency = { ours: lat, sdBus: latSd, p99VsSdBus: lat.p99Ms / latSd.p99Ms, polling, pollCostMs: pollCost };
