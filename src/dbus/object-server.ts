@@ -22,6 +22,9 @@ export type PropsView = () => Props;
 /** Values the server keeps (merged on update: a caller may set one), or a view of them. */
 export type PropsSource = Props | PropsView;
 
+/** A source's values as its owner holds them (numbers not yet promoted). */
+const read = (source: PropsSource): Props => (typeof source === 'function' ? source() : source);
+
 export interface MethodCall {
   path: string;
   iface: string;
@@ -215,7 +218,7 @@ export class ObjectServer {
       const kept = new Map<string, PropsSource>();
       const announced: Record<string, Record<string, dbus.Variant>> = {};
       for (const [i, source] of interfaces) {
-        const values = this.normalize(i, typeof source === 'function' ? source() : source);
+        const values = this.normalize(i, read(source));
         kept.set(i, typeof source === 'function' ? source : values);
         announced[i] = this.marshalProps(i, values);
       }
@@ -237,14 +240,14 @@ export class ObjectServer {
     for (const [iface, source] of interfaces) {
       const was = current.get(iface);
       if (!was) {
-        const values = this.normalize(iface, typeof source === 'function' ? source() : source);
+        const values = this.normalize(iface, read(source));
         current.set(iface, typeof source === 'function' ? source : values);
         this.entries.delete(path);
         added[iface] = this.marshalProps(iface, values);
         continue;
       }
-      const old = typeof was === 'function' ? was() : was;
-      const props = typeof source === 'function' ? source() : source;
+      const old = read(was);
+      const props = read(source);
       // Kept values are updated in place; a view replaces the one before it.
       const kept = typeof source === 'function' ? undefined : typeof was === 'function' ? { ...old } : was;
       current.set(iface, kept ?? source);
@@ -424,7 +427,7 @@ export class ObjectServer {
     if (typeof source !== 'function') return source;
     const types = this.typesOf(iface);
     const out: Props = {};
-    for (const [k, v] of Object.entries(source())) out[k] = coerce(types.get(k) ?? '', v);
+    for (const [k, v] of Object.entries(read(source))) out[k] = coerce(types.get(k) ?? '', v);
     return out;
   }
 
@@ -469,7 +472,7 @@ export class ObjectServer {
 
   /** For premarshalObject: a view is read as it is (the writer promotes numbers itself). */
   private *interfacesOf(ifaces: Map<string, PropsSource>): ObjectInterfaces {
-    for (const [i, source] of ifaces) yield [i, this.propTypes.get(i)!, typeof source === 'function' ? source() : source];
+    for (const [i, source] of ifaces) yield [i, this.propTypes.get(i)!, read(source)];
   }
 
   /** The one place replies are sent: one that the bus would refuse becomes LimitsExceeded, naming the alternative. */
