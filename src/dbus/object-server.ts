@@ -54,8 +54,9 @@ export interface ObjectServerOptions {
   /** Told about every failure that was not a DBusError (a bug): in a handler, in routing, in a flush. */
   onInternalError?: (e: unknown, context: string) => void;
   /**
-   * Signals are dropped, not queued, while this many bytes wait for the bus daemon: a bus
-   * that stops reading must not grow our memory. Default 16 MiB.
+   * Signals are dropped, not queued, while this many bytes wait in our memory for the bus
+   * daemon (BusConnection.outboundBytes): a bus that stops reading must not grow our memory.
+   * Default DEFAULT_MAX_OUTBOUND_BYTES.
    */
   maxOutboundBytes?: number;
   /** Signals were dropped and the queue has drained: clients must be told to re-read. */
@@ -78,6 +79,9 @@ export interface ObjectPage {
   objects: Premarshalled[];
   next: string;
 }
+
+/** Bytes that may wait for the bus daemon before signals are dropped (then the caller says Resynchronized). */
+export const DEFAULT_MAX_OUTBOUND_BYTES = 16 * 1024 * 1024;
 
 /** More than the largest header we send: fixed part, reply serial, a unique-name destination, the signature. */
 const HEADER_RESERVE = 512;
@@ -316,7 +320,7 @@ export class ObjectServer {
       this.dropped++;
       return;
     }
-    if (this.bus.outboundBytes > (this.options.maxOutboundBytes ?? 16 * 1024 * 1024)) {
+    if (this.bus.outboundBytes > (this.options.maxOutboundBytes ?? DEFAULT_MAX_OUTBOUND_BYTES)) {
       this.dropped = 1;
       this.bus.once('drain', () => {
         const n = this.dropped;

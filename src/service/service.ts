@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { MANAGER_IFACE, ROOT_PATH, BUS_NAME, MANAGER, MAP, PATH_GROUP, PATH } from '../dbus/api';
 import { Callers } from '../dbus/callers';
-import { DBusError, ObjectServer, variant, type MethodCall } from '../dbus/object-server';
+import { DBusError, DEFAULT_MAX_OUTBOUND_BYTES, ObjectServer, variant, type MethodCall } from '../dbus/object-server';
 import { align8, sizeOf } from '../dbus/wire';
 import { requestName, releaseName, type BusConnection } from '../dbus/connection';
 import { readMultipathMaps, type DmSource } from '../dm/reader';
@@ -65,13 +65,10 @@ export interface ServiceDeps {
   manageTimeoutMs?: number;
   /**
    * Called after each reading, the service's largest transient allocation (megabytes of
-   * multipathd JSON): give what was freed back to the kernel. serve: malloc_trim.
+   * multipathd JSON): give what was freed back to the kernel. serve: a collection, then malloc_trim.
    */
   releaseMemory?: () => void;
 }
-
-/** Bytes that may wait for the bus daemon before signals are dropped (then Resynchronized("backpressure")). */
-export const DEFAULT_MAX_OUTBOUND_BYTES = 16 * 1024 * 1024;
 
 /** Objects per GetManagedObjectsPage call at most, as events per GetEvents call. */
 export const MAX_OBJECTS_PER_PAGE = 1000;
