@@ -42,7 +42,9 @@ EOF
 /usr/lib/polkit-1/polkitd --no-debug >>"$VM_LOGS/$S.polkitd.log" 2>&1 &
 POLKIT_PID=$!
 vm_wait 30 vm_name_owned org.freedesktop.PolicyKit1 || vm_fail "$S.polkit" "polkitd did not own its name: $(tail -n 3 "$VM_LOGS/$S.polkitd.log" | tr '\n' '|')"
-sleep 1
+# Ready when it decides by our rules: uid 1 is granted the action for a process of its own.
+vm_wait 30 setpriv --reuid=1 --regid=1 --clear-groups bash -c 'pkcheck --action-id org.kernel.linux.storage.multipath1.manage-paths --process $$' ||
+	vm_fail "$S.polkit" "polkitd did not grant uid 1 by the test's rule"
 
 MAPA=$(map_obj 1Linux_scsi_debug_2000)
 SDA=$(vm_dev_t sda)
