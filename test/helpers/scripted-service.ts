@@ -17,6 +17,8 @@ export class ScriptedMultipathd {
   readonly requests: string[] = [];
   /** While true, requests wait for release() (the test decides when multipathd answers). */
   hold = false;
+  /** While set, every request fails with it (a timeout, nobody listening, ...). */
+  failure: Error | undefined;
   private held: (() => void)[] = [];
 
   constructor(maps: string | (() => string)) {
@@ -26,6 +28,7 @@ export class ScriptedMultipathd {
   async request(command: string): Promise<string> {
     this.requests.push(command);
     if (this.hold) await new Promise<void>((r) => this.held.push(r));
+    if (this.failure) throw this.failure;
     if (command === 'show config') return this.config;
     return typeof this.maps === 'string' ? this.maps : this.maps();
   }

@@ -107,6 +107,28 @@ describe('client against the simulator', () => {
     expect(sim.connections).toBe(2);
   });
 
+  it("gives up after 6 s by default, later than multipathd's own 4 s uxsock_timeout", async () => {
+    const sim = new MultipathdSimulator({ socket: abstractName(), topology: 'small' });
+    await sim.listen();
+    const client = new MultipathdClient({ socket: sim.socket });
+    cleanup.push(() => sim.close(), () => client.close());
+    sim.stall(true);
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      let outcome: MultipathdError | undefined;
+      void errorOf(client.request('show maps json')).then((e) => (outcome = e));
+      // The timer starts once the request is on its way (connecting is real I/O).
+      while (vi.getTimerCount() === 0) await new Promise((r) => setImmediate(r));
+      await vi.advanceTimersByTimeAsync(5999);
+      expect(outcome).toBeUndefined();
+      await vi.advanceTimersByTimeAsync(1);
+      await vi.waitUntil(() => outcome !== undefined, { interval: 0 });
+      expect(outcome).toMatchObject({ kind: 'timeout', message: expect.stringMatching(/within 6000 ms/) });
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('rejects a request queued behind a timed-out one only if it times out itself', async () => {
     const { sim, client } = await setup('small', 300);
     sim.stall(true);
