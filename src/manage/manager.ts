@@ -51,9 +51,10 @@ export class Management {
       const options = call.args[call.args.length - 1] as Record<string, unknown>;
       const unknown = Object.keys(options);
       if (unknown.length > 0) throw new DBusError(INVALID_ARGS, `${m.name} takes no options; got ${unknown.join(', ')}`);
-      const prepared = m.prepare(call.path, this.deps.published.topology, call.args.slice(0, -1));
-      if (prepared === undefined) throw err('NotFound', `no such object: ${call.path}`);
-      if (typeof prepared === 'string') throw new DBusError(INVALID_ARGS, prepared);
+      const args = call.args.slice(0, -1);
+      const asked = m.prepare(call.path, this.deps.published.topology, args);
+      if (asked === undefined) throw err('NotFound', `no such object: ${call.path}`);
+      if (typeof asked === 'string') throw new DBusError(INVALID_ARGS, asked);
 
       // Authorize.
       try {
@@ -63,6 +64,15 @@ export class Management {
       }
       const verdict = await this.deps.authority.authorize(caller, m.action, call.allowInteractive);
       if (!verdict.ok) throw err('NotAuthorized', verdict.reason);
+
+      // An interactive authorization can take minutes, and by then dm-N or a kernel name may
+      // be another device's: the command is written for the object as it is now.
+      const prepared = m.prepare(call.path, this.deps.published.topology, args);
+      if (prepared === undefined) throw err('NotFound', `${call.path} went away while the call was being authorized`);
+      if (typeof prepared === 'string') throw new DBusError(INVALID_ARGS, prepared);
+      if (prepared.identity !== asked.identity) {
+        throw err('Failed', `${call.path} names another device (${prepared.identity}) than when the call was made (${asked.identity}); nothing was done`);
+      }
       if (typeof prepared.command !== 'string') throw err('Failed', prepared.command.refused);
 
       // Apply, through multipathd, which keeps its own view in step.
