@@ -24,6 +24,8 @@ export interface ManagementDeps {
   timers: Timers;
   /** How long an effect may take to show before the call fails with a timeout. */
   timeoutMs: number;
+  /** How long a change the kernel announces may go unannounced before a read is asked to confirm it. */
+  confirmAfterMs: number;
 }
 
 const err = (kind: 'NotAuthorized' | 'NotFound' | 'Unavailable' | 'Failed', msg: string) => new DBusError(`${ERROR_PREFIX}${kind}`, msg);
@@ -92,10 +94,20 @@ export class Management {
       // race the uevent and publish the change without the kernel's DM_SEQNUM.
       // (A read that threw is a bug the service logs; here it only means "not seen".)
       const reread = () => this.deps.reread({ settings: prepared.rereadSettings === true }).then(() => true, () => false);
+      const { visible } = prepared;
       let seen: boolean;
-      if (prepared.visible) {
-        if (!(prepared.announcedByKernel === true && this.deps.kernelEvents())) void reread();
-        seen = await this.deps.published.until(prepared.visible, this.deps.timeoutMs);
+      if (visible && prepared.announcedByKernel === true && this.deps.kernelEvents()) {
+        // No uevent soon: it was lost, or the kernel's state and multipathd's disagree. A read
+        // tells which, and the call answers from what it shows rather than wait for nothing.
+        seen =
+          (await this.deps.published.until(visible, this.deps.confirmAfterMs)) ||
+          ((await this.within(reread(), this.deps.timeoutMs)) && visible(this.deps.published.topology));
+        if (!seen) {
+          throw err('Failed', `multipathd accepted "${command}", but the kernel did not announce it within ${this.deps.confirmAfterMs} ms and a read of multipathd and device-mapper afterwards does not show it`);
+        }
+      } else if (visible) {
+        void reread();
+        seen = await this.deps.published.until(visible, this.deps.timeoutMs);
       } else {
         seen = await this.within(reread(), this.deps.timeoutMs);
       }
