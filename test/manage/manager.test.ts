@@ -64,7 +64,7 @@ function setup(
     authority,
     reread: async () => {
       steps.push('reread');
-      if (opts.read) published.burst({ topology: opts.read(published.topology), changed: new Map(), manager: {} as never, eventSerial: 0n });
+      if (opts.read) published.burst({ topology: opts.read(published.topology), changed: new Map(), manager: {} as never, eventSerial: 0n, full: false });
     },
     kernelEvents: () => opts.kernelEvents ?? false,
     audit: (r) => audit.push(r),
@@ -136,7 +136,7 @@ describe('the management dispatcher', () => {
     const s = setup({ kernelEvents: true });
     const call = s.call(PATH_IFACE, 'Fail', pathObjectPath(s.dev), [{}]);
     await expect.poll(() => s.steps.at(-1)).toBe(`multipathd fail path ${s.dev}`);
-    s.published.burst({ topology: withPath(s.published.topology, s.map, s.path, 'failed'), changed: new Map(), manager: {} as never, eventSerial: 1n });
+    s.published.burst({ topology: withPath(s.published.topology, s.map, s.path, 'failed'), changed: new Map(), manager: {} as never, eventSerial: 1n, full: false });
     expect(await errorOf(call)).toBe('no error');
     expect(s.steps).not.toContain('reread');
     // Resize has no uevent: it is read back whatever the kernel's events do.
