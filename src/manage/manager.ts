@@ -24,6 +24,8 @@ export interface ManagementDeps {
   timers: Timers;
   /** How long an effect may take to show before the call fails with a timeout. */
   timeoutMs: number;
+  /** How long a change the kernel announces may go unannounced before a read is asked to confirm it. */
+  confirmAfterMs: number;
 }
 
 const err = (kind: 'NotAuthorized' | 'NotFound' | 'Unavailable' | 'Failed', msg: string) => new DBusError(`${ERROR_PREFIX}${kind}`, msg);
@@ -51,9 +53,10 @@ export class Management {
       const options = call.args[call.args.length - 1] as Record<string, unknown>;
       const unknown = Object.keys(options);
       if (unknown.length > 0) throw new DBusError(INVALID_ARGS, `${m.name} takes no options; got ${unknown.join(', ')}`);
-      const prepared = m.prepare(call.path, this.deps.published.topology, call.args.slice(0, -1));
-      if (prepared === undefined) throw err('NotFound', `no such object: ${call.path}`);
-      if (typeof prepared === 'string') throw new DBusError(INVALID_ARGS, prepared);
+      const args = call.args.slice(0, -1);
+      const asked = m.prepare(call.path, this.deps.published.topology, args);
+      if (asked === undefined) throw err('NotFound', `no such object: ${call.path}`);
+      if (typeof asked === 'string') throw new DBusError(INVALID_ARGS, asked);
 
       // Authorize.
       try {
@@ -63,6 +66,15 @@ export class Management {
       }
       const verdict = await this.deps.authority.authorize(caller, m.action, call.allowInteractive);
       if (!verdict.ok) throw err('NotAuthorized', verdict.reason);
+
+      // An interactive authorization can take minutes, and by then dm-N or a kernel name may
+      // be another device's: the command is written for the object as it is now.
+      const prepared = m.prepare(call.path, this.deps.published.topology, args);
+      if (prepared === undefined) throw err('NotFound', `${call.path} went away while the call was being authorized`);
+      if (typeof prepared === 'string') throw new DBusError(INVALID_ARGS, prepared);
+      if (prepared.identity !== asked.identity) {
+        throw err('Failed', `${call.path} names another device (${prepared.identity}) than when the call was made (${asked.identity}); nothing was done`);
+      }
       if (typeof prepared.command !== 'string') throw err('Failed', prepared.command.refused);
 
       // Apply, through multipathd, which keeps its own view in step.
@@ -82,10 +94,20 @@ export class Management {
       // race the uevent and publish the change without the kernel's DM_SEQNUM.
       // (A read that threw is a bug the service logs; here it only means "not seen".)
       const reread = () => this.deps.reread({ settings: prepared.rereadSettings === true }).then(() => true, () => false);
+      const { visible } = prepared;
       let seen: boolean;
-      if (prepared.visible) {
-        if (!(prepared.announcedByKernel === true && this.deps.kernelEvents())) void reread();
-        seen = await this.deps.published.until(prepared.visible, this.deps.timeoutMs);
+      if (visible && prepared.announcedByKernel === true && this.deps.kernelEvents()) {
+        // No uevent soon: it was lost, or the kernel's state and multipathd's disagree. A read
+        // tells which, and the call answers from what it shows rather than wait for nothing.
+        seen =
+          (await this.deps.published.until(visible, this.deps.confirmAfterMs)) ||
+          ((await this.within(reread(), this.deps.timeoutMs)) && visible(this.deps.published.topology));
+        if (!seen) {
+          throw err('Failed', `multipathd accepted "${command}", but the kernel did not announce it within ${this.deps.confirmAfterMs} ms and a read of multipathd and device-mapper afterwards does not show it`);
+        }
+      } else if (visible) {
+        void reread();
+        seen = await this.deps.published.until(visible, this.deps.timeoutMs);
       } else {
         seen = await this.within(reread(), this.deps.timeoutMs);
       }

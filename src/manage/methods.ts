@@ -10,6 +10,11 @@ import { pathObjectFor } from '../service/objects';
 export interface Prepared {
   /** multipathd's command, or the reason none can be written (Error.Failed). */
   command: string | { refused: string };
+  /**
+   * Which device the object names now. A map's object is its WWID, its identity; a path's is
+   * its kernel name, which the kernel gives the next disk once this one is gone: its dev_t.
+   */
+  identity: string;
   /** The effect as the published state shows it; absent: the state read after the command, published. */
   visible?: (now: Topology) => boolean;
   /** multipathd's settings change too: read them again. */
@@ -23,18 +28,22 @@ export interface ManagedMethod {
   iface: string;
   name: string;
   action: string;
-  /** undefined: no such object (Error.NotFound); a string: invalid arguments (InvalidArgs). */
+  /** undefined: no such object (Error.NotFound); a string: invalid arguments or a name multipathd cannot be sent (InvalidArgs). */
   prepare(objectPath: string, topology: Topology, args: unknown[]): Prepared | string | undefined;
 }
+
+/** A name as it can go into a command: a word, or why none can be sent (Failed: not known yet; InvalidArgs: not one word). */
+type Word = string | { refused: string } | { invalid: string };
 
 interface Row<T> {
   iface: string;
   name: string;
   action: string;
   find(objectPath: string, topology: Topology): T | undefined;
+  identity(target: T): string;
   /** The arguments before options: a message saying what is wrong with them, or undefined. */
   check?(target: T, args: unknown[]): string | undefined;
-  command(target: T, args: unknown[]): string | { refused: string };
+  command(target: T, args: unknown[]): Word;
   visible?(target: T, args: unknown[]): ((now: Topology) => boolean) | undefined;
   rereadSettings?: boolean;
   announcedByKernel?: boolean;
@@ -50,7 +59,9 @@ function row<T>(r: Row<T>): ManagedMethod {
       if (target === undefined) return undefined;
       const bad = r.check?.(target, args);
       if (bad !== undefined) return bad;
-      return { command: r.command(target, args), visible: r.visible?.(target, args), rereadSettings: r.rereadSettings, announcedByKernel: r.announcedByKernel };
+      const command = r.command(target, args);
+      if (typeof command !== 'string' && 'invalid' in command) return command.invalid;
+      return { command, identity: r.identity(target), visible: r.visible?.(target, args), rereadSettings: r.rereadSettings, announcedByKernel: r.announcedByKernel };
     },
   };
 }
@@ -70,28 +81,37 @@ function findMap(objectPath: string, topology: Topology): MapState | undefined {
   return undefined;
 }
 
-// multipathd splits its command line on blanks and reads at most 512 bytes of it.
-const WORD = /^[^\s\0-\x1f\x7f]{1,128}$/;
+// multipathd's tokenizer (libmultipath's alloc_strvec) splits a command at blanks and at
+// bytes outside ASCII, makes a word of each `{`, `}` and `"` (a quote also joins what follows
+// up to the next one), and ends the command at `!` or `#`. A name with any of these would
+// reach multipathd as other words or be cut short: only bytes it reads as part of one word
+// are sent, and it reads at most 512 bytes of the line.
+const WORD = /^[A-Za-z0-9._:+@=-]{1,128}$/;
+const NOT_ONE_WORD = 'has bytes multipathd would not read as one word (it is sent only ASCII letters, digits and ._:+@=-)';
 
 /** A path as multipathd's `fail path` finds it: by its kernel name. */
-function pathWord({ path }: OnPath): string | { refused: string } {
+function pathWord({ path }: OnPath): Word {
+  if (path.device === '') return { refused: `the kernel name of path ${path.devT} is not known (yet), and multipathd finds paths by name` };
   if (WORD.test(path.device)) return path.device;
-  return { refused: `the kernel name of path ${path.devT} is not known (yet), and multipathd finds paths by name` };
+  return { invalid: `the kernel name of path ${path.devT} ${NOT_ONE_WORD}` };
 }
 
 /** A map as multipathd's find_mp_by_str() finds it: dm-N is unambiguous and safe to send; else its alias. */
-function mapWord(map: MapState): string | { refused: string } {
+function mapWord(map: MapState): Word {
   if (/^dm-\d+$/.test(map.sysfsName)) return map.sysfsName;
   return dmName(map);
 }
 
 /** The device-mapper name (multipathd's alias): `switchgroup` hands it to libdevmapper as is, so dm-N will not do. */
-function dmName(map: MapState): string | { refused: string } {
+function dmName(map: MapState): Word {
   if (WORD.test(map.name)) return map.name;
-  return { refused: `map ${map.wwid} has no device-mapper name multipathd can be sent` };
+  return { invalid: `the device-mapper name of map ${map.wwid} ${NOT_ONE_WORD}` };
 }
 
-const cmd = (verb: string, word: string | { refused: string }, rest = '') => (typeof word === 'string' ? `${verb} ${word}${rest}` : word);
+const cmd = (verb: string, word: Word, rest = '') => (typeof word === 'string' ? `${verb} ${word}${rest}` : word);
+
+const pathIdentity = ({ path }: OnPath) => `dev_t ${path.devT}`;
+const mapIdentity = (map: MapState) => map.wwid;
 
 const pathIs = ({ map, path }: OnPath, state: PathState['dmState']) => (now: Topology) => now.get(map.wwid)?.paths.get(path.devT)?.dmState === state;
 
@@ -101,6 +121,7 @@ export const MANAGED_METHODS: readonly ManagedMethod[] = [
     name: 'Fail',
     action: ACTION_MANAGE_PATHS,
     find: findPath,
+    identity: pathIdentity,
     command: (t) => cmd('fail path', pathWord(t)),
     visible: (t) => pathIs(t, 'failed'),
     announcedByKernel: true,
@@ -110,6 +131,7 @@ export const MANAGED_METHODS: readonly ManagedMethod[] = [
     name: 'Reinstate',
     action: ACTION_MANAGE_PATHS,
     find: findPath,
+    identity: pathIdentity,
     command: (t) => cmd('reinstate path', pathWord(t)),
     visible: (t) => pathIs(t, 'active'),
     announcedByKernel: true,
@@ -119,6 +141,7 @@ export const MANAGED_METHODS: readonly ManagedMethod[] = [
     name: 'SwitchGroup',
     action: ACTION_MANAGE_PATHS,
     find: findMap,
+    identity: mapIdentity,
     check: (map, [group]) =>
       (group as number) >= 1 && (group as number) <= map.groups.length ? undefined : `group ${group} does not exist: map ${map.name} has groups 1 to ${map.groups.length}`,
     command: (map, [group]) => cmd('switchgroup map', dmName(map), ` group ${group}`),
@@ -132,6 +155,7 @@ export const MANAGED_METHODS: readonly ManagedMethod[] = [
     name: 'SetQueueing',
     action: ACTION_CONFIGURE,
     find: findMap,
+    identity: mapIdentity,
     command: (map, [enabled]) => cmd(enabled ? 'restorequeueing map' : 'disablequeueing map', mapWord(map)),
     // Restoring brings back whatever no_path_retry the configuration gives (it may be none):
     // only the state read afterwards can say. Disabling always reads "off", without queue_if_no_path.
@@ -148,6 +172,7 @@ export const MANAGED_METHODS: readonly ManagedMethod[] = [
     name: 'Resize',
     action: ACTION_CONFIGURE,
     find: findMap,
+    identity: mapIdentity,
     command: (map) => cmd('resize map', mapWord(map)),
   }),
   row<null>({
@@ -155,6 +180,7 @@ export const MANAGED_METHODS: readonly ManagedMethod[] = [
     name: 'Reconfigure',
     action: ACTION_CONFIGURE,
     find: (objectPath) => (objectPath === ROOT_PATH ? null : undefined),
+    identity: () => ROOT_PATH,
     command: () => 'reconfigure',
     rereadSettings: true,
   }),

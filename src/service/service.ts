@@ -150,6 +150,9 @@ export class MultipathService {
       timers: this.timers,
       // Under the 25 s D-Bus clients wait by default: they hear our timeout rather than their own.
       timeoutMs: deps.manageTimeoutMs ?? 20_000,
+      // The kernel's uevent follows multipathd's command within milliseconds on a host; the VM
+      // scenarios, under full emulation, see PathFailed 404 ms after `fail path`.
+      confirmAfterMs: 1_000,
     });
     // The bound covers what waits in our memory and in the socket together: the kernel holds
     // a quarter of it as asked (it reports twice that, which is what it may charge).

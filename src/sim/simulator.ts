@@ -36,6 +36,7 @@ export class MultipathdSimulator {
   private server: net.Server | undefined;
   private readonly sockets = new Set<net.Socket>();
   private stalled = false;
+  private kernelSilent = false;
   private hangUps = 0;
   private accepted = 0;
 
@@ -102,6 +103,14 @@ export class MultipathdSimulator {
   /** Accept and read, but never answer (a hung multipathd). */
   stall(on: boolean): void {
     this.stalled = on;
+  }
+
+  /**
+   * Changes made through the socket still happen, but the kernel's uevents for them never
+   * arrive (lost, or the kernel's state and multipathd's disagree); `emitted` still has them.
+   */
+  silenceKernel(on: boolean): void {
+    this.kernelSilent = on;
   }
 
   /** The next `count` requests are read, then the connection is closed unanswered (multipathd died on them). */
@@ -204,7 +213,7 @@ export class MultipathdSimulator {
     const kernel = (ds: Buffer[]) => {
       for (const d of ds) {
         this.emitted.push(d);
-        const deliver = this.options.onUevent;
+        const deliver = this.kernelSilent ? undefined : this.options.onUevent;
         const delay = this.options.latency?.ueventMs ?? 0;
         if (deliver && delay > 0) setTimeout(() => deliver(d), delay);
         else deliver?.(d);

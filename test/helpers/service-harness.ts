@@ -6,6 +6,7 @@ import { BUS_NAME, ROOT_PATH } from '../../src/dbus/api';
 import { connectBus, disconnect, onSignal, type BusConnection } from '../../src/dbus/connection';
 import { DEFAULT_CONFIG, type ServiceConfig } from '../../src/config/config-file';
 import { startPrivateBus, type PrivateBus } from '../../src/demo/private-bus';
+import type { Authority } from '../../src/manage/authority';
 import { MultipathdClient } from '../../src/multipathd/client';
 import { MultipathService, type OpenMonitor } from '../../src/service/service';
 import type { Sink } from '../../src/service/sink';
@@ -51,6 +52,8 @@ export interface HarnessOptions {
   latency?: { ueventMs?: number; readMs?: number };
   /** Open a simulated uevent monitor (KernelEventsAvailable true), fed by `kernel()`. */
   simulatedMonitor?: boolean;
+  /** Who may manage, in place of polkit (a test that holds an authorization back). */
+  authority?: Authority;
 }
 
 export const CLI = path.resolve(__dirname, '..', '..', 'bin', 'multipath-dbus');
@@ -98,6 +101,7 @@ export async function startHarness(
       minRefreshIntervalMs: 50,
       maxOutboundBytes,
       sinks,
+      authority: options.authority,
     });
     return { conn, service };
   };

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { ERROR_PREFIX, MANAGER, MAP, MAP_IFACE, mapObjectPath, PATH, PATH_GROUP, PATH_IFACE, pathObjectPath } from '../../src/dbus/api';
 import { DBusError, type MethodCall } from '../../src/dbus/object-server';
 import { buildTopology } from '../../src/model/build';
-import type { Topology } from '../../src/model/topology';
+import type { MapState, PathState, Topology } from '../../src/model/topology';
 import { auditMessage, type AuditRecord } from '../../src/manage/audit';
 import type { Authority } from '../../src/manage/authority';
 import { unitFromCgroup } from '../../src/manage/caller';
@@ -18,7 +18,25 @@ import { mpdMaps } from '../helpers/fixtures';
 
 const topology = (): Topology => buildTopology({ multipathd: mpdMaps('show-maps-2x2.json') }, new Map());
 
-function setup(opts: { answer?: (cmd: string) => Promise<string>; uid?: number; verdict?: boolean; timeoutMs?: number; kernelEvents?: boolean } = {}) {
+/** The topology with one path of a map in another state, as a burst would publish it. */
+function withPath(t: Topology, map: MapState, path: PathState, dmState: PathState['dmState']): Topology {
+  const out = new Map(t);
+  out.set(map.wwid, { ...map, paths: new Map([...map.paths].map(([k, p]) => [k, p === path ? { ...p, dmState } : p])) });
+  return out;
+}
+
+function setup(
+  opts: {
+    answer?: (cmd: string) => Promise<string>;
+    uid?: number;
+    verdict?: boolean;
+    timeoutMs?: number;
+    kernelEvents?: boolean;
+    confirmAfterMs?: number;
+    /** What a re-read finds, published as its burst; default: what is published already. */
+    read?: (now: Topology) => Topology;
+  } = {},
+) {
   const steps: string[] = [];
   const audit: AuditRecord[] = [];
   const published = new PublishedState(realTimers);
@@ -46,18 +64,21 @@ function setup(opts: { answer?: (cmd: string) => Promise<string>; uid?: number; 
     authority,
     reread: async () => {
       steps.push('reread');
+      if (opts.read) published.burst({ topology: opts.read(published.topology), changed: new Map(), manager: {} as never, eventSerial: 0n, full: false });
     },
     kernelEvents: () => opts.kernelEvents ?? false,
     audit: (r) => audit.push(r),
     timers: realTimers,
     timeoutMs: opts.timeoutMs ?? 2000,
+    confirmAfterMs: opts.confirmAfterMs ?? 1000,
   });
   const map = [...t.values()][0];
-  const dev = [...map.paths.values()][0].device;
+  const path = [...map.paths.values()][0];
+  const dev = path.device;
   const handlers = m.handlers();
   const call = (iface: string, member: string, path: string, args: unknown[], allowInteractive = false) =>
     handlers[`${iface}.${member}`]({ path, iface, member, args, sender: ':1.7', allowInteractive } satisfies MethodCall);
-  return { steps, audit, published, map, dev, call };
+  return { steps, audit, published, map, path, dev, call };
 }
 
 const errorOf = async (p: unknown) => {
@@ -115,15 +136,31 @@ describe('the management dispatcher', () => {
     const s = setup({ kernelEvents: true });
     const call = s.call(PATH_IFACE, 'Fail', pathObjectPath(s.dev), [{}]);
     await expect.poll(() => s.steps.at(-1)).toBe(`multipathd fail path ${s.dev}`);
-    const [map, path] = [s.map, [...s.map.paths.values()][0]];
-    const failed = new Map(s.published.topology);
-    failed.set(map.wwid, { ...map, paths: new Map([...map.paths].map(([k, p]) => [k, p === path ? { ...p, dmState: 'failed' as const } : p])) });
-    s.published.burst({ topology: failed, changed: new Map(), manager: {} as never, eventSerial: 1n });
+    s.published.burst({ topology: withPath(s.published.topology, s.map, s.path, 'failed'), changed: new Map(), manager: {} as never, eventSerial: 1n, full: false });
     expect(await errorOf(call)).toBe('no error');
     expect(s.steps).not.toContain('reread');
     // Resize has no uevent: it is read back whatever the kernel's events do.
     await s.call(MAP_IFACE, 'Resize', mapObjectPath(s.map.wwid), [{}]);
     expect(s.steps.at(-1)).toBe('reread');
+  });
+
+  it('asks a read when the kernel stays silent, and answers from what it shows', async () => {
+    const confirmAfterMs = 200;
+    const shown = setup({ kernelEvents: true, confirmAfterMs, read: (now) => withPath(now, shown.map, shown.path, 'failed') });
+    let t0 = Date.now();
+    expect(await errorOf(shown.call(PATH_IFACE, 'Fail', pathObjectPath(shown.dev), [{}]))).toBe('no error');
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(confirmAfterMs - 10);
+    expect(shown.steps.slice(-2)).toEqual([`multipathd fail path ${shown.dev}`, 'reread']);
+    expect(shown.audit.at(-1)?.outcome).toBe('done');
+
+    // multipathd said ok, and neither the kernel nor a read shows it: a clear Failed, long before the timeout.
+    const unseen = setup({ kernelEvents: true, confirmAfterMs, timeoutMs: 20_000 });
+    t0 = Date.now();
+    expect(await errorOf(unseen.call(PATH_IFACE, 'Fail', pathObjectPath(unseen.dev), [{}]))).toBe(
+      `Failed: multipathd accepted "fail path ${unseen.dev}", but the kernel did not announce it within ${confirmAfterMs} ms and a read of multipathd and device-mapper afterwards does not show it`,
+    );
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(unseen.steps.at(-1)).toBe('reread');
   });
 });
 
