@@ -3,13 +3,25 @@
 # the command in $PREFIX/bin, the D-Bus policy and activation file, the systemd unit, the
 # polkit actions and (if absent) /etc/multipath-dbus.conf. DESTDIR stages into another root.
 # It installs what the build made (dist/, the addon, the run-time node_modules) and needs no
-# network: SAN hosts often have none. The unit and the activation file name $PREFIX/bin.
+# network: SAN hosts often have none. The unit and the activation file name $PREFIX/bin; the
+# command names the node found now (or NODE=/path/to/node), not whichever PATH finds later.
 #   scripts/install-system.sh            install
 #   scripts/install-system.sh --remove   remove (the config file stays; --purge removes it too)
 set -euo pipefail
+# What root runs is root's alone to change, whatever the installer's umask: 0755 and 0644.
+umask 022
 cd "$(dirname "$0")/.."
 DESTDIR=${DESTDIR:-}
 PREFIX=${PREFIX:-/usr/local}
+
+refuse() { echo "$0: $1; nothing installed or removed" >&2; exit 2; }
+# PREFIX and the node path are written into the unit, the activation file and the command's
+# first line (through sed): letters, digits and . _ / + - only, absolute, no `..`.
+plain_path() { # what value
+  [[ $2 =~ ^/[A-Za-z0-9._/+-]*$ && ! $2 =~ (^|/)\.\.(/|$) ]] ||
+    refuse "$1 must be a plain absolute path (letters, digits, . _ / + -; no ..), not $(printf %q "$2")"
+}
+plain_path PREFIX "$PREFIX"
 LIB=$DESTDIR$PREFIX/lib/multipath-dbus
 BIN=$DESTDIR$PREFIX/bin/multipath-dbus
 POLICY=$DESTDIR/usr/share/dbus-1/system.d/org.kernel.linux.storage.multipath1.conf
@@ -57,11 +69,33 @@ case "${1:-}" in
   *) echo "usage: $0 [--remove|--purge]" >&2; exit 2 ;;
 esac
 
+# The service runs as root: a node that another user could replace would run as root too.
+root_only() { # path: it and every directory above it, as named and as resolved, writable by root alone
+  local p uid mode
+  for p in "$1" "$(readlink -f "$1")"; do
+    while :; do
+      read -r uid mode < <(stat -Lc '%u %a' "$p")
+      [ "$uid" = 0 ] || return 1
+      # In a sticky directory (/tmp) no one renames what is not theirs.
+      if ((8#$mode & 8#022)) && ! { [ -d "$p" ] && ((8#$mode & 8#1000)); }; then return 1; fi
+      [ "$p" = / ] && break
+      p=$(dirname "$p")
+    done
+  done
+}
+NODE=${NODE:-$(command -v node || true)}
+[ -n "$NODE" ] || refuse "node not found in PATH (or say NODE=/path/to/node)"
+plain_path node "$NODE"
+[ -x "$NODE" ] && [ -f "$NODE" ] || refuse "node $NODE is not an executable file"
+root_only "$NODE" || refuse "node $NODE (or a directory above it) can be changed by a user other than root"
+
 [ -f dist/cli/main.js ] && [ -f build/Release/multipath_native.node ] || { echo "build first: npm ci" >&2; exit 1; }
-MODULES=$(node scripts/runtime-modules.js) || exit 1
+MODULES=$("$NODE" scripts/runtime-modules.js) || exit 1
 rm -rf "$LIB"
 mkdir -p "$LIB" "$(dirname "$BIN")" "$(dirname "$POLICY")" "$(dirname "$ACTIVATION")" "$(dirname "$UNIT")" "$(dirname "$POLKIT")" "$(dirname "$CONF")"
 cp -r package.json bin dist dbus "$LIB/"
+sed -i "1s|^#!/usr/bin/env -S node |#!/usr/bin/env -S $NODE |" "$LIB/bin/multipath-dbus"
+head -n 1 "$LIB/bin/multipath-dbus" | grep -q "^#!/usr/bin/env -S $NODE " || { echo "bin/multipath-dbus: unexpected first line" >&2; exit 1; }
 mkdir -p "$LIB/build/Release" && cp build/Release/multipath_native.node "$LIB/build/Release/"
 # shellcheck disable=SC2086 # one directory per word
 cp -r --parents $MODULES "$LIB/"
@@ -76,4 +110,4 @@ install -D -m 0644 catalog/multipath-dbus.catalog "$CATALOG"
 [ -e "$CONF" ] || install -m 0644 dbus/multipath-dbus.conf.example "$CONF"
 cockpit_page install
 reload
-echo "multipath-dbus installed in ${LIB#$DESTDIR}; edit ${CONF#$DESTDIR} (enable = yes), then: systemctl enable --now multipath-dbus"
+echo "multipath-dbus installed in ${LIB#"$DESTDIR"} (run by $NODE); edit ${CONF#"$DESTDIR"} (enable = yes), then: systemctl enable --now multipath-dbus"

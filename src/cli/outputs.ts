@@ -1,11 +1,10 @@
 // The outputs `serve` adds beside D-Bus, all sinks of the one event stream: the journal
 // always, metrics when an address or a textfile directory is configured.
-import * as fs from 'node:fs';
 import type { ServiceConfig } from '../config/config-file';
 import { JournalSink, journaldTransport } from '../journal/journal-sink';
 import { startMetricsServer, type MetricsServer } from '../metrics/http-server';
 import { formatListenAddress } from '../metrics/listen-address';
-import { TextfileWriter } from '../metrics/textfile';
+import { TextfileWriter, unsafeTextfileDirectory } from '../metrics/textfile';
 import type { Sink } from '../service/sink';
 import type { Logger } from '../util/log';
 
@@ -39,7 +38,8 @@ export async function startOutputs(config: ServiceConfig, log: Logger): Promise<
       }
       if (config.metricsTextfile) {
         const dir = config.metricsTextfile;
-        if (!fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw new Error(`metrics textfile directory ${dir} does not exist`);
+        const unsafe = unsafeTextfileDirectory(dir);
+        if (unsafe) throw new Error(unsafe);
         textfile = new TextfileWriter(dir, metrics.registry, log);
         sinks.push(textfile);
         await textfile.start();

@@ -13,6 +13,7 @@ import { startPrivateBus, type PrivateBus } from '../../src/demo/private-bus';
 import { createLogger } from '../../src/util/log';
 import { promtoolCheckMetrics, sampleValue, startPrometheus } from '../helpers/prometheus';
 import { CLI, run, startHarness } from '../helpers/service-harness';
+import { startSlowClients } from '../helpers/slow-http-clients';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mpdbus-metrics-'));
 
@@ -92,6 +93,57 @@ describe('metrics endpoint of serve', () => {
       expect(await rawHttp(s.url, `GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`)).toMatch(/^HTTP\/1\.1 431/);
       const head = await fetch(s.url, { method: 'HEAD' });
       expect([head.status, await head.text()]).toEqual([200, '']);
+    } finally {
+      s.child.kill('SIGTERM');
+      await s.exited;
+    }
+  });
+
+  it('a local user holding 64 connections that never finish their headers, reopened at once, does not keep a scrape out', async () => {
+    const s = await serveWithMetrics(bus, socket, ['--metrics-listen', '127.0.0.1:0']);
+    const u = new URL(s.url);
+    const slow = await startSlowClients(u.hostname, Number(u.port), 64);
+    try {
+      const closedBefore = slow.closed;
+      const seconds: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        // A fresh connection each time, as a scraper after its keep-alive lapsed.
+        const r = await run('curl', ['-sS', '-o', '/dev/null', '-m', '10', '-w', '%{http_code} %{time_total}', s.url]);
+        const [code, time] = r.stdout.split(' ');
+        expect(code, r.stderr).toBe('200');
+        seconds.push(Number(time));
+      }
+      console.log(`scrapes under 64 slow connections: ${seconds.map((t) => t.toFixed(3)).join(', ')} s; the slow clients were closed ${slow.closed - closedBefore} times meanwhile`);
+      // 2 s is the goal; 5 s leaves room for a slower machine.
+      expect(Math.max(...seconds)).toBeLessThan(5);
+      expect(slow.closed).toBeGreaterThan(closedBefore);
+    } finally {
+      await slow.stop();
+      s.child.kill('SIGTERM');
+      await s.exited;
+    }
+  });
+
+  it('a connection that never finishes its headers is answered 408 and closed after 5 s, not 30', async () => {
+    const s = await serveWithMetrics(bus, socket, ['--metrics-listen', '127.0.0.1:0']);
+    const u = new URL(s.url);
+    try {
+      const t0 = Date.now();
+      const c = net.connect(Number(u.port), u.hostname);
+      c.write('GET /metrics HTTP/1.1\r\nHost: x\r\n');
+      let reply = '';
+      c.on('data', (d) => (reply += d));
+      c.on('error', () => undefined);
+      const closed = await Promise.race([
+        new Promise<number>((r) => c.on('close', () => r(Date.now() - t0))),
+        new Promise<undefined>((r) => setTimeout(r, 15_000).unref()),
+      ]);
+      c.destroy();
+      console.log(`a connection with unfinished headers: ${closed === undefined ? 'still open after 15 s' : `closed after ${closed} ms`}`);
+      expect(reply).toMatch(/^HTTP\/1\.1 408/);
+      // 5 s allowed for the headers, checked every second; room for a slower machine.
+      expect(closed).toBeGreaterThanOrEqual(5_000);
+      expect(closed).toBeLessThan(9_000);
     } finally {
       s.child.kill('SIGTERM');
       await s.exited;
