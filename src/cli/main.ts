@@ -62,7 +62,8 @@ program
   .command('events')
   .description('print dm-multipath events from the kernel as they happen (no D-Bus)')
   .option('--json', 'one JSON object per line')
-  .action((o) => run(async () => (await import('./events')).events({ json: !!o.json })));
+  .option('--netlink-buffer <bytes>', 'uevent socket receive buffer (default 16 MiB)', integer(65536, 1 << 30))
+  .action((o) => run(async () => (await import('./events')).events({ json: !!o.json, receiveBuffer: o.netlinkBuffer })));
 
 program
   .command('status')
