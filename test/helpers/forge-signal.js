@@ -4,8 +4,8 @@
 // prints "sent" knows the forged signals were queued for the target before whatever it does next.
 // Run it as the uid under test:   node forge-signal.js ADDRESS JSON
 //   JSON: [{ "destination", "path", "interface", "member", "signature", "body" }, ...]
-//   a body element {"uint64": "DIGITS"} is sent as a 64-bit number, {"self": true} as this
-//   connection's unique name.
+//   in a body, {"uint64": "DIGITS"} is sent as a 64-bit number, {"variant": [SIGNATURE, VALUE]}
+//   as a variant, {"self": true} as this connection's unique name; other objects as dicts.
 'use strict';
 const path = require('node:path');
 const { connectBus, callMethod, disconnect } = require(path.join(__dirname, '..', '..', 'dist', 'dbus', 'connection.js'));
@@ -15,9 +15,16 @@ const [address, json] = process.argv.slice(2);
 
 (async () => {
   const bus = await connectBus(address);
-  const arg = (v) => (v && typeof v === 'object' ? ('uint64' in v ? BigInt(v.uint64) : bus.uniqueName) : v);
+  const arg = (v) => {
+    if (Array.isArray(v)) return v.map(arg);
+    if (!v || typeof v !== 'object') return v;
+    if ('uint64' in v) return BigInt(v.uint64);
+    if ('variant' in v) return new dbus.Variant(v.variant[0], arg(v.variant[1]));
+    if ('self' in v) return bus.uniqueName;
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, arg(x)]));
+  };
   for (const s of JSON.parse(json)) {
-    bus.send(new dbus.Message({ ...s, type: dbus.MessageType.SIGNAL, body: (s.body || []).map(arg) }));
+    bus.send(new dbus.Message({ ...s, type: dbus.MessageType.SIGNAL, body: arg(s.body || []) }));
   }
   await callMethod(bus, 'org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus', 'GetId', '', []);
   disconnect(bus);

@@ -29,7 +29,9 @@ export type Forgery =
   /** `Map.Failed` of FORGED_MAP with this serial. */
   | { mapFailed: bigint }
   /** The bus driver's NameOwnerChanged saying the forger now owns the service's name. */
-  | { nameTakenFromUs: string };
+  | { nameTakenFromUs: string }
+  /** PropertiesChanged saying this map object has lost every path. */
+  | { mapHealthFailed: string };
 
 /** Sent by uid 65534 to each of `targets`; resolves once the bus daemon has passed them on. */
 export async function forge(address: string, targets: string[], forgeries: Forgery[]): Promise<void> {
@@ -37,7 +39,16 @@ export async function forge(address: string, targets: string[], forgeries: Forge
     forgeries.map((f) =>
       'mapFailed' in f
         ? { destination, path: FORGED_MAP, interface: MAP_IFACE, member: 'Failed', signature: 't', body: [{ uint64: f.mapFailed.toString() }] }
-        : { destination, path: '/org/freedesktop/DBus', interface: DRIVER, member: 'NameOwnerChanged', signature: 'sss', body: [BUS_NAME, f.nameTakenFromUs, { self: true }] },
+        : 'nameTakenFromUs' in f
+          ? { destination, path: '/org/freedesktop/DBus', interface: DRIVER, member: 'NameOwnerChanged', signature: 'sss', body: [BUS_NAME, f.nameTakenFromUs, { self: true }] }
+          : {
+              destination,
+              path: f.mapHealthFailed,
+              interface: 'org.freedesktop.DBus.Properties',
+              member: 'PropertiesChanged',
+              signature: 'sa{sv}as',
+              body: [MAP_IFACE, { Health: { variant: ['s', 'failed'] }, ValidPaths: { variant: ['u', 0] } }, []],
+            },
     ),
   );
   const r = await runAs(NOBODY, process.execPath, [worldReadable('test/helpers/forge-signal.js'), address, JSON.stringify(messages)]);
