@@ -1,8 +1,10 @@
 // `multipath-dbus monitor`: the service's signals as they happen, one line each; with
-// --since, the history first, and a plain warning when part of it is gone.
-import { BUS_NAME, MANAGER_IFACE, MAP_IFACE, PATH_IFACE, ROOT_PATH } from '../dbus/api';
-import { callMethod, disconnect, onSignal, type BusConnection } from '../dbus/connection';
+// --since, the history first, and a plain warning when part of it is gone. Only the
+// service's own signals, each event once and in order (service-feed.ts).
+import { MAP_IFACE, PATH_IFACE } from '../dbus/api';
+import { disconnect, type BusConnection } from '../dbus/connection';
 import { fetchObjects, openClient } from './client';
+import { ServiceFeed } from './service-feed';
 import { terminalText } from './terminal-text';
 import { stopRequested } from './stop-signal';
 
@@ -12,16 +14,6 @@ interface Line {
   object: string;
   data: Record<string, unknown>;
 }
-
-/** Signal arguments by name, so live signals read like history entries. */
-const SIGNAL_ARGS: Record<string, string[]> = {
-  PathFailed: ['Path', 'DevT', 'ValidPaths', 'DmSeqnum', 'serial'],
-  PathReinstated: ['Path', 'DevT', 'ValidPaths', 'DmSeqnum', 'serial'],
-  Failed: ['serial'],
-  Restored: ['serial'],
-  PolicyChanged: ['Properties', 'serial'],
-  Resynchronized: ['Reason', 'serial'],
-};
 
 export interface MonitorOptions {
   bus: string;
@@ -49,12 +41,7 @@ async function watch(bus: BusConnection, opts: MonitorOptions, until: Promise<un
   const out = opts.out ?? ((s: string) => process.stdout.write(s));
   const names = new Map<string, string>();
   const label = (object: string) => names.get(object) ?? object;
-  let lastSerial = -1n;
   const print = (l: Line) => {
-    if (l.serial !== undefined) {
-      if (l.serial <= lastSerial) return;
-      lastSerial = l.serial;
-    }
     if (opts.json) {
       out(JSON.stringify({ ...l, serial: l.serial?.toString(), target: label(l.object) }, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)) + '\n');
       return;
@@ -71,41 +58,29 @@ async function watch(bus: BusConnection, opts: MonitorOptions, until: Promise<un
     if (typeof n === 'string' && n) names.set(path, n);
   };
 
-  const buffered: Line[] = [];
-  let replaying = opts.since !== undefined;
-  const emit = (l: Line) => (replaying ? buffered.push(l) : print(l));
-  await onSignal(bus, { sender: BUS_NAME, pathNamespace: ROOT_PATH }, (m) => {
-    if (m.member === 'InterfacesAdded') {
-      const [path, ifaces] = m.args as [string, Record<string, Record<string, unknown>>];
-      remember(path, ifaces);
-      emit({ name: 'Added', object: path, data: { Interfaces: Object.keys(ifaces).map((i) => i.split('.').pop()) } });
-    } else if (m.member === 'InterfacesRemoved') {
-      emit({ name: 'Removed', object: m.args[0] as string, data: {} });
-    } else if (SIGNAL_ARGS[m.member] && (m.iface === MAP_IFACE || m.iface === MANAGER_IFACE)) {
-      const argNames = SIGNAL_ARGS[m.member];
-      const data: Record<string, unknown> = {};
-      argNames.forEach((n, i) => n !== 'serial' && (data[n] = m.args[i]));
-      emit({ serial: m.args[argNames.length - 1] as bigint, name: m.member, object: m.path, data });
-    }
+  const note = (text: string) => out(`${terminalText(text)}\n`);
+  const feed = new ServiceFeed(bus, {
+    event: print,
+    signal: (m) => {
+      if (m.member === 'InterfacesAdded') {
+        const [path, ifaces] = m.args as [string, Record<string, Record<string, unknown>>];
+        remember(path, ifaces);
+        print({ name: 'Added', object: path, data: { Interfaces: Object.keys(ifaces).map((i) => i.split('.').pop()) } });
+      } else if (m.member === 'InterfacesRemoved') {
+        print({ name: 'Removed', object: m.args[0] as string, data: {} });
+      }
+    },
+    incomplete: (after) => note(`# history after ${after} is incomplete: some events were dropped; re-read the state`),
+    owner: async (change) => {
+      if (change === 'left') return note('# the service left the bus');
+      note('# the service restarted: its events from the first');
+      for (const [path, ifaces] of await fetchObjects(bus)) remember(path, ifaces);
+    },
+    failed: (e) => note(`# cannot read the service's history: ${e.message}`),
   });
+  await feed.subscribe();
   for (const [path, ifaces] of await fetchObjects(bus)) remember(path, ifaces);
-
-  if (opts.since !== undefined) {
-    let since = opts.since;
-    for (;;) {
-      const [complete, events] = (await callMethod(bus, BUS_NAME, ROOT_PATH, MANAGER_IFACE, 'GetEvents', 'tu', [since, 1000])) as [
-        boolean,
-        [bigint, string, string, Record<string, unknown>][],
-      ];
-      if (!complete && since === opts.since) out(`# history after ${opts.since} is incomplete: some events were dropped; re-read the state\n`);
-      for (const [serial, name, object, data] of events) print({ serial, name, object, data });
-      // A page can be cut short by the message size limit: only an empty one is the end.
-      if (events.length === 0) break;
-      since = events[events.length - 1][0];
-    }
-    replaying = false;
-    for (const l of buffered.splice(0)) print(l);
-  }
+  await feed.start(opts.since);
 
   opts.onReady?.();
   return new Promise((resolve) => {

@@ -274,6 +274,8 @@ export interface SignalMatch {
   pathNamespace?: string;
   iface?: string;
   member?: string;
+  /** The first argument, a string (NameOwnerChanged's name): the daemon sends only those. */
+  arg0?: string;
 }
 
 export interface ReceivedSignal {
@@ -292,6 +294,7 @@ export async function onSignal(bus: BusConnection, match: SignalMatch, cb: (s: R
   if (match.pathNamespace) parts.push(`path_namespace='${match.pathNamespace}'`);
   if (match.iface) parts.push(`interface='${match.iface}'`);
   if (match.member) parts.push(`member='${match.member}'`);
+  if (match.arg0) parts.push(`arg0='${match.arg0}'`);
   const rule = parts.join(',');
   const under = (p: string) => !match.pathNamespace || p === match.pathNamespace || p.startsWith(`${match.pathNamespace}/`);
   const listener = (m: dbus.Message) => {
