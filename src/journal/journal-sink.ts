@@ -3,6 +3,7 @@
 // container) or refuses the datagram, the entry's message becomes a plain log line instead.
 import { closeFd, openUnixDatagram, sendUnixDatagram } from '../native/addon';
 import type { ServiceEvent, Sink } from '../service/sink';
+import { escapeControls } from '../util/control-chars';
 import type { Logger } from '../util/log';
 import { journalEntry, type JournalEntry } from './entries';
 import { encodeJournalEntry } from './native-protocol';
@@ -43,7 +44,9 @@ export class JournalWriter {
 
   write(entry: JournalEntry, fallback: string = entry.message): void {
     try {
-      this.transport.send(encodeJournalEntry(entry.fields));
+      // MESSAGE is what journalctl and syslog show as the line: one line, as the logger's. The
+      // other fields keep the exact values (the binary-safe form carries any byte).
+      this.transport.send(encodeJournalEntry(entry.fields.map(([k, v]) => [k, k === 'MESSAGE' ? escapeControls(v) : v])));
       this.lastError = '';
     } catch (err) {
       const why = (err as Error).message;

@@ -94,6 +94,19 @@ describe('journal entries', () => {
     expect(() => encodeJournalEntry([['lower', 'x']])).toThrow();
   });
 
+  it('a map name with a newline and an escape sequence: MESSAGE is one line, escaped; MULTIPATH_MAP keeps the name exactly', async () => {
+    const name = 'mpath\n<0>forged\x1b[2J';
+    const socket = path.join(tmp, 'journal4.socket');
+    receiver = await listenDatagrams(socket);
+    const sink = new JournalSink(new JournalWriter(journaldTransport(socket), { error() {}, warning() {}, notice() {}, info() {}, debug() {} }));
+    h = await startHarness({ maps: 1, pathsPerMap: 2, names: [name] }, {}, undefined, { sinks: [sink] });
+    const p = h.sim.maps()[0].paths[0];
+    h.kernel(h.sim.failPath(p.dev));
+    const [e] = (await receiver.waitFor(1)).map(parseJournalEntry);
+    expect(e.get('MESSAGE')).toBe(`path ${p.dev} (${p.devT}) of mpath\\n<0>forged\\x1b[2J (${h.sim.maps()[0].wwid}) failed; 1 of 2 paths valid`);
+    expect(e.get('MULTIPATH_MAP')).toBe(name);
+  });
+
   it('no journal listening: the entry becomes a log line at its priority, and the service goes on', async () => {
     const lines: string[] = [];
     const at = (level: string) => (m: string) => lines.push(`${level}: ${m}`);
