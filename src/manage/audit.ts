@@ -86,8 +86,8 @@ export type WriteEntry = (entry: JournalEntry, fallback: string) => void;
 /** No journal: every entry as its log line. */
 export const logEntries =
   (log: Logger): WriteEntry =>
-  (e, line) =>
-    log[e.level](line);
+  (e, text) =>
+    log[e.level](text);
 
 /** Callers the bus daemon could not identify (already gone) share one count. */
 const UNKNOWN_UID = -1;
