@@ -31,7 +31,7 @@ export function events(opts: { json: boolean; receiveBuffer?: number }): Promise
       },
     );
   } catch (e) {
-    process.stderr.write(`multipath-dbus events: ${(e as Error).message}\n`);
+    process.stderr.write(`multipath-dbus events: ${terminalText((e as Error).message)}\n`);
     return Promise.resolve(1);
   }
   // Before the line below: whoever reads it may signal us at once.

@@ -4,6 +4,7 @@ import { DEFAULT_CONFIG_PATH } from '../config/load';
 import { parseListenAddress } from '../metrics/listen-address';
 import { VERSION } from '../version';
 import { ClientError } from './client';
+import { terminalText } from './terminal-text';
 
 function integer(min: number, max: number) {
   return (v: string) => {
@@ -21,7 +22,8 @@ async function run(fn: () => Promise<number>): Promise<void> {
   try {
     process.exitCode = await fn();
   } catch (e) {
-    process.stderr.write(`multipath-dbus: ${(e as Error).message}\n`);
+    // The message may quote the service, multipathd or the user's arguments.
+    process.stderr.write(`multipath-dbus: ${terminalText((e as Error).message)}\n`);
     process.exitCode = e instanceof ClientError ? 2 : 1;
   }
 }
@@ -96,7 +98,7 @@ program
         json: !!o.json,
         since: o.since,
         // On stderr, like `busctl monitor`: stdout stays one line per signal.
-        onReady: () => process.stderr.write(`multipath-dbus monitor: listening for the service's signals on ${o.bus}; Ctrl-C stops\n`),
+        onReady: () => process.stderr.write(`multipath-dbus monitor: listening for the service's signals on ${terminalText(o.bus)}; Ctrl-C stops\n`),
       }),
     ),
   );

@@ -4,6 +4,7 @@
 import { BUS_NAME, ERROR_PREFIX, MANAGER_IFACE, MAP_IFACE, PATH_IFACE, ROOT_PATH } from '../dbus/api';
 import { callMethod, DBusCallError, disconnect, type BusConnection } from '../dbus/connection';
 import { ClientError, fetchObjects, openClient } from './client';
+import { terminalText } from './terminal-text';
 
 export type ManageCommand =
   | { kind: 'fail' | 'reinstate'; path: string }
@@ -104,12 +105,13 @@ export async function manage(opts: { bus: string }, c: ManageCommand): Promise<n
       });
     } catch (e) {
       if (e instanceof DBusCallError) {
-        process.stderr.write(`multipath-dbus: ${explain(e, `${p.iface.slice(p.iface.lastIndexOf('.') + 1)}.${p.member}`)}\n`);
+        // The service's text can hold a map name, which comes from the storage array.
+        process.stderr.write(`multipath-dbus: ${terminalText(explain(e, `${p.iface.slice(p.iface.lastIndexOf('.') + 1)}.${p.member}`))}\n`);
         return 1;
       }
       throw e;
     }
-    process.stdout.write(`${p.done}\n`);
+    process.stdout.write(`${terminalText(p.done)}\n`);
     return 0;
   } finally {
     disconnect(bus);

@@ -1,7 +1,7 @@
 // The outputs `serve` adds beside D-Bus, all sinks of the one event stream: the journal
 // always, metrics when an address or a textfile directory is configured.
 import type { ServiceConfig } from '../config/config-file';
-import { JournalSink, journaldTransport } from '../journal/journal-sink';
+import { JournalSink, JournalWriter, journaldTransport } from '../journal/journal-sink';
 import { startMetricsServer, type MetricsServer } from '../metrics/http-server';
 import { formatListenAddress } from '../metrics/listen-address';
 import { TextfileWriter, unsafeTextfileDirectory } from '../metrics/textfile';
@@ -10,13 +10,15 @@ import type { Logger } from '../util/log';
 
 export interface Outputs {
   sinks: Sink[];
+  /** The journal, for entries beside the transitions (the audit of management actions). */
+  journal: JournalWriter;
   stop(): Promise<void>;
 }
 
 /** Open every configured output, or say which one could not be opened. */
 export async function startOutputs(config: ServiceConfig, log: Logger): Promise<Outputs> {
-  const journal = new JournalSink(journaldTransport(), log);
-  const sinks: Sink[] = [journal];
+  const journal = new JournalWriter(journaldTransport(), log);
+  const sinks: Sink[] = [new JournalSink(journal)];
   let server: MetricsServer | undefined;
   let textfile: TextfileWriter | undefined;
   const stop = async () => {
@@ -49,5 +51,5 @@ export async function startOutputs(config: ServiceConfig, log: Logger): Promise<
     await stop();
     throw e;
   }
-  return { sinks, stop };
+  return { sinks, journal, stop };
 }

@@ -88,6 +88,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
     dm: opts.kernel ? kernelDm : undefined,
     openMonitor: opts.kernel ? openUeventMonitor : undefined,
     sinks: outputs.sinks,
+    journal: (entry, line) => outputs.journal.write(entry, line),
     releaseMemory,
   });
 

@@ -4,6 +4,7 @@ import { buildTopology, type SourceReadings } from '../model/build';
 import { MultipathdClient } from '../multipathd/client';
 import { parseShowMaps } from '../multipathd/maps-json';
 import { mapObjectValues } from '../service/objects';
+import { terminalText } from './terminal-text';
 import { assemble, renderTree, toJson } from './tree';
 
 export async function snapshot(opts: { socket?: string; json: boolean }): Promise<number> {
@@ -24,10 +25,10 @@ export async function snapshot(opts: { socket?: string; json: boolean }): Promis
   else problems.push(`device-mapper: ${dm.error}`);
 
   if (!readings.multipathd && !readings.dm) {
-    process.stderr.write(`multipath-dbus snapshot: cannot read multipath state\n${problems.map((p) => `  ${p}\n`).join('')}`);
+    process.stderr.write(`multipath-dbus snapshot: cannot read multipath state\n${problems.map((p) => `  ${terminalText(p)}\n`).join('')}`);
     return 1;
   }
-  for (const p of problems) process.stderr.write(`multipath-dbus snapshot: warning: ${p}\n`);
+  for (const p of problems) process.stderr.write(`multipath-dbus snapshot: warning: ${terminalText(p)}\n`);
   const objects = new Map();
   for (const map of buildTopology(readings, new Map()).values()) for (const [k, v] of mapObjectValues(map)) objects.set(k, v);
   const maps = assemble(objects);

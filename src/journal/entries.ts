@@ -29,9 +29,10 @@ export const JOURNAL_KINDS: Partial<Record<EventName, Kind>> = {
   Resynchronized: { id: '2c4edc1083b34ccd83176312f4b370b8', level: 'notice', message: (e) => `re-read all multipath state after lost events (${e.data.Reason.value})` },
 };
 
-const SYSLOG_PRIORITY: Record<LogLevel, number> = { error: 3, warning: 4, notice: 5, info: 6, debug: 7 };
-// Map names and WWIDs come from multipathd: keep one hostile value from making the entry huge.
-const MAX_VALUE_CHARS = 1024;
+export const SYSLOG_PRIORITY: Record<LogLevel, number> = { error: 3, warning: 4, notice: 5, info: 6, debug: 7 };
+// Map names and WWIDs come from multipathd, object paths from callers: keep one hostile value
+// from making the entry huge.
+export const MAX_VALUE_CHARS = 1024;
 
 export interface JournalEntry {
   level: LogLevel;

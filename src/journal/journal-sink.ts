@@ -3,8 +3,9 @@
 // container) or refuses the datagram, the entry's message becomes a plain log line instead.
 import { closeFd, openUnixDatagram, sendUnixDatagram } from '../native/addon';
 import type { ServiceEvent, Sink } from '../service/sink';
+import { escapeControls } from '../util/control-chars';
 import type { Logger } from '../util/log';
-import { journalEntry } from './entries';
+import { journalEntry, type JournalEntry } from './entries';
 import { encodeJournalEntry } from './native-protocol';
 
 export const JOURNAL_SOCKET = '/run/systemd/journal/socket';
@@ -29,7 +30,11 @@ export function journaldTransport(socketPath = JOURNAL_SOCKET): JournalTransport
   };
 }
 
-export class JournalSink implements Sink {
+/**
+ * Writes structured entries: to journald while it takes them, else as the log line given
+ * (the logger escapes it). Shared by the transitions and the audit of management actions.
+ */
+export class JournalWriter {
   private lastError = '';
 
   constructor(
@@ -37,24 +42,33 @@ export class JournalSink implements Sink {
     private readonly log: Logger,
   ) {}
 
-  event(e: ServiceEvent): void {
-    const entry = journalEntry(e);
-    if (!entry) return;
+  write(entry: JournalEntry, fallback: string = entry.message): void {
     try {
-      this.transport.send(encodeJournalEntry(entry.fields));
+      // MESSAGE is what journalctl and syslog show as the line: one line, as the logger's. The
+      // other fields keep the exact values (the binary-safe form carries any byte).
+      this.transport.send(encodeJournalEntry(entry.fields.map(([k, v]) => [k, k === 'MESSAGE' ? escapeControls(v) : v])));
       this.lastError = '';
     } catch (err) {
       const why = (err as Error).message;
       // Said once per change of reason: the lines themselves keep coming.
-      if (why !== this.lastError) this.log.debug(`journal unavailable (${why}); writing events as log lines`);
+      if (why !== this.lastError) this.log.debug(`journal unavailable (${why}); writing entries as log lines`);
       this.lastError = why;
-      this.log[entry.level](entry.message);
+      this.log[entry.level](fallback);
     }
   }
-
-  burst(): void {}
 
   close(): void {
     this.transport.close();
   }
+}
+
+export class JournalSink implements Sink {
+  constructor(private readonly writer: JournalWriter) {}
+
+  event(e: ServiceEvent): void {
+    const entry = journalEntry(e);
+    if (entry) this.writer.write(entry);
+  }
+
+  burst(): void {}
 }

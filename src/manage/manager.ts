@@ -47,12 +47,13 @@ export class Management {
     let caller: Caller | undefined;
     let command: string | undefined;
     const audit = (outcome: AuditRecord['outcome'], detail?: string) =>
-      this.deps.audit({ method, object: call.path, caller, outcome, command, detail });
+      this.deps.audit({ method, object: call.path, sender: call.sender, caller, outcome, command, detail });
     try {
       // Validate: the object and the arguments, before anyone is asked anything.
       const options = call.args[call.args.length - 1] as Record<string, unknown>;
-      const unknown = Object.keys(options);
-      if (unknown.length > 0) throw new DBusError(INVALID_ARGS, `${m.name} takes no options; got ${unknown.join(', ')}`);
+      // Counted, not named: the keys are the caller's text, and this message is logged.
+      const unknown = Object.keys(options).length;
+      if (unknown > 0) throw new DBusError(INVALID_ARGS, `${m.name} takes no options; got ${unknown}`);
       const args = call.args.slice(0, -1);
       const asked = m.prepare(call.path, this.deps.published.topology, args);
       if (asked === undefined) throw err('NotFound', `no such object: ${call.path}`);
@@ -115,6 +116,8 @@ export class Management {
       audit('done');
       return [];
     } catch (e) {
+      // Refused before authorization: the record still says who asked (the bus daemon's answer is cached).
+      caller ??= await this.deps.authority.identify(call.sender).catch(() => undefined);
       if (e instanceof DBusError) audit(e.errorName.endsWith('NotAuthorized') ? 'denied' : 'failed', e.message);
       else audit('failed', (e as Error).message);
       throw e;

@@ -283,8 +283,9 @@ function firstLine(message: string): string {
 /**
  * multipathd's own layout: one `"key" : value,` per line, brackets on lines of their own or
  * after a key (`"paths": [{`, `},{`, `}]`). A string value runs from the first `"` after the
- * colon to the last `"` on its line, verbatim: no escapes, a `"` inside is literal. One pass
- * over the lines, no backtracking, so it is linear in the input.
+ * colon to the last `"` on its line (or, holding raw newlines, on the first line after it that
+ * ends in one), verbatim: no escapes, a `"` inside is literal. One pass over the lines, no
+ * backtracking, so it is linear in the input.
  */
 function parseMultipathdLines(text: string): Result<Json> {
   const stack: (JsonObject | Json[])[] = [];
@@ -352,8 +353,18 @@ function parseMultipathdLines(text: string): Result<Json> {
       const r = structure(rest, n);
       if (!r.ok) return r;
     } else if (rest[0] === '"') {
-      const body = rest.length >= 3 && rest.endsWith('",') ? rest.slice(1, -2) : rest.length >= 2 && rest.endsWith('"') ? rest.slice(1, -1) : undefined;
-      if (body === undefined) return fail(`line ${n}: unterminated string for key ${quoteSnippet(key)}`);
+      let body = closed(rest.slice(1));
+      if (body === undefined) {
+        // A raw newline inside the value (multipathd escapes nothing): it goes on, newline
+        // included, to the first line that closes it. One odd value must not cost every map.
+        const parts = [lines[i].trimStart().slice(line.length - rest.length + 1)];
+        while (body === undefined && ++i < lines.length) {
+          body = closed(lines[i].trimEnd());
+          parts.push(body ?? lines[i]);
+        }
+        if (body === undefined) return fail(`line ${n}: unterminated string for key ${quoteSnippet(key)}`);
+        body = parts.join('\n');
+      }
       top[key] = body;
     } else {
       const token = (rest.endsWith(',') ? rest.slice(0, -1) : rest).trim();
@@ -365,6 +376,11 @@ function parseMultipathdLines(text: string): Result<Json> {
   if (stack.length > 0) return fail(`ends inside ${stack.length} open bracket(s): truncated?`);
   if (pendingKey !== undefined) return fail(`key ${quoteSnippet(pendingKey)} has no value`);
   return ok(root);
+}
+
+/** A string value's text before its closing quote at the end of `s` (`"` or `",`); undefined if `s` does not close it. */
+function closed(s: string): string | undefined {
+  return s.endsWith('",') ? s.slice(0, -2) : s.endsWith('"') ? s.slice(0, -1) : undefined;
 }
 
 function scalar(token: string): Json {

@@ -27,7 +27,7 @@ import type { Sink } from './sink';
 import { EventStream } from './stream';
 import { UeventSource } from './uevent-source';
 import { VERSION } from '../version';
-import { loggerAudit } from '../manage/audit';
+import { Audit, logEntries, type WriteEntry } from '../manage/audit';
 import { PolkitAuthority, type Authority } from '../manage/authority';
 import { Management } from '../manage/manager';
 import { PublishedState } from '../manage/published';
@@ -63,6 +63,8 @@ export interface ServiceDeps {
   authority?: Authority;
   /** How long a management method waits for its effect to be published. */
   manageTimeoutMs?: number;
+  /** Where the audit of management actions goes (serve: journald); default: the log. */
+  journal?: WriteEntry;
   /**
    * Called after each reading, the service's largest transient allocation (megabytes of
    * multipathd JSON): give what was freed back to the kernel. serve: a collection, then malloc_trim.
@@ -105,6 +107,7 @@ export class MultipathService {
   private readonly sharedRefresher: Coalescer;
   private readonly callers: Callers;
   private readonly budgets: CallerBudgets;
+  private readonly audit: Audit;
   private sizeResyncPending = false;
   private readonly published: PublishedState;
   private readonly health = new MultipathdHealth();
@@ -136,6 +139,7 @@ export class MultipathService {
     this.callers = new Callers(deps.bus);
     this.budgets = new CallerBudgets(this.timers, deps.budget);
     this.published = new PublishedState(this.timers);
+    this.audit = new Audit(deps.journal ?? logEntries(deps.log), this.timers);
     const management = new Management({
       multipathd: deps.multipathd,
       published: this.published,
@@ -146,7 +150,7 @@ export class MultipathService {
         this.stream.flush();
       },
       kernelEvents: () => this.uevents?.available ?? false,
-      audit: loggerAudit(deps.log),
+      audit: (r) => this.audit.record(r),
       timers: this.timers,
       // Under the 25 s D-Bus clients wait by default: they hear our timeout rather than their own.
       timeoutMs: deps.manageTimeoutMs ?? 20_000,
@@ -269,6 +273,7 @@ export class MultipathService {
     this.refresher.stop();
     this.sharedRefresher.stop();
     this.budgets.stop();
+    this.audit.stop();
     for (const t of [this.safetyTimer, this.retryTimer]) if (t !== undefined) this.timers.clearTimeout(t);
     this.uevents?.stop();
     this.deps.multipathd.close();

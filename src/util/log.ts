@@ -1,5 +1,10 @@
 // Logs go to stderr. Under systemd (JOURNAL_STREAM set) each line carries the sd-daemon
-// "<N>" priority prefix so journald files it at the right level.
+// "<N>" priority prefix so journald files it at the right level. Messages carry text from
+// callers, multipathd and the kernel: every control character is escaped here, the one
+// place all lines pass, so no message can start a line of its own (a forged "<0>" entry)
+// or act on a terminal that shows the log.
+import { escapeControls } from './control-chars';
+
 export type LogLevel = 'error' | 'warning' | 'notice' | 'info' | 'debug';
 
 const PRIORITY: Record<LogLevel, number> = { error: 3, warning: 4, notice: 5, info: 6, debug: 7 };
@@ -20,7 +25,8 @@ export function createLogger(
   const max = PRIORITY[level];
   const at = (l: LogLevel) => (msg: string) => {
     if (PRIORITY[l] > max) return;
-    write(journal ? `<${PRIORITY[l]}>${msg}\n` : `multipath-dbus: ${l}: ${msg}\n`);
+    const line = escapeControls(msg);
+    write(journal ? `<${PRIORITY[l]}>${line}\n` : `multipath-dbus: ${l}: ${line}\n`);
   };
   return { error: at('error'), warning: at('warning'), notice: at('notice'), info: at('info'), debug: at('debug') };
 }

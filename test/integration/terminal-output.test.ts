@@ -1,4 +1,5 @@
-// Strings from a storage array reach the user's terminal through show, status and monitor.
+// Strings from a storage array reach the user's terminal through every command: show, status,
+// monitor, snapshot, and the management commands, whose errors quote the service's text.
 // The simulated multipathd reports a vendor, a product and a map name carrying escape
 // sequences (raw, as multipathd 0.9.4 prints them); the real commands must show them
 // escaped, and --json must keep them exact.
@@ -81,5 +82,33 @@ describe('terminal output of strings from outside', () => {
     const j = await runUntil(['monitor', '--bus', h.bus.address, '--since', '0', '--json'], /PathFailed.*\n/);
     const line = j.stdout.split('\n').find((l) => l.includes('PathFailed'))!;
     expect((JSON.parse(line) as { target: string }).target).toBe(NAME);
+  });
+
+  it('snapshot, reading multipathd itself, prints them escaped', async () => {
+    const r = await run(CLI, ['snapshot', '--socket', h.sim.socket]);
+    expect(r.stdout + r.stderr).not.toMatch(RAW);
+    expect(r.stdout).toContain('mpath\\x1b]0;owned\\aa (');
+  });
+
+  it("management commands print the service's error text, and what they did, escaped", async () => {
+    const cli = (...args: string[]) => run(CLI, [...args, '--bus', h.bus.address]);
+    // The service's refusal quotes the map's name.
+    const refused = await cli('switch-group', NAME, '9');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).not.toMatch(RAW);
+    expect(refused.stderr).toContain('map mpath\\x1b]0;owned\\aa has groups 1 to 2');
+    // Names the user gave, as the client's own errors and its success lines repeat them.
+    for (const args of [['fail', 'sd\x1b[2J'], ['reinstate', 'sd\x1b[2J'], ['resize', 'mpath\x9b2J'], ['queueing', 'mpath\x9b2J', 'on']]) {
+      const r = await cli(...args);
+      expect(r.code, args[0]).toBe(2);
+      expect(r.stderr, args[0]).not.toMatch(RAW);
+      expect(r.stderr, args[0]).toMatch(/named (sd\\x1b\[2J|mpath\\u009b2J)$/m);
+    }
+    for (const args of [['queueing', NAME, 'off'], ['resize', NAME], ['reconfigure']]) {
+      const r = await cli(...args);
+      expect(r.code, `${args[0]}: ${r.stderr}`).toBe(0);
+      expect(r.stdout + r.stderr, args[0]).not.toMatch(RAW);
+      if (args[0] === 'queueing') expect(r.stdout).toBe('mpath\\x1b]0;owned\\aa: queueing disabled\n');
+    }
   });
 });

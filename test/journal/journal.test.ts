@@ -6,7 +6,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { JOURNAL_KINDS } from '../../src/journal/entries';
-import { JournalSink, journaldTransport } from '../../src/journal/journal-sink';
+import { JournalSink, JournalWriter, journaldTransport } from '../../src/journal/journal-sink';
+import { AUDIT_MESSAGE_IDS } from '../../src/manage/audit';
 import { encodeJournalEntry } from '../../src/journal/native-protocol';
 import { listenDatagrams, parseJournalEntry, type DatagramReceiver } from '../helpers/journal';
 import { run, startHarness, type Harness } from '../helpers/service-harness';
@@ -27,7 +28,7 @@ describe('journal entries', () => {
   it('a path failure and its return, the map failing and restored: one entry each, with every field', async () => {
     const socket = path.join(tmp, 'journal.socket');
     receiver = await listenDatagrams(socket);
-    const sink = new JournalSink(journaldTransport(socket), { error() {}, warning() {}, notice() {}, info() {}, debug() {} });
+    const sink = new JournalSink(new JournalWriter(journaldTransport(socket), { error() {}, warning() {}, notice() {}, info() {}, debug() {} }));
     h = await startHarness('small', {}, undefined, { sinks: [sink] });
     const map = h.sim.maps()[0];
     const [a, b] = map.paths;
@@ -73,7 +74,7 @@ describe('journal entries', () => {
   it('a resynchronization is an entry with its reason', async () => {
     const socket = path.join(tmp, 'journal2.socket');
     receiver = await listenDatagrams(socket);
-    const sink = new JournalSink(journaldTransport(socket), { error() {}, warning() {}, notice() {}, info() {}, debug() {} });
+    const sink = new JournalSink(new JournalWriter(journaldTransport(socket), { error() {}, warning() {}, notice() {}, info() {}, debug() {} }));
     h = await startHarness('small', {}, undefined, { sinks: [sink] });
     h.service.resync('overflow');
     const [e] = (await receiver.waitFor(1)).map(parseJournalEntry);
@@ -93,11 +94,24 @@ describe('journal entries', () => {
     expect(() => encodeJournalEntry([['lower', 'x']])).toThrow();
   });
 
+  it('a map name with a newline and an escape sequence: MESSAGE is one line, escaped; MULTIPATH_MAP keeps the name exactly', async () => {
+    const name = 'mpath\n<0>forged\x1b[2J';
+    const socket = path.join(tmp, 'journal4.socket');
+    receiver = await listenDatagrams(socket);
+    const sink = new JournalSink(new JournalWriter(journaldTransport(socket), { error() {}, warning() {}, notice() {}, info() {}, debug() {} }));
+    h = await startHarness({ maps: 1, pathsPerMap: 2, names: [name] }, {}, undefined, { sinks: [sink] });
+    const p = h.sim.maps()[0].paths[0];
+    h.kernel(h.sim.failPath(p.dev));
+    const [e] = (await receiver.waitFor(1)).map(parseJournalEntry);
+    expect(e.get('MESSAGE')).toBe(`path ${p.dev} (${p.devT}) of mpath\\n<0>forged\\x1b[2J (${h.sim.maps()[0].wwid}) failed; 1 of 2 paths valid`);
+    expect(e.get('MULTIPATH_MAP')).toBe(name);
+  });
+
   it('no journal listening: the entry becomes a log line at its priority, and the service goes on', async () => {
     const lines: string[] = [];
     const at = (level: string) => (m: string) => lines.push(`${level}: ${m}`);
     const log = { error: at('error'), warning: at('warning'), notice: at('notice'), info: at('info'), debug: at('debug') };
-    const sink = new JournalSink(journaldTransport(path.join(tmp, 'nobody-listens.socket')), log);
+    const sink = new JournalSink(new JournalWriter(journaldTransport(path.join(tmp, 'nobody-listens.socket')), log));
     h = await startHarness('small', {}, undefined, { sinks: [sink] });
     const map = h.sim.maps()[0];
     const dev = map.paths[0].dev;
@@ -119,8 +133,9 @@ describe('the message catalog', () => {
     const listed = await run('journalctl', [`--root=${root}`, '--list-catalog']);
     expect(listed.code).toBe(0);
     const ids = listed.stdout.trim().split('\n').map((l) => l.split(' ')[0]);
-    expect(ids.sort()).toEqual(Object.values(ID).sort());
-    expect(new Set(Object.values(ID)).size).toBe(6);
-    for (const id of Object.values(ID)) expect(id).toMatch(/^[0-9a-f]{32}$/);
+    const ours = [...Object.values(ID), ...Object.values(AUDIT_MESSAGE_IDS)];
+    expect(ids.sort()).toEqual(ours.sort());
+    expect(new Set(ours).size).toBe(10);
+    for (const id of ours) expect(id).toMatch(/^[0-9a-f]{32}$/);
   });
 });

@@ -104,9 +104,10 @@ describe('the management dispatcher', () => {
     const s = setup();
     expect(await errorOf(s.call(PATH_IFACE, 'Fail', pathObjectPath('sdzz'), [{}]))).toBe(`NotFound: no such object: ${pathObjectPath('sdzz')}`);
     expect(await errorOf(s.call(MAP_IFACE, 'SwitchGroup', mapObjectPath(s.map.wwid), [3, {}]))).toMatch(/^org\.freedesktop\.DBus\.Error\.InvalidArgs: group 3 does not exist/);
-    expect(await errorOf(s.call(MAP_IFACE, 'Resize', mapObjectPath(s.map.wwid), [{ force: true }]))).toMatch(/InvalidArgs: Resize takes no options; got force/);
-    expect(s.steps).toEqual([]);
-    expect(s.audit.map((r) => r.outcome)).toEqual(['failed', 'failed', 'failed']);
+    expect(await errorOf(s.call(MAP_IFACE, 'Resize', mapObjectPath(s.map.wwid), [{ force: true }]))).toMatch(/InvalidArgs: Resize takes no options; got 1$/);
+    // Nobody was asked to decide and multipathd was sent nothing; the caller was identified for the record only.
+    expect(s.steps).toEqual(['identify', 'identify', 'identify']);
+    expect(s.audit.map((r) => [r.outcome, r.caller?.uid])).toEqual([['failed', 1000], ['failed', 1000], ['failed', 1000]]);
   });
 
   it('asks polkit with the caller\'s interactive flag, and a refusal sends nothing', async () => {
@@ -178,6 +179,7 @@ describe('what the log says about the caller', () => {
     const line = auditMessage({
       method: 'Map.Resize',
       object: '/o/maps/x',
+      sender: ':1.9',
       caller: { sender: ':1.9', uid: 1000, pid: 4242, unit: 'session-3.scope' },
       outcome: 'failed',
       command: 'resize map dm-0',

@@ -139,6 +139,28 @@ describe('unescaped strings (multipathd 0.9.4 does not escape)', () => {
   });
 });
 
+describe('raw control characters in strings (multipathd 0.9.4 does not escape them either)', () => {
+  const text = fixture('multipathd-0.9.4/show-maps-2x2.json');
+  const clean = read(text).maps;
+
+  it.each([
+    ['a newline', 'Li\nnux'],
+    ['newlines at both ends and blanks beside them', '\n Li \n'],
+    ['a newline and an unescaped quote', 'L"i\nnux'],
+    ['an escape sequence, a tab, a carriage return', 'Li\x1b[2J\tn\rux'],
+  ])('%s in one vendor costs nothing: both maps, that vendor exactly as multipathd holds it', (_what, vendor) => {
+    const doc = read(text.replace('"vend" : "Linux"', `"vend" : "${vendor}"`));
+    expect(doc.repaired).toBe(true);
+    expect(doc.maps.map((m) => m.vendor)).toEqual([vendor, 'Linux']);
+    expect(doc.maps.map((m) => ({ ...m, vendor: 'Linux' }))).toEqual(clean);
+  });
+
+  it('a value that never closes is still an unreadable reply, said where it starts', () => {
+    const cut = text.slice(0, text.indexOf('"vend" : "Linux"') + '"vend" : "Li'.length) + '\nnux';
+    expect(parseShowMaps(cut)).toEqual({ ok: false, error: expect.stringMatching(/line 17: unterminated string for key "vend"/) });
+  });
+});
+
 describe('defensive reading', () => {
   const doc = (maps: string) => `{"major_version": 0, "minor_version": 1, "maps": [${maps}]}`;
 
