@@ -35,6 +35,8 @@ function setup(
     confirmAfterMs?: number;
     /** What a re-read finds, published as its burst; default: what is published already. */
     read?: (now: Topology) => Topology;
+    /** The bus daemon cannot tell who the caller is (it has left already). */
+    unidentified?: boolean;
   } = {},
 ) {
   const steps: string[] = [];
@@ -45,6 +47,7 @@ function setup(
   const authority: Authority = {
     identify: async (sender) => {
       steps.push('identify');
+      if (opts.unidentified) throw new Error(`GetConnectionCredentials: ${sender} has no owner`);
       return { sender, uid: opts.uid ?? 1000, pid: 42, unit: 'session-3.scope' };
     },
     authorize: async (_c, action, interactive) => {
@@ -123,6 +126,30 @@ describe('the management dispatcher', () => {
     const refused = setup({ answer: async () => 'fail\n' });
     expect(await errorOf(refused.call(MAP_IFACE, 'Resize', mapObjectPath(refused.map.wwid), [{}]))).toBe(`Failed: multipathd refused "resize map ${refused.map.sysfsName}": "fail"`);
     expect(refused.steps).not.toContain('reread');
+  });
+
+  it('multipathd timing out is Failed (it may still act), not Unavailable; the record names the command', async () => {
+    const s = setup({ answer: async () => Promise.reject(new MultipathdError('timeout', 'multipathd did not answer "resize map dm-0" within 6000 ms (@test)')) });
+    expect(await errorOf(s.call(MAP_IFACE, 'Resize', mapObjectPath(s.map.wwid), [{}]))).toBe('Failed: multipathd: multipathd did not answer "resize map dm-0" within 6000 ms (@test)');
+    expect(s.steps).not.toContain('reread');
+    expect(s.audit).toEqual([expect.objectContaining({ outcome: 'failed', command: `resize map ${s.map.sysfsName}` })]);
+  });
+
+  it('a caller the bus cannot identify (gone already) is NotAuthorized: nobody is asked, nothing sent', async () => {
+    const s = setup({ unidentified: true });
+    expect(await errorOf(s.call(PATH_IFACE, 'Fail', pathObjectPath(s.dev), [{}]))).toBe('NotAuthorized: cannot tell who :1.7 is: GetConnectionCredentials: :1.7 has no owner');
+    expect(s.steps.filter((x) => x !== 'identify')).toEqual([]);
+    expect(s.audit).toEqual([expect.objectContaining({ outcome: 'denied', caller: undefined })]);
+  });
+
+  it.each(MANAGED_METHODS.map((m) => [`${m.iface.slice(m.iface.lastIndexOf('.') + 1)}.${m.name}`, m] as const))('%s on an object that is not there (or not of its kind) is NotFound, and nothing is sent', async (_name, method) => {
+    const s = setup();
+    const args = method.name === 'SwitchGroup' ? [1, {}] : method.name === 'SetQueueing' ? [false, {}] : [{}];
+    const targets = [pathObjectPath('sdzz'), mapObjectPath('no-such-wwid'), `${mapObjectPath(s.map.wwid)}/group1`, '/org/kernel/linux/storage/multipath1/elsewhere'];
+    for (const target of method.iface === MANAGER.name ? ['/org/kernel/linux/storage/multipath1/maps'] : targets) {
+      expect(await errorOf(s.call(method.iface, method.name, target, args)), target).toBe(`NotFound: no such object: ${target}`);
+    }
+    expect(s.steps.filter((x) => x !== 'identify')).toEqual([]);
   });
 
   it('returns once the published state shows the effect, and fails with a timeout if it never does', async () => {
