@@ -8,6 +8,7 @@ import { DEFAULT_CONFIG, type ServiceConfig } from '../../src/config/config-file
 import { startPrivateBus, type PrivateBus } from '../../src/demo/private-bus';
 import { MultipathdClient } from '../../src/multipathd/client';
 import { MultipathService, type OpenMonitor } from '../../src/service/service';
+import type { BudgetLimits } from '../../src/service/caller-budget';
 import type { Sink } from '../../src/service/sink';
 import type { UeventHandlers } from '../../src/native/addon';
 import { MultipathdSimulator, type SimTopologyOptions } from '../../src/sim/simulator';
@@ -51,6 +52,8 @@ export interface HarnessOptions {
   latency?: { ueventMs?: number; readMs?: number };
   /** Open a simulated uevent monitor (KernelEventsAvailable true), fed by `kernel()`. */
   simulatedMonitor?: boolean;
+  /** Each unprivileged uid's budget (small ones make throttling show in a short test). */
+  budget?: BudgetLimits;
 }
 
 export const CLI = path.resolve(__dirname, '..', '..', 'bin', 'multipath-dbus');
@@ -98,6 +101,7 @@ export async function startHarness(
       minRefreshIntervalMs: 50,
       maxOutboundBytes,
       sinks,
+      budget: options.budget,
     });
     return { conn, service };
   };
