@@ -4,7 +4,8 @@
 // (bench/callers.ts) and test/integration/caller-limits.test.ts both do. With `forge`, it
 // follows every call with a NameOwnerChanged sent straight to the service saying that the
 // caller's connection has left the bus, as a caller hoping to be forgotten while its calls
-// wait would (test/integration/forged-signals.test.ts).
+// wait would (test/integration/forged-signals.test.ts). SIGTERM ends it early, with the report
+// of the calls answered so far (calls still waiting are not counted).
 import * as dbus from 'dbus-next';
 import { BUS_NAME, MANAGER_IFACE, ROOT_PATH } from '../src/dbus/api';
 import { callMethod, connectBus, DBusCallError, disconnect, type BusConnection } from '../src/dbus/connection';
@@ -84,9 +85,11 @@ async function main(): Promise<void> {
       }
     }
   };
+  const report = () => process.stdout.write(JSON.stringify(result) + '\n', () => process.exit(0));
+  process.once('SIGTERM', report);
   await Promise.all(Array.from({ length: inFlight }, (_, i) => worker(buses[i % buses.length])));
   buses.forEach(disconnect);
-  process.stdout.write(JSON.stringify(result) + '\n', () => process.exit(0));
+  report();
 }
 
 if (require.main === module) {

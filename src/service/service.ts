@@ -147,6 +147,9 @@ export class MultipathService {
       },
       kernelEvents: () => this.uevents?.available ?? false,
       audit: loggerAudit(deps.log),
+      charge: ({ uid = UNKNOWN_UID }) => {
+        if (uid !== 0) this.budgets.charge(uid, this.budgets.limits.managementCallBytes);
+      },
       timers: this.timers,
       // Under the 25 s D-Bus clients wait by default: they hear our timeout rather than their own.
       timeoutMs: deps.manageTimeoutMs ?? 20_000,

@@ -13,7 +13,7 @@ const SECONDS = 4;
 /** Another unprivileged uid (bin: dbus-daemon refuses a uid without a passwd entry), with a budget of its own. */
 const HONEST = 2;
 /** Small enough that the budget, not the CPU, decides how many replies either gets. */
-const BUDGET = { bytesPerSecond: 64 * 1024, burstBytes: 64 * 1024, perCallBytes: 1024, maxWaiting: 32 };
+const BUDGET = { bytesPerSecond: 64 * 1024, burstBytes: 64 * 1024, perCallBytes: 1024, maxWaiting: 32, managementCallBytes: 64 * 1024 };
 
 interface Report {
   ok: number;

@@ -21,6 +21,7 @@ const topology = (): Topology => buildTopology({ multipathd: mpdMaps('show-maps-
 function setup(opts: { answer?: (cmd: string) => Promise<string>; uid?: number; verdict?: boolean; timeoutMs?: number; kernelEvents?: boolean } = {}) {
   const steps: string[] = [];
   const audit: AuditRecord[] = [];
+  const charged: string[] = [];
   const published = new PublishedState(realTimers);
   const t = topology();
   published.burst({ topology: t, changed: new Map(), manager: {} as never, eventSerial: 0n });
@@ -49,6 +50,7 @@ function setup(opts: { answer?: (cmd: string) => Promise<string>; uid?: number; 
     },
     kernelEvents: () => opts.kernelEvents ?? false,
     audit: (r) => audit.push(r),
+    charge: (c) => charged.push(c.sender),
     timers: realTimers,
     timeoutMs: opts.timeoutMs ?? 2000,
   });
@@ -57,7 +59,7 @@ function setup(opts: { answer?: (cmd: string) => Promise<string>; uid?: number; 
   const handlers = m.handlers();
   const call = (iface: string, member: string, path: string, args: unknown[], allowInteractive = false) =>
     handlers[`${iface}.${member}`]({ path, iface, member, args, sender: ':1.7', allowInteractive } satisfies MethodCall);
-  return { steps, audit, published, map, dev, call };
+  return { steps, audit, charged, published, map, dev, call };
 }
 
 const errorOf = async (p: unknown) => {
@@ -79,13 +81,14 @@ describe('the table of methods', () => {
 });
 
 describe('the management dispatcher', () => {
-  it('checks the object and the arguments before asking anyone', async () => {
+  it('checks the object and the arguments before asking anyone (and charges the caller all the same)', async () => {
     const s = setup();
     expect(await errorOf(s.call(PATH_IFACE, 'Fail', pathObjectPath('sdzz'), [{}]))).toBe(`NotFound: no such object: ${pathObjectPath('sdzz')}`);
     expect(await errorOf(s.call(MAP_IFACE, 'SwitchGroup', mapObjectPath(s.map.wwid), [3, {}]))).toMatch(/^org\.freedesktop\.DBus\.Error\.InvalidArgs: group 3 does not exist/);
     expect(await errorOf(s.call(MAP_IFACE, 'Resize', mapObjectPath(s.map.wwid), [{ force: true }]))).toMatch(/InvalidArgs: Resize takes no options; got force/);
     expect(s.steps).toEqual([]);
     expect(s.audit.map((r) => r.outcome)).toEqual(['failed', 'failed', 'failed']);
+    expect(s.charged).toEqual([':1.7', ':1.7', ':1.7']);
   });
 
   it('asks polkit with the caller\'s interactive flag, and a refusal sends nothing', async () => {
