@@ -1,8 +1,9 @@
 // Who is calling: the Unix uid and pid behind a unique bus name, asked of the bus daemon once
 // per name (org.freedesktop.DBus.GetConnectionCredentials: a unique name is never reused, and
 // its process and user never change) and forgotten when the name goes away, so the cache
-// holds at most the connections that are alive and have called us. Budgets and management's
-// root check both ask here: one answer to "who is this".
+// holds at most the connections that are alive and have called us. Each call asks once, when
+// it is admitted (the object server carries that uid to its handler and to the charge for its
+// reply): one answer to "who is this" per call, whatever the bus says afterwards.
 import { callMethod, onSignal, type BusConnection } from './connection';
 
 const DRIVER = { name: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus' };
@@ -13,22 +14,17 @@ export interface Credentials {
   pid: number;
 }
 
-interface Entry {
-  lookup: Promise<Credentials | undefined>;
-  uid?: number;
-}
-
 export class Callers {
-  private readonly uids = new Map<string, Entry>();
+  private readonly lookups = new Map<string, Promise<Credentials | undefined>>();
   private unsubscribe: (() => Promise<void>) | undefined;
 
   constructor(private readonly bus: BusConnection) {}
 
-  /** Follow NameOwnerChanged, so names that leave are forgotten. */
+  /** Follow the bus driver's NameOwnerChanged (onSignal checks it is the driver's), so names that leave are forgotten. */
   async start(): Promise<void> {
     this.unsubscribe = await onSignal(this.bus, { sender: DRIVER.name, iface: DRIVER.name, member: 'NameOwnerChanged' }, (s) => {
       const [name, , newOwner] = s.args as [string, string, string];
-      if (newOwner === '') this.uids.delete(name);
+      if (newOwner === '') this.lookups.delete(name);
     });
   }
 
@@ -38,24 +34,21 @@ export class Callers {
 
   /** The caller's uid and pid; undefined when the daemon cannot say (the caller is already gone). */
   credentials(sender: string): Promise<Credentials | undefined> {
-    let hit = this.uids.get(sender);
-    if (!hit) {
-      const entry: Entry = {
-        lookup: callMethod(this.bus, DRIVER.name, DRIVER.path, DRIVER.name, 'GetConnectionCredentials', 's', [sender]).then(
-          ([creds]) => {
-            const { UnixUserID: uid, ProcessID: pid } = creds as Record<string, unknown>;
-            if (typeof uid !== 'number') throw new Error('no UnixUserID');
-            entry.uid = uid;
-            return { uid, pid: typeof pid === 'number' ? pid : 0 };
-          },
-        ).catch(() => {
-          this.uids.delete(sender);
-          return undefined;
-        }),
-      };
-      this.uids.set(sender, (hit = entry));
+    let lookup = this.lookups.get(sender);
+    if (!lookup) {
+      lookup = callMethod(this.bus, DRIVER.name, DRIVER.path, DRIVER.name, 'GetConnectionCredentials', 's', [sender]).then(
+        ([creds]) => {
+          const { UnixUserID: uid, ProcessID: pid } = creds as Record<string, unknown>;
+          if (typeof uid !== 'number') throw new Error('no UnixUserID');
+          return { uid, pid: typeof pid === 'number' ? pid : 0 };
+        },
+      ).catch(() => {
+        this.lookups.delete(sender);
+        return undefined;
+      });
+      this.lookups.set(sender, lookup);
     }
-    return hit.lookup;
+    return lookup;
   }
 
   /** The caller's uid; undefined when the daemon cannot say. */
@@ -63,13 +56,8 @@ export class Callers {
     return (await this.credentials(sender))?.uid;
   }
 
-  /** The uid if already known (after `uid` resolved), without asking. */
-  known(sender: string): number | undefined {
-    return this.uids.get(sender)?.uid;
-  }
-
   /** Number of names remembered (tests check that leaving names are forgotten). */
   get size(): number {
-    return this.uids.size;
+    return this.lookups.size;
   }
 }

@@ -297,12 +297,16 @@ export async function onSignal(bus: BusConnection, match: SignalMatch, cb: (s: R
   if (match.arg0) parts.push(`arg0='${match.arg0}'`);
   const rule = parts.join(',');
   const under = (p: string) => !match.pathNamespace || p === match.pathNamespace || p.startsWith(`${match.pathNamespace}/`);
+  // The match rule only chooses what the daemon broadcasts to us: a signal any peer sends to
+  // our unique name arrives whatever it says. The daemon writes each message's real sender,
+  // so the bus driver's own name, or a unique name, is checked here.
+  const exactSender = match.sender === DBUS.destination || match.sender?.startsWith(':') ? match.sender : undefined;
   const listener = (m: dbus.Message) => {
     const msg = m as unknown as { type: number; path: string; interface: string; member: string; sender: string; body?: unknown[] };
     if (msg.type !== dbus.MessageType.SIGNAL) return;
+    if (exactSender !== undefined && msg.sender !== exactSender) return;
     if ((match.path && msg.path !== match.path) || !under(msg.path)) return;
     if ((match.iface && msg.interface !== match.iface) || (match.member && msg.member !== match.member)) return;
-    // A well-known sender is matched by the daemon; the unique names we see here differ.
     cb({ path: msg.path, iface: msg.interface, member: msg.member, sender: msg.sender, args: unwrap(msg.body ?? []) as unknown[] });
   };
   bus.raw.on('message', listener);

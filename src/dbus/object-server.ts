@@ -33,6 +33,8 @@ export interface MethodCall {
   sender: string;
   /** The caller allows interactive authorization (polkit may ask a password). */
   allowInteractive: boolean;
+  /** The uid admission found (see ObjectServerOptions.admit); undefined without admission. */
+  uid?: number;
 }
 
 export type MethodHandler = (call: MethodCall) => unknown[] | Promise<unknown[]>;
@@ -67,10 +69,12 @@ export interface ObjectServerOptions {
   tooLargeHints?: Record<string, string>;
   /**
    * Caller budgets: every method call waits for `admit` (a rejection with a DBusError is the
-   * answer), and `charge` is told the size of every reply sent.
+   * answer), which says whose budget the call spends; `charge` is told that uid and the size
+   * of every reply sent. The uid is resolved once, at admission: nothing the bus (or a
+   * forged signal) says later moves the charge elsewhere.
    */
-  admit?: (sender: string) => Promise<void> | undefined;
-  charge?: (sender: string, bytes: number) => void;
+  admit?: (sender: string) => Promise<number>;
+  charge?: (uid: number, bytes: number) => void;
 }
 
 /** One page of the managed objects (see Manager.GetManagedObjectsPage). */
@@ -100,6 +104,8 @@ interface RawMessage {
   signature?: string;
   sender: string;
   body?: unknown[];
+  /** Set by admission: the uid the call and its reply are charged to. */
+  uid?: number;
 }
 
 /** Deep equality of property values: arrays, structs, dicts and variants by content. */
@@ -484,7 +490,7 @@ export class ObjectServer {
     if ((msg.flags ?? 0) & NO_REPLY_EXPECTED) return;
     try {
       const bytes = this.bus.sendReply(msg, signature, body);
-      this.options.charge?.(msg.sender, bytes);
+      if (msg.uid !== undefined) this.options.charge?.(msg.uid, bytes);
     } catch (e) {
       if (!(e instanceof MessageTooLarge)) throw e;
       this.tooLarge(msg, e.message);
@@ -507,7 +513,7 @@ export class ObjectServer {
       if (method?.out.length !== 0) return;
     }
     try {
-      await this.options.admit?.(msg.sender);
+      msg.uid = await this.options.admit?.(msg.sender);
     } catch (e) {
       const refusal = e instanceof DBusError ? e : new DBusError(`${ERR}Failed`, 'internal error');
       return this.error(msg, refusal.errorName, refusal.message);
@@ -588,6 +594,7 @@ export class ObjectServer {
       args: msg.body ?? [],
       sender: msg.sender,
       allowInteractive: ((msg.flags ?? 0) & ALLOW_INTERACTIVE_AUTHORIZATION) !== 0,
+      uid: msg.uid,
     };
     if (!handler) return this.error(msg, `${ERR}NotSupported`, `${method.name} is not implemented`);
     try {

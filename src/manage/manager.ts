@@ -21,6 +21,8 @@ export interface ManagementDeps {
   /** Whether the kernel's uevents reach the model now (KernelEventsAvailable). */
   kernelEvents(): boolean;
   audit: (r: AuditRecord) => void;
+  /** Every management call is charged to its caller's budget (see BudgetLimits.managementCallBytes) before anything is asked. */
+  charge(call: MethodCall): void;
   timers: Timers;
   /** How long an effect may take to show before the call fails with a timeout. */
   timeoutMs: number;
@@ -49,6 +51,7 @@ export class Management {
     const audit = (outcome: AuditRecord['outcome'], detail?: string) =>
       this.deps.audit({ method, object: call.path, sender: call.sender, caller, outcome, command, detail });
     try {
+      this.deps.charge(call);
       // Validate: the object and the arguments, before anyone is asked anything.
       const options = call.args[call.args.length - 1] as Record<string, unknown>;
       // Counted, not named: the keys are the caller's text, and this message is logged.

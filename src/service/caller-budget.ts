@@ -1,6 +1,8 @@
 // Fair limits for unprivileged callers: a token bucket per uid, in bytes. Every call costs a
 // fixed amount when it is admitted and the size of its reply when that is sent, so the CPU a
-// user can make the service spend on marshalling is bounded whatever the method. A call that
+// user can make the service spend on marshalling is bounded whatever the method; a management
+// call (polkit asked, multipathd commanded) pays far more, so one uid cannot keep many of them
+// going (see ManagementDeps.charge). A call that
 // finds its bucket empty waits (FIFO) until the bucket has refilled; one that finds too many
 // waiting is refused with LimitsExceeded at once. Root is never asked to wait (the caller of
 // this module decides who is root).
@@ -16,6 +18,8 @@ export interface BudgetLimits {
   perCallBytes: number;
   /** Calls of one uid waiting for its bucket; more are refused. */
   maxWaiting: number;
+  /** Charged to each management call besides: what asking polkit and multipathd costs, in reply bytes. */
+  managementCallBytes: number;
 }
 
 export const DEFAULT_BUDGET: BudgetLimits = {
@@ -23,6 +27,8 @@ export const DEFAULT_BUDGET: BudgetLimits = {
   burstBytes: 32 * 1024 * 1024,
   perCallBytes: 4096,
   maxWaiting: 32,
+  // A burst of 16 management calls, then one a second.
+  managementCallBytes: 2 * 1024 * 1024,
 };
 
 interface Bucket {

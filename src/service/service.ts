@@ -151,6 +151,9 @@ export class MultipathService {
       },
       kernelEvents: () => this.uevents?.available ?? false,
       audit: (r) => this.audit.record(r),
+      charge: ({ uid = UNKNOWN_UID }) => {
+        if (uid !== 0) this.budgets.charge(uid, this.budgets.limits.managementCallBytes);
+      },
       timers: this.timers,
       // Under the 25 s D-Bus clients wait by default: they hear our timeout rather than their own.
       timeoutMs: deps.manageTimeoutMs ?? 20_000,
@@ -180,15 +183,14 @@ export class MultipathService {
         'org.freedesktop.DBus.ObjectManager.GetManagedObjects': `read the objects in pieces with ${MANAGER_IFACE}.GetManagedObjectsPage (see its introspection)`,
       },
       admit: (sender) => this.admit(sender),
-      charge: (sender, bytes) => {
-        const uid = this.callers.known(sender);
-        if (uid !== 0) this.budgets.charge(uid ?? UNKNOWN_UID, bytes);
+      charge: (uid, bytes) => {
+        if (uid !== 0) this.budgets.charge(uid, bytes);
       },
       handlers: {
         [`${MANAGER_IFACE}.GetEvents`]: (call) => this.getEvents(call),
         [`${MANAGER_IFACE}.Refresh`]: async (call) => {
           try {
-            if ((await this.callers.uid(call.sender)) === 0) {
+            if (call.uid === 0) {
               this.configStale = true;
               await this.refresher.request();
             } else {
@@ -470,10 +472,11 @@ export class MultipathService {
     );
   }
 
-  /** Root is never throttled; everyone else spends their uid's reply budget (see caller-budget.ts). */
-  private async admit(sender: string): Promise<void> {
-    const uid = await this.callers.uid(sender);
-    if (uid !== 0) await this.budgets.admit(uid ?? UNKNOWN_UID);
+  /** Root is never throttled; everyone else spends their uid's reply budget (see caller-budget.ts). Resolves to that uid. */
+  private async admit(sender: string): Promise<number> {
+    const uid = (await this.callers.uid(sender)) ?? UNKNOWN_UID;
+    if (uid !== 0) await this.budgets.admit(uid);
+    return uid;
   }
 
   /** Signals the bus would refuse were not sent: once per burst, tell clients to re-read. */

@@ -1,9 +1,10 @@
 // The uid and pid behind a caller, asked of a real dbus-daemon once per unique name, forgotten when
-// the name leaves the bus.
+// the name leaves the bus — as the bus driver says, not as another connection says.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Callers } from '../../src/dbus/callers';
-import { connectBus, disconnect, type BusConnection } from '../../src/dbus/connection';
+import { connectBus, disconnect, onSignal, type BusConnection } from '../../src/dbus/connection';
 import { startPrivateBus, type PrivateBus } from '../helpers/dbus-daemon';
+import { forgeLeaving } from '../../bench/hammer';
 
 let bus: PrivateBus;
 let service: BusConnection;
@@ -24,9 +25,8 @@ describe('callers', () => {
   it('knows a caller’s uid, asks once, and forgets it when its connection closes', async () => {
     const client = await connectBus(bus.address);
     const name = client.uniqueName;
-    expect(callers.known(name)).toBeUndefined();
+    expect(callers.size).toBe(0);
     expect(await callers.uid(name)).toBe(process.getuid!());
-    expect(callers.known(name)).toBe(process.getuid!());
     expect(await callers.credentials(name)).toEqual({ uid: process.getuid!(), pid: process.pid });
     expect(callers.size).toBe(1);
     disconnect(client);
@@ -38,5 +38,25 @@ describe('callers', () => {
   it('a name that is already gone has no uid and is not remembered', async () => {
     expect(await callers.uid(':1.999999')).toBeUndefined();
     expect(callers.size).toBe(0);
+  });
+
+  it('keeps a caller that another connection says has left (a forged NameOwnerChanged)', async () => {
+    const client = await connectBus(bus.address);
+    const forger = await connectBus(bus.address);
+    try {
+      expect(await callers.uid(client.uniqueName)).toBe(process.getuid!());
+      // A signal the forger sends after the forged one: the bus keeps one sender's messages in order.
+      let marked!: () => void;
+      const marker = new Promise<void>((r) => (marked = r));
+      const unsubscribe = await onSignal(service, { sender: forger.uniqueName, iface: 'org.example.Test', member: 'After' }, () => marked());
+      forgeLeaving(forger, service.uniqueName, client.uniqueName);
+      forger.sendSignal('/', 'org.example.Test', 'After', '', []);
+      await marker;
+      await unsubscribe();
+      expect(callers.size).toBe(1);
+    } finally {
+      disconnect(client);
+      disconnect(forger);
+    }
   });
 });

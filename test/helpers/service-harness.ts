@@ -9,6 +9,7 @@ import { startPrivateBus, type PrivateBus } from '../../src/demo/private-bus';
 import type { Authority } from '../../src/manage/authority';
 import { MultipathdClient } from '../../src/multipathd/client';
 import { MultipathService, type OpenMonitor } from '../../src/service/service';
+import type { BudgetLimits } from '../../src/service/caller-budget';
 import type { Sink } from '../../src/service/sink';
 import type { UeventHandlers } from '../../src/native/addon';
 import { MultipathdSimulator, type SimTopologyOptions } from '../../src/sim/simulator';
@@ -56,6 +57,8 @@ export interface HarnessOptions {
   simulatedMonitor?: boolean;
   /** Who may manage, in place of polkit (a test that holds an authorization back). */
   authority?: Authority;
+  /** Each unprivileged uid's budget (small ones make throttling show in a short test). */
+  budget?: BudgetLimits;
 }
 
 export const CLI = path.resolve(__dirname, '..', '..', 'bin', 'multipath-dbus');
@@ -104,6 +107,7 @@ export async function startHarness(
       maxOutboundBytes,
       sinks,
       authority: options.authority,
+      budget: options.budget,
     });
     return { conn, service };
   };

@@ -41,6 +41,7 @@ function setup(
 ) {
   const steps: string[] = [];
   const audit: AuditRecord[] = [];
+  const charged: string[] = [];
   const published = new PublishedState(realTimers);
   const t = topology();
   published.burst({ topology: t, changed: new Map(), manager: {} as never, eventSerial: 0n });
@@ -71,6 +72,7 @@ function setup(
     },
     kernelEvents: () => opts.kernelEvents ?? false,
     audit: (r) => audit.push(r),
+    charge: (c) => charged.push(c.sender),
     timers: realTimers,
     timeoutMs: opts.timeoutMs ?? 2000,
     confirmAfterMs: opts.confirmAfterMs ?? 1000,
@@ -81,7 +83,7 @@ function setup(
   const handlers = m.handlers();
   const call = (iface: string, member: string, path: string, args: unknown[], allowInteractive = false) =>
     handlers[`${iface}.${member}`]({ path, iface, member, args, sender: ':1.7', allowInteractive } satisfies MethodCall);
-  return { steps, audit, published, map, path, dev, call };
+  return { steps, audit, charged, published, map, path, dev, call };
 }
 
 const errorOf = async (p: unknown) => {
@@ -103,7 +105,7 @@ describe('the table of methods', () => {
 });
 
 describe('the management dispatcher', () => {
-  it('checks the object and the arguments before asking anyone', async () => {
+  it('checks the object and the arguments before asking anyone (and charges the caller all the same)', async () => {
     const s = setup();
     expect(await errorOf(s.call(PATH_IFACE, 'Fail', pathObjectPath('sdzz'), [{}]))).toBe(`NotFound: no such object: ${pathObjectPath('sdzz')}`);
     expect(await errorOf(s.call(MAP_IFACE, 'SwitchGroup', mapObjectPath(s.map.wwid), [3, {}]))).toMatch(/^org\.freedesktop\.DBus\.Error\.InvalidArgs: group 3 does not exist/);
@@ -111,6 +113,7 @@ describe('the management dispatcher', () => {
     // Nobody was asked to decide and multipathd was sent nothing; the caller was identified for the record only.
     expect(s.steps).toEqual(['identify', 'identify', 'identify']);
     expect(s.audit.map((r) => [r.outcome, r.caller?.uid])).toEqual([['failed', 1000], ['failed', 1000], ['failed', 1000]]);
+    expect(s.charged).toEqual([':1.7', ':1.7', ':1.7']);
   });
 
   it('asks polkit with the caller\'s interactive flag, and a refusal sends nothing', async () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { CallerBudgets } from '../../src/service/caller-budget';
 import { fakeTimers, settle } from '../helpers/fake-timers';
 
-const LIMITS = { bytesPerSecond: 1000, burstBytes: 5000, perCallBytes: 100, maxWaiting: 3 };
+const LIMITS = { bytesPerSecond: 1000, burstBytes: 5000, perCallBytes: 100, maxWaiting: 3, managementCallBytes: 2000 };
 
 describe('per-uid reply budgets', () => {
   it('admits at once within the burst, then makes the caller wait until the bucket has refilled', async () => {
