@@ -25,6 +25,8 @@ export interface Harness {
   sim: MultipathdSimulator;
   service: MultipathService;
   client: BusConnection;
+  /** The running service's own connection to the bus. */
+  readonly serviceBus: BusConnection;
   signals: Signal[];
   logs: string[];
   /** Feed datagrams through the service's kernel entry point. */
@@ -113,6 +115,9 @@ export async function startHarness(
     sim,
     service,
     client,
+    get serviceBus() {
+      return conn;
+    },
     signals,
     logs,
     kernel: (ds) => ds.forEach((d) => (uevents ? uevents.onDatagram(d) : h.service.handleDatagram(d))),
