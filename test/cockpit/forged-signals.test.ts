@@ -73,7 +73,7 @@ describe('the Cockpit page against forged signals', () => {
   });
 
   it('a serial far ahead from the service itself is checked against GetEvents, not shown', async () => {
-    h.serviceBus().sendSignal(FORGED_MAP, MAP_IFACE, 'Failed', 't', [MAX_SERIAL]);
+    h.serviceBus.sendSignal(FORGED_MAP, MAP_IFACE, 'Failed', 't', [MAX_SERIAL]);
     const { map, dev } = await realFailure();
     expect((await events()).filter((e) => e.kind === 'Failed' || BigInt(e.serial ?? 0) > h.service.eventSerial)).toEqual([]);
     await reinstate(dev, map.name);
@@ -82,7 +82,7 @@ describe('the Cockpit page against forged signals', () => {
   it("the same Map.Failed and Health sent to the bridge by the service's own connection are shown: only the sender told them apart", async () => {
     const map = h.sim.maps()[1];
     const next = h.service.eventSerial + 1n;
-    const conn = h.serviceBus();
+    const conn = h.serviceBus;
     // Addressed to the bridge, as the forger's were (sendSignal broadcasts).
     const signal = (path: string, iface: string, member: string, signature: string, body: unknown[]) =>
       bridge.forEach((destination) => conn.send(new dbus.Message({ type: dbus.MessageType.SIGNAL, destination, path, interface: iface, member, signature, body })));

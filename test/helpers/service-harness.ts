@@ -27,8 +27,8 @@ export interface Harness {
   sim: MultipathdSimulator;
   service: MultipathService;
   client: BusConnection;
-  /** The service's own connection (the name's owner), for a test that speaks as the service. */
-  serviceBus(): BusConnection;
+  /** The running service's own connection (the name's owner), for a test that speaks as the service. */
+  readonly serviceBus: BusConnection;
   signals: Signal[];
   logs: string[];
   /** Feed datagrams through the service's kernel entry point. */
@@ -123,7 +123,9 @@ export async function startHarness(
     sim,
     service,
     client,
-    serviceBus: () => conn,
+    get serviceBus() {
+      return conn;
+    },
     signals,
     logs,
     kernel: (ds) => ds.forEach((d) => (uevents ? uevents.onDatagram(d) : h.service.handleDatagram(d))),

@@ -88,7 +88,7 @@ describe('monitor', () => {
     const { g } = await startMonitor(h, NOBODY);
     try {
       const next = h.service.eventSerial + 1n;
-      h.serviceBus().sendSignal(FORGED_MAP, MAP_IFACE, 'Failed', 't', [MAX_SERIAL]);
+      h.serviceBus.sendSignal(FORGED_MAP, MAP_IFACE, 'Failed', 't', [MAX_SERIAL]);
       const { map, dev } = await flap(g);
       expect(g.output()).not.toMatch(/forged|18446744073709551615|cannot read/);
       expect(g.output()).toMatch(new RegExp(`#${next} PathFailed ${map.name} Path=${dev} `));
