@@ -8,7 +8,7 @@ import { listenUnixStream, NativeError, type DmDeviceInfo, type DmTargetLine } f
 import { encodeFrame, FrameReader } from '../multipathd/framing';
 import { parseCommand } from './commands';
 import { SIM_SHOW_CONFIG } from './show-config';
-import { SimTopology, type SimTopologyOptions } from './topology';
+import { SimTopology, type NoPathRetry, type SimTopologyOptions } from './topology';
 
 export type { SimTopologyOptions };
 
@@ -137,6 +137,11 @@ export class MultipathdSimulator {
     if (map) this.topo.setDiskSize(map, sectors);
   }
 
+  /** multipath.conf now says no_path_retry `n`; multipathd applies it at the next `reconfigure`. */
+  editConfig(change: { noPathRetry: NoPathRetry }): void {
+    this.topo.editConfig(change.noPathRetry);
+  }
+
   /** Times `reconfigure` was received. */
   get reconfigures(): number {
     return this.topo.reconfigures;
@@ -255,8 +260,7 @@ export class MultipathdSimulator {
       case 'RESIZE MAP':
         return live ? kernel(this.topo.resize(map!)) : 'fail\n';
       case 'RECONFIGURE':
-        this.topo.reconfigures++;
-        return 'ok\n';
+        return kernel(this.topo.reconfigure());
     }
   }
 }
