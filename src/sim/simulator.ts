@@ -38,6 +38,7 @@ export class MultipathdSimulator {
   private stalled = false;
   private kernelSilent = false;
   private hangUps = 0;
+  private delayed = 0;
   private accepted = 0;
 
   constructor(
@@ -142,6 +143,11 @@ export class MultipathdSimulator {
     this.topo.editConfig(change.noPathRetry);
   }
 
+  /** Uevents the latency still holds back: a test waits for none before it stops multipathd. */
+  get ueventsInFlight(): number {
+    return this.delayed;
+  }
+
   /** Times `reconfigure` was received. */
   get reconfigures(): number {
     return this.topo.reconfigures;
@@ -220,8 +226,13 @@ export class MultipathdSimulator {
         this.emitted.push(d);
         const deliver = this.kernelSilent ? undefined : this.options.onUevent;
         const delay = this.options.latency?.ueventMs ?? 0;
-        if (deliver && delay > 0) setTimeout(() => deliver(d), delay);
-        else deliver?.(d);
+        if (deliver && delay > 0) {
+          this.delayed++;
+          setTimeout(() => {
+            this.delayed--;
+            deliver(d);
+          }, delay);
+        } else deliver?.(d);
       }
       return 'ok\n';
     };
