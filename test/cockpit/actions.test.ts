@@ -50,16 +50,22 @@ async function confirm(page: Page, button: string): Promise<string | null> {
 
 /**
  * The denied user confirms: the dialog says NotAuthorized, multipathd was sent nothing, and
- * once the dialog is dismissed the map `name` shows what it showed before.
+ * once the dialog is dismissed the map `name` shows what it showed before. Dismissed before
+ * anything is asserted, so that the next action's test starts from the page, whatever failed.
  */
 async function refused(page: Page, name: string, button: string): Promise<void> {
   const before = await shown(page, name);
   const from = h.sim.requests.length;
-  expect(await confirm(page, button)).toBe(`${BUS_NAME}.Error.NotAuthorized`);
-  await expect(page.locator('#mp-action [data-error]').textContent()).resolves.toContain('Not authorized');
+  const dialog = page.locator('#mp-action');
+  const error = await confirm(page, button);
+  const reason = error && (await dialog.locator('[data-error]').textContent());
+  if (await dialog.count()) {
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'detached' });
+  }
+  expect(error).toBe(`${BUS_NAME}.Error.NotAuthorized`);
+  expect(reason).toContain('Not authorized');
   expect(h.sim.requests.slice(from).filter((r) => !r.startsWith('show'))).toEqual([]);
-  await page.locator('#mp-action').getByRole('button', { name: 'Cancel' }).click();
-  await page.locator('#mp-action').waitFor({ state: 'detached' });
   expect(await shown(page, name)).toEqual(before);
 }
 
