@@ -8,7 +8,7 @@ import { listenUnixStream, NativeError, type DmDeviceInfo, type DmTargetLine } f
 import { encodeFrame, FrameReader } from '../multipathd/framing';
 import { parseCommand } from './commands';
 import { SIM_SHOW_CONFIG } from './show-config';
-import { SimTopology, type SimTopologyOptions } from './topology';
+import { SimTopology, type NoPathRetry, type SimTopologyOptions } from './topology';
 
 export type { SimTopologyOptions };
 
@@ -38,6 +38,7 @@ export class MultipathdSimulator {
   private stalled = false;
   private kernelSilent = false;
   private hangUps = 0;
+  private delayed = 0;
   private accepted = 0;
 
   constructor(
@@ -137,6 +138,16 @@ export class MultipathdSimulator {
     if (map) this.topo.setDiskSize(map, sectors);
   }
 
+  /** multipath.conf now says no_path_retry `n`; multipathd applies it at the next `reconfigure`. */
+  editConfig(change: { noPathRetry: NoPathRetry }): void {
+    this.topo.editConfig(change.noPathRetry);
+  }
+
+  /** Uevents the latency still holds back: a test waits for none before it stops multipathd. */
+  get ueventsInFlight(): number {
+    return this.delayed;
+  }
+
   /** Times `reconfigure` was received. */
   get reconfigures(): number {
     return this.topo.reconfigures;
@@ -215,8 +226,13 @@ export class MultipathdSimulator {
         this.emitted.push(d);
         const deliver = this.kernelSilent ? undefined : this.options.onUevent;
         const delay = this.options.latency?.ueventMs ?? 0;
-        if (deliver && delay > 0) setTimeout(() => deliver(d), delay);
-        else deliver?.(d);
+        if (deliver && delay > 0) {
+          this.delayed++;
+          setTimeout(() => {
+            this.delayed--;
+            deliver(d);
+          }, delay);
+        } else deliver?.(d);
       }
       return 'ok\n';
     };
@@ -255,8 +271,7 @@ export class MultipathdSimulator {
       case 'RESIZE MAP':
         return live ? kernel(this.topo.resize(map!)) : 'fail\n';
       case 'RECONFIGURE':
-        this.topo.reconfigures++;
-        return 'ok\n';
+        return kernel(this.topo.reconfigure());
     }
   }
 }

@@ -62,7 +62,10 @@ export class SimTopology {
   product: string;
   /** Times multipathd was told to reconfigure. */
   reconfigures = 0;
-  private readonly noPathRetry: NoPathRetry;
+  /** no_path_retry as multipathd loaded it (restorequeueing brings it back). */
+  private noPathRetry: NoPathRetry;
+  /** no_path_retry as multipath.conf says it now: multipathd loads it at `reconfigure`. */
+  private confNoPathRetry: NoPathRetry;
   private kernelSeqnum = 1000;
   private lastDiskseq: number;
 
@@ -70,6 +73,7 @@ export class SimTopology {
     this.vendor = o.vendor ?? 'Linux';
     this.product = o.product ?? 'scsi_debug';
     this.noPathRetry = o.noPathRetry ?? 'undef';
+    this.confNoPathRetry = this.noPathRetry;
     const groups = Math.max(1, Math.min(o.groupsPerMap ?? 2, o.pathsPerMap));
     let disk = 0;
     for (let m = 0; m < o.maps; m++) {
@@ -194,6 +198,32 @@ export class SimTopology {
   /** The member disks now report this many sectors (a LUN grown on the array, then rescanned). */
   setDiskSize(map: SimMap, sectors: number): void {
     map.diskSectors = sectors;
+  }
+
+  /** An admin edited multipath.conf's no_path_retry; nothing changes until `reconfigure`. */
+  editConfig(noPathRetry: NoPathRetry): void {
+    this.confNoPathRetry = noPathRetry;
+  }
+
+  /**
+   * `reconfigure`: multipathd loads multipath.conf and sets every map up with it again, which
+   * also ends a disablequeueing (setup_map() clears it on a map with paths). A map whose
+   * queue_if_no_path changes is reloaded (select_action()'s "no_path_retry change"), which
+   * the kernel announces with a change event carrying libdevmapper's cookie.
+   */
+  reconfigure(): Buffer[] {
+    this.reconfigures++;
+    this.noPathRetry = this.confNoPathRetry;
+    const reloaded: Buffer[] = [];
+    for (const map of this.maps) {
+      if (!map.present) continue;
+      map.noPathRetry = this.noPathRetry;
+      if (map.queueIfNoPath === queues(map.noPathRetry)) continue;
+      map.queueIfNoPath = !map.queueIfNoPath;
+      map.mapLoads++;
+      reloaded.push(this.datagram('change', map, { DM_COOKIE }));
+    }
+    return reloaded;
   }
 
   /**

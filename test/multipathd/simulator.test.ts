@@ -291,6 +291,27 @@ describe("multipathd 0.9.4's command language, over the socket", () => {
     expect(s.emitted).toEqual([]);
   });
 
+  it('reconfigure loads the edited no_path_retry into every map, ends a disablequeueing, and reloads the maps whose features change', async () => {
+    const s = new MultipathdSimulator({ socket: `@mpdbus-sim-r-${process.pid}`, topology: { maps: 2, pathsPerMap: 2, noPathRetry: 'queue' } });
+    sims.push(s);
+    await s.listen();
+    const c = new MultipathdClient({ socket: s.socket });
+    clients.push(c);
+    const shown = () => json(s).map((m) => [m.queueing, m.features, m.mapLoads]);
+    expect(await c.request('disablequeueing map mpatha')).toBe('ok\n');
+    s.editConfig({ noPathRetry: 12 });
+    expect(shown()).toEqual([['off', '0', 1], ['on', '1 queue_if_no_path', 1]]);
+    expect(await c.request('reconfigure')).toBe('ok\n');
+    // mpathb queued before and after: its table is the same, so it is not reloaded.
+    expect(shown()).toEqual([['12 chk', '1 queue_if_no_path', 2], ['12 chk', '1 queue_if_no_path', 1]]);
+    expect(s.emitted.map((d) => event(d))).toEqual([expect.objectContaining({ kind: 'map', action: 'change', sysfs: 'dm-0' })]);
+    // restorequeueing brings back what was loaded, not what the file said before.
+    expect(await c.request('disablequeueing map mpathb')).toBe('ok\n');
+    expect(await c.request('restorequeueing map mpathb')).toBe('ok\n');
+    expect(json(s)[1].queueing).toBe('12 chk');
+    expect(s.reconfigures).toBe(1);
+  });
+
   it('resize reloads only a map whose disks changed size, announced by a change event; reconfigure answers ok', async () => {
     const { s, ask } = await served();
     expect(await ask('resize map mpatha')).toBe('ok\n');
