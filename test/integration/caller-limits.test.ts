@@ -1,26 +1,26 @@
 // Fair limits per caller: an unprivileged user hammering Refresh (bench/hammer.ts as uid
 // 65534, 16 calls in flight) shares one read per 10 s with every other unprivileged caller,
 // so it cannot make the service re-read multipathd (which holds multipathd's main lock)
-// more often; root is not throttled.
+// more often; root is not throttled. The CPU it costs is measured against the same
+// hammering as root in the same run: a ratio holds on a slow day, a fixed figure does not.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MANAGER_IFACE } from '../../src/dbus/api';
 import { callMethod } from '../../src/dbus/connection';
-import { NOBODY, spawnAs } from '../helpers/dbus-daemon';
-import { tsxArgs } from '../helpers/world-readable-copy';
+import { NOBODY } from '../helpers/dbus-daemon';
 import { BUS_NAME, ROOT_PATH, startHarness, type Harness } from '../helpers/service-harness';
+import { hammerAs, multipathdReads as reads, untilReadsExceed } from '../helpers/unprivileged-callers';
 
 const SECONDS = 6;
 
-function hammerAsNobody(h: Harness, method: string): Promise<{ ok: number; errors: Record<string, number> }> {
-  const child = spawnAs(NOBODY, process.execPath, [...tsxArgs('bench/hammer.ts'), h.bus.address, method, String(SECONDS), '16']);
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (err += d));
-  return new Promise((resolve, reject) => child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`hammer: ${code} ${err}`)))));
+/** CPU-s per second of this process (the service and the simulator run in it) while `work` runs. */
+async function cpuPerSecond<T>(work: () => Promise<T>): Promise<{ result: T; cpu: number; wall: number }> {
+  const cpu0 = process.cpuUsage();
+  const t0 = Date.now();
+  const result = await work();
+  const wall = (Date.now() - t0) / 1000;
+  const used = process.cpuUsage(cpu0);
+  return { result, cpu: (used.user + used.system) / 1e6 / wall, wall };
 }
-
-const reads = (h: Harness) => h.sim.requests.filter((r) => r === 'show maps json').length;
 
 describe.skipIf(process.getuid?.() !== 0)('an unprivileged caller hammering Refresh', () => {
   let h: Harness;
@@ -29,28 +29,37 @@ describe.skipIf(process.getuid?.() !== 0)('an unprivileged caller hammering Refr
   });
   afterAll(async () => h?.stop());
 
-  it(`causes at most one read per 10 s and little CPU, while root is served at once`, async () => {
+  it(`causes at most one read per 10 s and less CPU than the same hammering as root, while root is served at once`, async () => {
     const before = reads(h);
-    const cpu0 = process.cpuUsage();
-    const t0 = Date.now();
-    const hammering = hammerAsNobody(h, 'Refresh');
-    // Root meanwhile: not throttled, its call causes a read of its own and returns promptly.
-    await new Promise((r) => setTimeout(r, 2000));
-    const r0 = reads(h);
-    const tr = Date.now();
-    await callMethod(h.client, BUS_NAME, ROOT_PATH, MANAGER_IFACE, 'Refresh', '', []);
-    expect(Date.now() - tr, 'root Refresh waits for nobody').toBeLessThan(3000);
-    expect(reads(h)).toBeGreaterThan(r0);
-    const report = await hammering;
-    const wall = (Date.now() - t0) / 1000;
-    const cpu = process.cpuUsage(cpu0);
-    const cpuPerSec = (cpu.user + cpu.system) / 1e6 / wall;
+    let rootMs = 0;
+    const nobody = await cpuPerSecond(async () => {
+      const hammering = hammerAs(NOBODY, h.bus.address, 'Refresh', SECONDS);
+      // Root meanwhile, once the unprivileged caller has had its read (its next calls wait for
+      // the next one, 10 s later): not throttled, root's call causes a read of its own at once.
+      await untilReadsExceed(h, before);
+      const r0 = reads(h);
+      const tr = Date.now();
+      await callMethod(h.client, BUS_NAME, ROOT_PATH, MANAGER_IFACE, 'Refresh', '', []);
+      rootMs = Date.now() - tr;
+      expect(reads(h)).toBeGreaterThan(r0);
+      return hammering;
+    });
+    const nobodyReads = reads(h) - before;
+    const root = await cpuPerSecond(() => hammerAs(0, h.bus.address, 'Refresh', SECONDS));
+    console.log(
+      `Refresh hammered ${SECONDS} s, 16 in flight: uid 65534 ${nobody.cpu.toFixed(3)} CPU-s/s (${nobody.result.ok} calls, ${nobodyReads} reads with root's one, ${nobody.wall.toFixed(1)} s), ` +
+        `root ${root.cpu.toFixed(3)} CPU-s/s (${root.result.ok} calls); root's own call meanwhile ${rootMs} ms`,
+    );
+    // Not behind the unprivileged caller's pending read, which is 10 s away.
+    expect(rootMs).toBeLessThan(3000);
     // Every unprivileged call got its answer, from the shared reads.
-    expect(report.ok).toBeGreaterThan(0);
-    expect(report.errors).toEqual({});
+    expect(nobody.result.ok).toBeGreaterThan(0);
+    expect(nobody.result.errors).toEqual({});
     // Unprivileged: the first read at once, the next 10 s later; plus root's one.
-    expect(reads(h) - before).toBeLessThanOrEqual(Math.ceil(wall / 10) + 1 + 1);
-    // Generous (a 3x slower machine still passes); re-reading as often as asked costs several times this.
-    expect(cpuPerSec).toBeLessThan(0.15);
-  });
+    expect(nobodyReads).toBeLessThanOrEqual(Math.floor(nobody.wall / 10) + 1 + 1);
+    // Re-reading as often as asked, as root may, costs more: 2x to 7x in four runs here (npm run bench:callers:
+    // 4.8x), but root's share of a contended machine varies 2x from run to run, so the bound is
+    // only "less than root" (a throttle that does not hold costs as much as root or more).
+    expect(nobody.cpu).toBeLessThan(root.cpu);
+  }, 60_000);
 });
