@@ -4,16 +4,19 @@
 // owned, RSS, what GetManagedObjects answers, and the time to read everything in pages,
 // in-process and through `multipath-dbus show --json`. Beside it, sd-bus (C) serving the same
 // objects answers one GetManagedObjects on a bus that allows it (128 MiB, dbus's maximum):
-// its CPU and RSS are the reference. Writes bench/results/large.json.
+// its CPU and RSS are the reference. Then, at 8,192 x 4, what root's calls cost while uid
+// 65534 keeps 16 refused GetManagedObjects in flight, against the same calls on the idle
+// service. BENCH_ONLY=read,refusals picks the sections. Writes bench/results/large.json.
 import { execFile, execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BUS_NAME, ROOT_PATH } from '../src/dbus/api';
-import { callMethod, connectBus, disconnect } from '../src/dbus/connection';
+import { BUS_NAME, MANAGER_IFACE, PATH_IFACE, pathObjectPath, ROOT_PATH } from '../src/dbus/api';
+import { callMethod, connectBus, disconnect, type BusConnection } from '../src/dbus/connection';
 import { startPrivateBus } from '../src/demo/private-bus';
 import { MultipathdSimulator, type SimTopologyOptions } from '../src/sim/simulator';
 import { fetchPages } from '../src/cli/client';
-import { startServe, stopServe } from './callers';
+import { NOBODY } from '../test/helpers/dbus-daemon';
+import { hammer, startServe, stopServe } from './callers';
 import { cpuMs, rssBytes } from './proc';
 import { buildReference, referencePolicy, requireReferences, startReferenceServer, type Objects } from './sdbus-reference';
 
@@ -21,6 +24,9 @@ const OUT = path.join(__dirname, 'results');
 const CLI = path.join(__dirname, '..', 'bin', 'multipath-dbus');
 const mib = (b: number) => Math.round((b / 1048576) * 10) / 10;
 const sleep = (t: number) => new Promise((r) => setTimeout(r, t));
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+/** BENCH_ONLY=read,refusals: these sections only. */
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'read,refusals').split(','));
 let OBJECTS = '';
 
 /** sd-bus serving `objects`: its CPU for one whole GetManagedObjects through busctl, and its RSS. */
@@ -107,22 +113,89 @@ async function large(topology: SimTopologyOptions) {
   }
 }
 
+/**
+ * Root's calls, timed one after another: `Properties.Get` of Health, and Path.Fail/Reinstate
+ * of one path (multipathd, then a re-read of every map). A failed call counts with its time.
+ */
+async function rootLatencies(client: BusConnection, dev: string) {
+  let failed = 0;
+  const timed = async (call: () => Promise<unknown>) => {
+    const t0 = process.hrtime.bigint();
+    await call().catch(() => failed++);
+    return Number(process.hrtime.bigint() - t0) / 1e6;
+  };
+  const get: number[] = [];
+  for (let i = 0; i < 200; i++) get.push(await timed(() => callMethod(client, BUS_NAME, ROOT_PATH, 'org.freedesktop.DBus.Properties', 'Get', 'ss', [MANAGER_IFACE, 'Health'])));
+  const manage: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    for (const member of ['Fail', 'Reinstate']) manage.push(await timed(() => callMethod(client, BUS_NAME, pathObjectPath(dev), PATH_IFACE, member, 'a{sv}', [{}])));
+  }
+  return { getMs: median(get), manageMs: median(manage), failed };
+}
+
+/**
+ * 8,192 x 4 on a 32 MiB bus: root's Get and Path.Fail/Reinstate idle, then while uid 65534
+ * keeps 16 GetManagedObjects in flight (each refused: the reply would be 48 MiB). Both after
+ * one refusal by root, which builds the entries a refusal may need (the same work either way).
+ */
+async function refusals() {
+  const topology = { maps: 8192, pathsPerMap: 4 };
+  const bus = await startPrivateBus({ maxMessageSize: 32 * 1024 * 1024 });
+  const socket = `@multipath-dbus-bench-refusals-${process.pid}`;
+  const sim = new MultipathdSimulator({ socket, topology });
+  await sim.listen();
+  const child = await startServe(bus, socket);
+  const client = await connectBus(bus.address);
+  try {
+    await callMethod(client, BUS_NAME, ROOT_PATH, 'org.freedesktop.DBus.ObjectManager', 'GetManagedObjects', '', []).catch(() => undefined);
+    const dev = sim.maps()[0].paths[0].dev;
+    const idle = await rootLatencies(client, dev);
+    const stop = new AbortController();
+    const hammering = hammer(bus.address, 'GetManagedObjects', 600, NOBODY, stop.signal);
+    // The hammer's start (tsx) is over well within this; by then its calls are what the service does.
+    await sleep(3000);
+    const c0 = cpuMs(child.pid!);
+    const t0 = Date.now();
+    const loaded = await rootLatencies(client, dev);
+    const serviceCpuPerSec = (cpuMs(child.pid!) - c0) / (Date.now() - t0);
+    stop.abort();
+    const report = await hammering;
+    return { topology: `${topology.maps}x${topology.pathsPerMap}`, idle, loaded, serviceCpuPerSec, hammer: report, getRatio: loaded.getMs / idle.getMs, manageRatio: loaded.manageMs / idle.manageMs };
+  } finally {
+    disconnect(client);
+    await stopServe(child);
+    await sim.close();
+    await bus.stop();
+  }
+}
+
 async function main(): Promise<void> {
   fs.mkdirSync(OUT, { recursive: true });
-  requireReferences();
-  OBJECTS = buildReference('sdbus-objects');
-  const results = [];
-  for (const t of [
-    { maps: 8192, pathsPerMap: 4 },
-    { maps: 2048, pathsPerMap: 16, groupsPerMap: 2 },
-  ]) {
-    const r = await large(t);
+  const results: unknown[] = [];
+  if (ONLY.has('refusals')) {
+    const r = await refusals();
     results.push(r);
     process.stdout.write(
-      `${r.topology}: ready ${r.readyMs} ms, rss ${r.rssSettledMiB} MiB settled / ${r.rssAfterReadsMiB} MiB after the reads; ` +
-        `GetManagedObjects in ${r.getManagedObjectsMs} ms: ${r.getManagedObjects.slice(0, 120)}; ` +
-        `all ${r.objects} objects in pages ${r.pagesMs} ms (service ${r.pagesServiceCpuMs} cpu-ms, ${r.readServiceCpuMs} with the refused GetManagedObjects before them; sd-bus answering them in one GetManagedObjects ${r.sdBus.serviceCpuMs} cpu-ms, ours/sd-bus ${r.readCpuVsSdBus.toFixed(2)}, its rss ${r.sdBus.rssMiB} MiB); show --json ${r.showJsonMs} ms (${r.showMaps} maps); name still owned: ${r.stillOwned}\n`,
+      `${r.topology}, uid 65534 keeping 16 refused GetManagedObjects in flight (${r.hammer.ok} answered, refused ${JSON.stringify(r.hammer.errors)}; service ${r.serviceCpuPerSec.toFixed(2)} cpu-s/s): ` +
+        `root Properties.Get median ${r.idle.getMs.toFixed(2)} ms idle / ${r.loaded.getMs.toFixed(2)} ms loaded (${r.getRatio.toFixed(2)} x); ` +
+        `root Path.Fail/Reinstate median ${r.idle.manageMs.toFixed(0)} ms idle / ${r.loaded.manageMs.toFixed(0)} ms loaded (${r.manageRatio.toFixed(2)} x); calls failed ${r.idle.failed} idle / ${r.loaded.failed} loaded; goal <= 2 x\n`,
     );
+  }
+  if (ONLY.has('read')) {
+    requireReferences();
+    OBJECTS = buildReference('sdbus-objects');
+    for (const t of [
+      { maps: 8192, pathsPerMap: 4 },
+      { maps: 2048, pathsPerMap: 16, groupsPerMap: 2 },
+    ]) {
+      const r = await large(t);
+      results.push(r);
+      process.stdout.write(
+        `${r.topology}: ready ${r.readyMs} ms, rss ${r.rssSettledMiB} MiB settled / ${r.rssAfterReadsMiB} MiB after the reads; ` +
+          `GetManagedObjects in ${r.getManagedObjectsMs} ms: ${r.getManagedObjects.slice(0, 120)}; ` +
+          `all ${r.objects} objects in pages ${r.pagesMs} ms (service ${r.pagesServiceCpuMs} cpu-ms, ${r.readServiceCpuMs} with the refused GetManagedObjects before them; sd-bus answering them in one GetManagedObjects ${r.sdBus.serviceCpuMs} cpu-ms, ours/sd-bus ${r.readCpuVsSdBus.toFixed(2)}, its rss ${r.sdBus.rssMiB} MiB); show --json ${r.showJsonMs} ms (${r.showMaps} maps); name still owned: ${r.stillOwned}\n`,
+      );
+    }
   }
   fs.writeFileSync(path.join(OUT, 'large.json'), JSON.stringify({ date: new Date().toISOString(), results }, null, 2));
 }
