@@ -113,30 +113,31 @@ async function large(topology: SimTopologyOptions) {
   }
 }
 
-/**
- * Root's calls, timed one after another: `Properties.Get` of Health, and Path.Fail/Reinstate
- * of one path (multipathd, then a re-read of every map). A failed call counts with its time.
- */
-async function rootLatencies(client: BusConnection, dev: string) {
+/** `call` made `n` times one after another (fewer if that takes `withinMs`): the median time, and how many failed (counted with their time). */
+async function timed(n: number, call: (i: number) => Promise<unknown>, withinMs = Infinity) {
   let failed = 0;
-  const timed = async (call: () => Promise<unknown>) => {
+  const ms: number[] = [];
+  const end = Date.now() + withinMs;
+  for (let i = 0; i < n && Date.now() < end; i++) {
     const t0 = process.hrtime.bigint();
-    await call().catch(() => failed++);
-    return Number(process.hrtime.bigint() - t0) / 1e6;
-  };
-  const get: number[] = [];
-  for (let i = 0; i < 200; i++) get.push(await timed(() => callMethod(client, BUS_NAME, ROOT_PATH, 'org.freedesktop.DBus.Properties', 'Get', 'ss', [MANAGER_IFACE, 'Health'])));
-  const manage: number[] = [];
-  for (let i = 0; i < 3; i++) {
-    for (const member of ['Fail', 'Reinstate']) manage.push(await timed(() => callMethod(client, BUS_NAME, pathObjectPath(dev), PATH_IFACE, member, 'a{sv}', [{}])));
+    await call(i).catch(() => failed++);
+    ms.push(Number(process.hrtime.bigint() - t0) / 1e6);
   }
-  return { getMs: median(get), manageMs: median(manage), failed };
+  return { ms: median(ms), failed };
 }
+
+/** Root reads one property: 200 times, or as often as it can in 10 s. */
+const rootGets = (client: BusConnection) => timed(200, () => callMethod(client, BUS_NAME, ROOT_PATH, 'org.freedesktop.DBus.Properties', 'Get', 'ss', [MANAGER_IFACE, 'Health']), 10_000);
+/** Root fails and reinstates one path, three times each: multipathd, then a re-read of every map. */
+const rootManages = (client: BusConnection, dev: string) =>
+  timed(6, (i) => callMethod(client, BUS_NAME, pathObjectPath(dev), PATH_IFACE, i % 2 === 0 ? 'Fail' : 'Reinstate', 'a{sv}', [{}]));
 
 /**
  * 8,192 x 4 on a 32 MiB bus: root's Get and Path.Fail/Reinstate idle, then while uid 65534
  * keeps 16 GetManagedObjects in flight (each refused: the reply would be 48 MiB). Both after
  * one refusal by root, which builds the entries a refusal may need (the same work either way).
+ * Loaded Gets twice: while uid 65534 spends its budget's burst (8,192 calls of 4 KiB as fast
+ * as they are answered), and after the management calls, by when it is spent (2 MiB/s then).
  */
 async function refusals() {
   const topology = { maps: 8192, pathsPerMap: 4 };
@@ -149,18 +150,27 @@ async function refusals() {
   try {
     await callMethod(client, BUS_NAME, ROOT_PATH, 'org.freedesktop.DBus.ObjectManager', 'GetManagedObjects', '', []).catch(() => undefined);
     const dev = sim.maps()[0].paths[0].dev;
-    const idle = await rootLatencies(client, dev);
+    const idle = { get: await rootGets(client), manage: await rootManages(client, dev) };
     const stop = new AbortController();
     const hammering = hammer(bus.address, 'GetManagedObjects', 600, NOBODY, stop.signal);
     // The hammer's start (tsx) is over well within this; by then its calls are what the service does.
     await sleep(3000);
     const c0 = cpuMs(child.pid!);
     const t0 = Date.now();
-    const loaded = await rootLatencies(client, dev);
+    const loaded = { getInBurst: await rootGets(client), manage: await rootManages(client, dev), get: await rootGets(client) };
     const serviceCpuPerSec = (cpuMs(child.pid!) - c0) / (Date.now() - t0);
     stop.abort();
     const report = await hammering;
-    return { topology: `${topology.maps}x${topology.pathsPerMap}`, idle, loaded, serviceCpuPerSec, hammer: report, getRatio: loaded.getMs / idle.getMs, manageRatio: loaded.manageMs / idle.manageMs };
+    return {
+      topology: `${topology.maps}x${topology.pathsPerMap}`,
+      idle,
+      loaded,
+      serviceCpuPerSec,
+      hammer: report,
+      getRatio: loaded.get.ms / idle.get.ms,
+      getInBurstRatio: loaded.getInBurst.ms / idle.get.ms,
+      manageRatio: loaded.manage.ms / idle.manage.ms,
+    };
   } finally {
     disconnect(client);
     await stopServe(child);
@@ -175,10 +185,11 @@ async function main(): Promise<void> {
   if (ONLY.has('refusals')) {
     const r = await refusals();
     results.push(r);
+    const failed = r.idle.get.failed + r.idle.manage.failed + r.loaded.get.failed + r.loaded.getInBurst.failed + r.loaded.manage.failed;
     process.stdout.write(
       `${r.topology}, uid 65534 keeping 16 refused GetManagedObjects in flight (${r.hammer.ok} answered, refused ${JSON.stringify(r.hammer.errors)}; service ${r.serviceCpuPerSec.toFixed(2)} cpu-s/s): ` +
-        `root Properties.Get median ${r.idle.getMs.toFixed(2)} ms idle / ${r.loaded.getMs.toFixed(2)} ms loaded (${r.getRatio.toFixed(2)} x); ` +
-        `root Path.Fail/Reinstate median ${r.idle.manageMs.toFixed(0)} ms idle / ${r.loaded.manageMs.toFixed(0)} ms loaded (${r.manageRatio.toFixed(2)} x); calls failed ${r.idle.failed} idle / ${r.loaded.failed} loaded; goal <= 2 x\n`,
+        `root Properties.Get median ${r.idle.get.ms.toFixed(2)} ms idle / ${r.loaded.get.ms.toFixed(2)} ms loaded (${r.getRatio.toFixed(2)} x; ${r.loaded.getInBurst.ms.toFixed(2)} ms, ${r.getInBurstRatio.toFixed(2)} x, while it spends its burst); ` +
+        `root Path.Fail/Reinstate median ${r.idle.manage.ms.toFixed(0)} ms idle / ${r.loaded.manage.ms.toFixed(0)} ms loaded (${r.manageRatio.toFixed(2)} x); root calls failed: ${failed}; goal <= 2 x\n`,
     );
   }
   if (ONLY.has('read')) {

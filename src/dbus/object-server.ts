@@ -185,6 +185,15 @@ export class ObjectServer {
   private dropped = 0;
   /** Each object's GetManagedObjects entry, marshalled when first asked for, dropped when the object changes. */
   private readonly entries = new Map<string, Premarshalled>();
+  /**
+   * GetManagedObjects' reply as far as it is known: the 8-aligned sizes of the managed
+   * objects' kept entries, kept current as entries are made and dropped. With it a reply past
+   * the limit is refused at once; walking every object to find out let one uid's refused
+   * calls keep a core busy.
+   */
+  private keptEntryBytes = 0;
+  /** Managed objects without a kept entry: what keptEntryBytes does not count yet. */
+  private readonly unsized = new Set<string>();
   /** The managed objects' paths in byte order, while the set of objects does not change. */
   private sorted: string[] | undefined;
 
@@ -227,13 +236,14 @@ export class ObjectServer {
         announced[i] = this.marshalProps(i, values);
       }
       this.objects.set(path, kept);
+      this.dropEntry(path);
       this.sorted = undefined;
       this.signal(this.options.objectManagerPath, OBJECT_MANAGER.name, 'InterfacesAdded', 'oa{sa{sv}}', [path, announced]);
       return;
     }
     const removed = [...current.keys()].filter((i) => !interfaces.has(i));
     if (removed.length > 0) {
-      this.entries.delete(path);
+      this.dropEntry(path);
       for (const i of removed) {
         current.delete(i);
         this.pending.get(path)?.delete(i);
@@ -246,7 +256,7 @@ export class ObjectServer {
       if (!was) {
         const values = this.normalize(iface, read(source));
         current.set(iface, typeof source === 'function' ? source : values);
-        this.entries.delete(path);
+        this.dropEntry(path);
         added[iface] = this.marshalProps(iface, values);
         continue;
       }
@@ -263,7 +273,7 @@ export class ObjectServer {
         if (kept) kept[k] = v;
         if (same(before, v)) continue;
         this.assertFits(`${iface}.${k}`, type, v);
-        this.entries.delete(path);
+        this.dropEntry(path);
         let byIface = this.pending.get(path);
         if (!byIface) this.pending.set(path, (byIface = new Map()));
         let seen = byIface.get(iface);
@@ -281,7 +291,7 @@ export class ObjectServer {
     if (!current) return;
     this.objects.delete(path);
     this.pending.delete(path);
-    this.entries.delete(path);
+    this.dropEntry(path);
     this.sorted = undefined;
     this.signal(this.options.objectManagerPath, OBJECT_MANAGER.name, 'InterfacesRemoved', 'oas', [path, [...current.keys()]]);
   }
@@ -392,19 +402,38 @@ export class ObjectServer {
     if (e === undefined) {
       e = premarshalObject(path, this.interfacesOf(this.objects.get(path)!));
       this.entries.set(path, e);
+      if (this.unsized.delete(path)) this.keptEntryBytes += align8(e.bytes.length);
     }
     return e;
   }
 
-  /** GetManagedObjects' reply size from the entry sizes, before anything is marshalled; counting stops past the limit. */
-  private managedObjectsBound(): number {
-    let bytes = HEADER_RESERVE + 8;
-    for (const p of this.sortedPaths()) {
-      if (!this.managed(p)) continue;
-      bytes += align8(this.entry(p).bytes.length);
-      if (bytes > this.bus.maxMessageBytes) break;
+  /** The object at `path` is new, changed or gone: its entry is no longer what GetManagedObjects would send. */
+  private dropEntry(path: string): void {
+    const e = this.entries.get(path);
+    if (e !== undefined) {
+      this.entries.delete(path);
+      if (this.managed(path)) this.keptEntryBytes -= align8(e.bytes.length);
     }
-    return bytes;
+    if (this.objects.has(path) && this.managed(path)) this.unsized.add(path);
+    else this.unsized.delete(path);
+  }
+
+  /**
+   * GetManagedObjects' reply size, counted until it is past the limit: the running total,
+   * then the entries of objects that are new or changed since (marshalled now, as the reply
+   * would need them). `marshalled` is what that cost, for the caller's budget. The work is
+   * that of the changes, not of the objects: a refusal repeated costs nothing more.
+   */
+  private managedObjectsSize(): { bytes: number; marshalled: number } {
+    let bytes = HEADER_RESERVE + 8 + this.keptEntryBytes;
+    let marshalled = 0;
+    for (const p of this.unsized) {
+      if (bytes > this.bus.maxMessageBytes) break;
+      const size = align8(this.entry(p).bytes.length);
+      bytes += size;
+      marshalled += size;
+    }
+    return { bytes, marshalled };
   }
 
   /** Changes made in one turn of the event loop go out together. */
@@ -558,8 +587,12 @@ export class ObjectServer {
         return this.properties(msg, obj);
       case OBJECT_MANAGER.name:
         if (member === 'GetManagedObjects' && path === this.options.objectManagerPath && this.checkArgs(msg, '')) {
-          const bound = this.managedObjectsBound();
-          if (bound > this.bus.maxMessageBytes) return this.tooLarge(msg, `more than ${this.bus.maxMessageBytes} bytes, the message size limit`);
+          const { bytes, marshalled } = this.managedObjectsSize();
+          if (bytes > this.bus.maxMessageBytes) {
+            // A refusal is charged what it marshalled, as a reply is charged what it carries.
+            this.options.charge?.(msg.sender, marshalled);
+            return this.tooLarge(msg, `more than ${this.bus.maxMessageBytes} bytes, the message size limit`);
+          }
           const out: Premarshalled[] = [];
           for (const p of this.objects.keys()) if (this.managed(p)) out.push(this.entry(p));
           return this.reply(msg, 'a{oa{sa{sv}}}', [out]);
