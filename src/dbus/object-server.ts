@@ -546,9 +546,7 @@ export class ObjectServer {
 
   private error(msg: RawMessage, name: string, text: string): void {
     if ((msg.flags ?? 0) & NO_REPLY_EXPECTED) return;
-    // dbus-next's typings name the wrong first parameter; the runtime takes the call message.
-    const newError = dbus.Message.newError as unknown as (m: unknown, n: string, t: string) => dbus.Message;
-    this.bus.send(newError(msg, name, text));
+    this.bus.sendError(msg, name, text);
   }
 
   private async dispatch(msg: RawMessage): Promise<void> {
