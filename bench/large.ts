@@ -150,7 +150,7 @@ async function refusals() {
   try {
     await callMethod(client, BUS_NAME, ROOT_PATH, 'org.freedesktop.DBus.ObjectManager', 'GetManagedObjects', '', []).catch(() => undefined);
     const dev = sim.maps()[0].paths[0].dev;
-    const idle = { get: await rootGets(client), manage: await rootManages(client, dev) };
+    const idle = { manage: await rootManages(client, dev), get: await rootGets(client) };
     const stop = new AbortController();
     const hammering = hammer(bus.address, 'GetManagedObjects', 600, NOBODY, stop.signal);
     // The hammer's start (tsx) is over well within this; by then its calls are what the service does.
