@@ -45,10 +45,14 @@ export async function stopServe(child: ChildProcess): Promise<void> {
   await new Promise((r) => child.once('exit', r));
 }
 
-/** Run the hammer as `uid` (undefined: as ourselves) and return its report. tsx by its path: spawnAs runs from /. */
-export function hammer(address: string, method: string, seconds: number, uid?: number): Promise<{ ok: number; errors: Record<string, number> }> {
+/**
+ * Run the hammer as `uid` (undefined: as ourselves) and return its report; `stop` ends it
+ * early (it still reports). tsx by its path: spawnAs runs from /.
+ */
+export function hammer(address: string, method: string, seconds: number, uid?: number, stop?: AbortSignal): Promise<{ ok: number; errors: Record<string, number> }> {
   const args = ['-r', require.resolve('tsx/cjs'), path.join(__dirname, 'hammer.ts'), address, method, String(seconds), '16'];
   const child = uid === undefined ? spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] }) : spawnAs(uid, process.execPath, args);
+  stop?.addEventListener('abort', () => child.kill('SIGTERM'));
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr?.on('data', (d) => process.stderr.write(d));

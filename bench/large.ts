@@ -4,16 +4,19 @@
 // owned, RSS, what GetManagedObjects answers, and the time to read everything in pages,
 // in-process and through `multipath-dbus show --json`. Beside it, sd-bus (C) serving the same
 // objects answers one GetManagedObjects on a bus that allows it (128 MiB, dbus's maximum):
-// its CPU and RSS are the reference. Writes bench/results/large.json.
+// its CPU and RSS are the reference. Then, at 8,192 x 4, what root's calls cost while uid
+// 65534 keeps 16 refused GetManagedObjects in flight, against the same calls on the idle
+// service. BENCH_ONLY=read,refusals picks the sections. Writes bench/results/large.json.
 import { execFile, execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BUS_NAME, ROOT_PATH } from '../src/dbus/api';
-import { callMethod, connectBus, disconnect } from '../src/dbus/connection';
+import { BUS_NAME, MANAGER_IFACE, PATH_IFACE, pathObjectPath, ROOT_PATH } from '../src/dbus/api';
+import { callMethod, connectBus, disconnect, type BusConnection } from '../src/dbus/connection';
 import { startPrivateBus } from '../src/demo/private-bus';
 import { MultipathdSimulator, type SimTopologyOptions } from '../src/sim/simulator';
 import { fetchPages } from '../src/cli/client';
-import { startServe, stopServe } from './callers';
+import { NOBODY } from '../test/helpers/dbus-daemon';
+import { hammer, startServe, stopServe } from './callers';
 import { cpuMs, rssBytes } from './proc';
 import { buildReference, referencePolicy, requireReferences, startReferenceServer, type Objects } from './sdbus-reference';
 
@@ -21,6 +24,9 @@ const OUT = path.join(__dirname, 'results');
 const CLI = path.join(__dirname, '..', 'bin', 'multipath-dbus');
 const mib = (b: number) => Math.round((b / 1048576) * 10) / 10;
 const sleep = (t: number) => new Promise((r) => setTimeout(r, t));
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+/** BENCH_ONLY=read,refusals: these sections only. */
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'read,refusals').split(','));
 let OBJECTS = '';
 
 /** sd-bus serving `objects`: its CPU for one whole GetManagedObjects through busctl, and its RSS. */
@@ -107,22 +113,100 @@ async function large(topology: SimTopologyOptions) {
   }
 }
 
+/** `call` made `n` times one after another (fewer if that takes `withinMs`): the median time, and how many failed (counted with their time). */
+async function timed(n: number, call: (i: number) => Promise<unknown>, withinMs = Infinity) {
+  let failed = 0;
+  const ms: number[] = [];
+  const end = Date.now() + withinMs;
+  for (let i = 0; i < n && Date.now() < end; i++) {
+    const t0 = process.hrtime.bigint();
+    await call(i).catch(() => failed++);
+    ms.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  return { ms: median(ms), failed };
+}
+
+/** Root reads one property: 200 times, or as often as it can in 10 s. */
+const rootGets = (client: BusConnection) => timed(200, () => callMethod(client, BUS_NAME, ROOT_PATH, 'org.freedesktop.DBus.Properties', 'Get', 'ss', [MANAGER_IFACE, 'Health']), 10_000);
+/** Root fails and reinstates one path, three times each: multipathd, then a re-read of every map. */
+const rootManages = (client: BusConnection, dev: string) =>
+  timed(6, (i) => callMethod(client, BUS_NAME, pathObjectPath(dev), PATH_IFACE, i % 2 === 0 ? 'Fail' : 'Reinstate', 'a{sv}', [{}]));
+
+/**
+ * 8,192 x 4 on a 32 MiB bus: root's Get and Path.Fail/Reinstate idle, then while uid 65534
+ * keeps 16 GetManagedObjects in flight (each refused: the reply would be 48 MiB). Both after
+ * one refusal by root, which builds the entries a refusal may need (the same work either way).
+ * Loaded Gets twice: while uid 65534 spends its budget's burst (8,192 calls of 4 KiB as fast
+ * as they are answered), and after the management calls, by when it is spent (2 MiB/s then).
+ */
+async function refusals() {
+  const topology = { maps: 8192, pathsPerMap: 4 };
+  const bus = await startPrivateBus({ maxMessageSize: 32 * 1024 * 1024 });
+  const socket = `@multipath-dbus-bench-refusals-${process.pid}`;
+  const sim = new MultipathdSimulator({ socket, topology });
+  await sim.listen();
+  const child = await startServe(bus, socket);
+  const client = await connectBus(bus.address);
+  try {
+    await callMethod(client, BUS_NAME, ROOT_PATH, 'org.freedesktop.DBus.ObjectManager', 'GetManagedObjects', '', []).catch(() => undefined);
+    const dev = sim.maps()[0].paths[0].dev;
+    const idle = { manage: await rootManages(client, dev), get: await rootGets(client) };
+    const stop = new AbortController();
+    const hammering = hammer(bus.address, 'GetManagedObjects', 600, NOBODY, stop.signal);
+    // The hammer's start (tsx) is over well within this; by then its calls are what the service does.
+    await sleep(3000);
+    const c0 = cpuMs(child.pid!);
+    const t0 = Date.now();
+    const loaded = { getInBurst: await rootGets(client), manage: await rootManages(client, dev), get: await rootGets(client) };
+    const serviceCpuPerSec = (cpuMs(child.pid!) - c0) / (Date.now() - t0);
+    stop.abort();
+    const report = await hammering;
+    return {
+      topology: `${topology.maps}x${topology.pathsPerMap}`,
+      idle,
+      loaded,
+      serviceCpuPerSec,
+      hammer: report,
+      getRatio: loaded.get.ms / idle.get.ms,
+      getInBurstRatio: loaded.getInBurst.ms / idle.get.ms,
+      manageRatio: loaded.manage.ms / idle.manage.ms,
+    };
+  } finally {
+    disconnect(client);
+    await stopServe(child);
+    await sim.close();
+    await bus.stop();
+  }
+}
+
 async function main(): Promise<void> {
   fs.mkdirSync(OUT, { recursive: true });
-  requireReferences();
-  OBJECTS = buildReference('sdbus-objects');
-  const results = [];
-  for (const t of [
-    { maps: 8192, pathsPerMap: 4 },
-    { maps: 2048, pathsPerMap: 16, groupsPerMap: 2 },
-  ]) {
-    const r = await large(t);
+  const results: unknown[] = [];
+  if (ONLY.has('refusals')) {
+    const r = await refusals();
     results.push(r);
+    const failed = r.idle.get.failed + r.idle.manage.failed + r.loaded.get.failed + r.loaded.getInBurst.failed + r.loaded.manage.failed;
     process.stdout.write(
-      `${r.topology}: ready ${r.readyMs} ms, rss ${r.rssSettledMiB} MiB settled / ${r.rssAfterReadsMiB} MiB after the reads; ` +
-        `GetManagedObjects in ${r.getManagedObjectsMs} ms: ${r.getManagedObjects.slice(0, 120)}; ` +
-        `all ${r.objects} objects in pages ${r.pagesMs} ms (service ${r.pagesServiceCpuMs} cpu-ms, ${r.readServiceCpuMs} with the refused GetManagedObjects before them; sd-bus answering them in one GetManagedObjects ${r.sdBus.serviceCpuMs} cpu-ms, ours/sd-bus ${r.readCpuVsSdBus.toFixed(2)}, its rss ${r.sdBus.rssMiB} MiB); show --json ${r.showJsonMs} ms (${r.showMaps} maps); name still owned: ${r.stillOwned}\n`,
+      `${r.topology}, uid 65534 keeping 16 refused GetManagedObjects in flight (${r.hammer.ok} answered, refused ${JSON.stringify(r.hammer.errors)}; service ${r.serviceCpuPerSec.toFixed(2)} cpu-s/s): ` +
+        `root Properties.Get median ${r.idle.get.ms.toFixed(2)} ms idle / ${r.loaded.get.ms.toFixed(2)} ms loaded (${r.getRatio.toFixed(2)} x; ${r.loaded.getInBurst.ms.toFixed(2)} ms, ${r.getInBurstRatio.toFixed(2)} x, while it spends its burst); ` +
+        `root Path.Fail/Reinstate median ${r.idle.manage.ms.toFixed(0)} ms idle / ${r.loaded.manage.ms.toFixed(0)} ms loaded (${r.manageRatio.toFixed(2)} x); root calls failed: ${failed}; goal <= 2 x\n`,
     );
+  }
+  if (ONLY.has('read')) {
+    requireReferences();
+    OBJECTS = buildReference('sdbus-objects');
+    for (const t of [
+      { maps: 8192, pathsPerMap: 4 },
+      { maps: 2048, pathsPerMap: 16, groupsPerMap: 2 },
+    ]) {
+      const r = await large(t);
+      results.push(r);
+      process.stdout.write(
+        `${r.topology}: ready ${r.readyMs} ms, rss ${r.rssSettledMiB} MiB settled / ${r.rssAfterReadsMiB} MiB after the reads; ` +
+          `GetManagedObjects in ${r.getManagedObjectsMs} ms: ${r.getManagedObjects.slice(0, 120)}; ` +
+          `all ${r.objects} objects in pages ${r.pagesMs} ms (service ${r.pagesServiceCpuMs} cpu-ms, ${r.readServiceCpuMs} with the refused GetManagedObjects before them; sd-bus answering them in one GetManagedObjects ${r.sdBus.serviceCpuMs} cpu-ms, ours/sd-bus ${r.readCpuVsSdBus.toFixed(2)}, its rss ${r.sdBus.rssMiB} MiB); show --json ${r.showJsonMs} ms (${r.showMaps} maps); name still owned: ${r.stillOwned}\n`,
+      );
+    }
   }
   fs.writeFileSync(path.join(OUT, 'large.json'), JSON.stringify({ date: new Date().toISOString(), results }, null, 2));
 }

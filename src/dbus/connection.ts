@@ -15,6 +15,8 @@ type RawBus = dbus.MessageBus & {
 
 /** After `close`, how long queued bytes may take to reach the kernel before the socket is dropped anyway. */
 const CLOSE_FLUSH_MS = 250;
+/** An error name is an interface name: the daemon drops a connection that sends a bad one. */
+const ERROR_NAME = /^(?=.{3,255}$)[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$/;
 
 /**
  * A connection to one bus. `disconnect` fires once when the bus goes away under us; `drain`
@@ -73,14 +75,6 @@ export class BusConnection extends EventEmitter {
     }
   }
 
-  /** Send, unless the connection is gone (a late flush during shutdown is not an error). */
-  send(msg: dbus.Message): void {
-    if (this.closedByUs) return;
-    // After what this turn already marshalled: the bus sees our messages in the order we made them.
-    this.flushQueued();
-    this.raw.send(msg);
-  }
-
   /** A signal, marshalled by us (see wire.ts); throws MessageTooLarge rather than send one the bus would refuse. */
   sendSignal(path: string, iface: string, member: string, signature: string, body: unknown[]): number {
     return this.write((serial) => marshalSignal(serial, path, iface, member, signature, body, this.maxMessageBytes));
@@ -91,6 +85,16 @@ export class BusConnection extends EventEmitter {
     return this.write((serial) =>
       marshalMessage({ type: 2, serial, replySerial: call.serial, destination: call.sender }, signature, body, this.maxMessageBytes),
     );
+  }
+
+  /**
+   * An error answering a method call, marshalled by us and written with this turn's other
+   * messages: through dbus-next, each error cost a syscall of its own and most of the CPU
+   * of a refused call.
+   */
+  sendError(call: { serial: number; sender: string }, name: string, text: string): void {
+    if (!ERROR_NAME.test(name)) throw new Error(`${JSON.stringify(name)} is not a D-Bus error name`);
+    this.write((serial) => marshalMessage({ type: 3, serial, replySerial: call.serial, destination: call.sender, errorName: name }, 's', [text], this.maxMessageBytes));
   }
 
   private write(make: (serial: number) => Buffer): number {

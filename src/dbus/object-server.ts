@@ -191,6 +191,15 @@ export class ObjectServer {
   private dropped = 0;
   /** Each object's GetManagedObjects entry, marshalled when first asked for, dropped when the object changes. */
   private readonly entries = new Map<string, Premarshalled>();
+  /**
+   * GetManagedObjects' reply as far as it is known: the 8-aligned sizes of the managed
+   * objects' kept entries, kept current as entries are made and dropped. With it a reply past
+   * the limit is refused at once; walking every object to find out let one uid's refused
+   * calls keep a core busy.
+   */
+  private keptEntryBytes = 0;
+  /** Managed objects without a kept entry: what keptEntryBytes does not count yet. */
+  private readonly unsized = new Set<string>();
   /** The managed objects' paths in byte order, while the set of objects does not change. */
   private sorted: string[] | undefined;
 
@@ -233,13 +242,14 @@ export class ObjectServer {
         announced[i] = this.marshalProps(i, values);
       }
       this.objects.set(path, kept);
+      this.dropEntry(path);
       this.sorted = undefined;
       this.signal(this.options.objectManagerPath, OBJECT_MANAGER.name, 'InterfacesAdded', 'oa{sa{sv}}', [path, announced]);
       return;
     }
     const removed = [...current.keys()].filter((i) => !interfaces.has(i));
     if (removed.length > 0) {
-      this.entries.delete(path);
+      this.dropEntry(path);
       for (const i of removed) {
         current.delete(i);
         this.pending.get(path)?.delete(i);
@@ -252,7 +262,7 @@ export class ObjectServer {
       if (!was) {
         const values = this.normalize(iface, read(source));
         current.set(iface, typeof source === 'function' ? source : values);
-        this.entries.delete(path);
+        this.dropEntry(path);
         added[iface] = this.marshalProps(iface, values);
         continue;
       }
@@ -269,7 +279,7 @@ export class ObjectServer {
         if (kept) kept[k] = v;
         if (same(before, v)) continue;
         this.assertFits(`${iface}.${k}`, type, v);
-        this.entries.delete(path);
+        this.dropEntry(path);
         let byIface = this.pending.get(path);
         if (!byIface) this.pending.set(path, (byIface = new Map()));
         let seen = byIface.get(iface);
@@ -287,7 +297,7 @@ export class ObjectServer {
     if (!current) return;
     this.objects.delete(path);
     this.pending.delete(path);
-    this.entries.delete(path);
+    this.dropEntry(path);
     this.sorted = undefined;
     this.signal(this.options.objectManagerPath, OBJECT_MANAGER.name, 'InterfacesRemoved', 'oas', [path, [...current.keys()]]);
   }
@@ -398,19 +408,38 @@ export class ObjectServer {
     if (e === undefined) {
       e = premarshalObject(path, this.interfacesOf(this.objects.get(path)!));
       this.entries.set(path, e);
+      if (this.unsized.delete(path)) this.keptEntryBytes += align8(e.bytes.length);
     }
     return e;
   }
 
-  /** GetManagedObjects' reply size from the entry sizes, before anything is marshalled; counting stops past the limit. */
-  private managedObjectsBound(): number {
-    let bytes = HEADER_RESERVE + 8;
-    for (const p of this.sortedPaths()) {
-      if (!this.managed(p)) continue;
-      bytes += align8(this.entry(p).bytes.length);
-      if (bytes > this.bus.maxMessageBytes) break;
+  /** The object at `path` is new, changed or gone: its entry is no longer what GetManagedObjects would send. */
+  private dropEntry(path: string): void {
+    const e = this.entries.get(path);
+    if (e !== undefined) {
+      this.entries.delete(path);
+      if (this.managed(path)) this.keptEntryBytes -= align8(e.bytes.length);
     }
-    return bytes;
+    if (this.objects.has(path) && this.managed(path)) this.unsized.add(path);
+    else this.unsized.delete(path);
+  }
+
+  /**
+   * GetManagedObjects' reply size, counted until it is past the limit: the running total,
+   * then the entries of objects that are new or changed since (marshalled now, as the reply
+   * would need them). `marshalled` is what that cost, for the caller's budget. The work is
+   * that of the changes, not of the objects: a refusal repeated costs nothing more.
+   */
+  private managedObjectsSize(): { bytes: number; marshalled: number } {
+    let bytes = HEADER_RESERVE + 8 + this.keptEntryBytes;
+    let marshalled = 0;
+    for (const p of this.unsized) {
+      if (bytes > this.bus.maxMessageBytes) break;
+      const size = align8(this.entry(p).bytes.length);
+      bytes += size;
+      marshalled += size;
+    }
+    return { bytes, marshalled };
   }
 
   /** Changes made in one turn of the event loop go out together. */
@@ -523,9 +552,7 @@ export class ObjectServer {
 
   private error(msg: RawMessage, name: string, text: string): void {
     if ((msg.flags ?? 0) & NO_REPLY_EXPECTED) return;
-    // dbus-next's typings name the wrong first parameter; the runtime takes the call message.
-    const newError = dbus.Message.newError as unknown as (m: unknown, n: string, t: string) => dbus.Message;
-    this.bus.send(newError(msg, name, text));
+    this.bus.sendError(msg, name, text);
   }
 
   private async dispatch(msg: RawMessage): Promise<void> {
@@ -564,8 +591,12 @@ export class ObjectServer {
         return this.properties(msg, obj);
       case OBJECT_MANAGER.name:
         if (member === 'GetManagedObjects' && path === this.options.objectManagerPath && this.checkArgs(msg, '')) {
-          const bound = this.managedObjectsBound();
-          if (bound > this.bus.maxMessageBytes) return this.tooLarge(msg, `more than ${this.bus.maxMessageBytes} bytes, the message size limit`);
+          const { bytes, marshalled } = this.managedObjectsSize();
+          if (bytes > this.bus.maxMessageBytes) {
+            // A refusal is charged what it marshalled, as a reply is charged what it carries.
+            if (msg.uid !== undefined) this.options.charge?.(msg.uid, marshalled);
+            return this.tooLarge(msg, `more than ${this.bus.maxMessageBytes} bytes, the message size limit`);
+          }
           const out: Premarshalled[] = [];
           for (const p of this.objects.keys()) if (this.managed(p)) out.push(this.entry(p));
           return this.reply(msg, 'a{oa{sa{sv}}}', [out]);

@@ -206,11 +206,13 @@ class Writer {
 }
 
 export interface Header {
-  type: 2 | 4;
+  /** 2 method return, 3 error, 4 signal. */
+  type: 2 | 3 | 4;
   serial: number;
   path?: string;
   iface?: string;
   member?: string;
+  errorName?: string;
   replySerial?: number;
   destination?: string;
 }
@@ -247,6 +249,7 @@ export function marshalMessage(h: Header, signature: string, body: unknown[], li
   if (h.path) field(1, 'o', h.path);
   if (h.iface) field(2, 's', h.iface);
   if (h.member) field(3, 's', h.member);
+  if (h.errorName) field(4, 's', h.errorName);
   if (h.replySerial) field(5, 'u', h.replySerial);
   if (h.destination) field(6, 's', h.destination);
   if (signature) field(8, 'g', signature);

@@ -42,6 +42,13 @@ describe('marshalling', () => {
     expect(marshalMessage({ type: 2, serial: 8, replySerial: 99, destination: ':1.42' }, '', []).equals(empty)).toBe(true);
   });
 
+  it('an error reply equals dbus-next byte for byte', () => {
+    const call = new dbus.Message({ serial: 99, sender: ':1.42', path, interface: iface, member: 'GetManagedObjects' });
+    const text = 'the reply to GetManagedObjects would be more than 33554432 bytes, the message size limit; read the objects in pieces';
+    const ref = reference(dbus.Message.newError(call as never, 'org.freedesktop.DBus.Error.LimitsExceeded', text), 7);
+    expect(marshalMessage({ type: 3, serial: 7, replySerial: 99, destination: ':1.42', errorName: 'org.freedesktop.DBus.Error.LimitsExceeded' }, 's', [text]).equals(ref)).toBe(true);
+  });
+
   it('a reply built from entries marshalled once equals the one marshalled whole, whatever their sizes', () => {
     // Entries of odd lengths, so that each next one needs padding to land 8-aligned again.
     const objects: Record<string, Record<string, Record<string, dbus.Variant>>> = {
