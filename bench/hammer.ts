@@ -24,7 +24,7 @@ const DRIVER = 'org.freedesktop.DBus';
 
 /** A NameOwnerChanged saying `name` left the bus, as only the bus driver may say, sent from `bus` to `destination` alone. */
 export function forgeLeaving(bus: BusConnection, destination: string, name = bus.uniqueName): void {
-  bus.send(
+  bus.raw.send(
     new dbus.Message({
       type: dbus.MessageType.SIGNAL,
       destination,

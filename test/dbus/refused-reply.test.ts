@@ -38,7 +38,8 @@ beforeAll(async () => {
     objectManagerPath: ROOT_PATH,
     interfaces: [MANAGER, MAP, PATH_GROUP, PATH],
     handlers: {},
-    charge: (_sender, bytes) => charged.push(bytes),
+    admit: async () => 1000,
+    charge: (_uid, bytes) => charged.push(bytes),
   });
   for (let i = 0; i < OBJECTS; i++) server.setObject(pathObjectPath(dev(i)), new Map([[PATH_IFACE, values(i)]]));
   await requestName(serverConn, BUS_NAME);
