@@ -55,7 +55,7 @@ describe('npm run demo', () => {
       const s = await stopWith(g, sig);
       expectCleanExit(s, g.output());
       expect(g.output()).toMatch(/stopping: service, simulator, private bus/);
-      expect(fs.existsSync(busDir)).toBe(false);
+      expect(fs.existsSync(busDir), g.output()).toBe(false);
     } finally {
       killGroup(g);
     }
