@@ -7,9 +7,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BUS_NAME, MANAGER_IFACE, ROOT_PATH } from '../src/dbus/api';
-import { callMethod, connectBus, disconnect } from '../src/dbus/connection';
-import { startPrivateBus, type PrivateBus } from '../src/demo/private-bus';
+import { BUS_NAME, MANAGER_IFACE, ROOT_PATH } from '../src/frontends/dbus/api';
+import { callMethod, connectBus, disconnect } from '../src/frontends/dbus/bus/connection';
+import { startPrivateBus, type PrivateBus } from '../src/cli/private-bus';
 import { MultipathdSimulator } from '../src/sim/simulator';
 import { NOBODY, spawnAs } from '../test/helpers/dbus-daemon';
 import { METHODS } from './hammer';

@@ -3,18 +3,18 @@
 // something else: it wraps every closure it creates in a __name() call, about a tenth of
 // the storm's CPU. Types still come from src/.
 /* eslint-disable @typescript-eslint/no-require-imports */
-import type * as Connection from '../src/dbus/connection';
+import type * as Connection from '../src/frontends/dbus/bus/connection';
 import type * as ConfigFile from '../src/config/config-file';
-import type * as Client from '../src/multipathd/client';
-import type * as MapsJson from '../src/multipathd/maps-json';
-import type * as Service from '../src/service/service';
+import type * as Client from '../src/sources/multipathd/client';
+import type * as MapsJson from '../src/sources/multipathd/maps-json';
+import type * as Service from '../src/core/engine';
 import type * as Log from '../src/util/log';
 
-export const { callMethod, connectBus, disconnect, getManagedObjects, onSignal } = require('../dist/dbus/connection') as typeof Connection;
-export type { BusConnection } from '../src/dbus/connection';
+export const { callMethod, connectBus, disconnect, getManagedObjects, onSignal } = require('../dist/frontends/dbus/bus/connection') as typeof Connection;
+export type { BusConnection } from '../src/frontends/dbus/bus/connection';
 export const { DEFAULT_CONFIG } = require('../dist/config/config-file') as typeof ConfigFile;
-export const { MultipathdClient } = require('../dist/multipathd/client') as typeof Client;
-export const { parseShowMaps } = require('../dist/multipathd/maps-json') as typeof MapsJson;
-export const { MultipathService } = require('../dist/service/service') as typeof Service;
+export const { MultipathdClient } = require('../dist/sources/multipathd/client') as typeof Client;
+export const { parseShowMaps } = require('../dist/sources/multipathd/maps-json') as typeof MapsJson;
+export const { MultipathService } = require('../dist/core/engine') as typeof Service;
 export type MultipathService = Service.MultipathService;
 export const { createLogger } = require('../dist/util/log') as typeof Log;

@@ -7,8 +7,8 @@
 // wait would (test/integration/forged-signals.test.ts). SIGTERM ends it early, with the report
 // of the calls answered so far (calls still waiting are not counted).
 import * as dbus from 'dbus-next';
-import { BUS_NAME, MANAGER_IFACE, ROOT_PATH } from '../src/dbus/api';
-import { callMethod, connectBus, DBusCallError, disconnect, type BusConnection } from '../src/dbus/connection';
+import { BUS_NAME, MANAGER_IFACE, ROOT_PATH } from '../src/frontends/dbus/api';
+import { callMethod, connectBus, DBusCallError, disconnect, type BusConnection } from '../src/frontends/dbus/bus/connection';
 
 type Call = [path: string, iface: string, member: string, signature: string, args: unknown[]];
 

@@ -10,9 +10,9 @@
 import { execFile, execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BUS_NAME, MANAGER_IFACE, PATH_IFACE, pathObjectPath, ROOT_PATH } from '../src/dbus/api';
-import { callMethod, connectBus, disconnect, type BusConnection } from '../src/dbus/connection';
-import { startPrivateBus } from '../src/demo/private-bus';
+import { BUS_NAME, MANAGER_IFACE, PATH_IFACE, pathObjectPath, ROOT_PATH } from '../src/frontends/dbus/api';
+import { callMethod, connectBus, disconnect, type BusConnection } from '../src/frontends/dbus/bus/connection';
+import { startPrivateBus } from '../src/cli/private-bus';
 import { MultipathdSimulator, type SimTopologyOptions } from '../src/sim/simulator';
 import { fetchPages } from '../src/cli/client';
 import { NOBODY } from '../test/helpers/dbus-daemon';

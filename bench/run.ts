@@ -6,8 +6,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as dbus from 'dbus-next';
-import { BUS_NAME, MANAGER_IFACE, ROOT_PATH } from '../src/dbus/api';
-import { startPrivateBus, type PrivateBus } from '../src/demo/private-bus';
+import { BUS_NAME, MANAGER_IFACE, ROOT_PATH } from '../src/frontends/dbus/api';
+import { startPrivateBus, type PrivateBus } from '../src/cli/private-bus';
 import { MultipathdSimulator, type SimTopologyOptions } from '../src/sim/simulator';
 import {
   callMethod,

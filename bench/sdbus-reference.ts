@@ -4,8 +4,8 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { MANAGER, MAP, PATH, PATH_GROUP } from '../src/dbus/api';
-import type { getManagedObjects } from '../src/dbus/connection';
+import { MANAGER, MAP, PATH, PATH_GROUP } from '../src/frontends/dbus/api';
+import type { getManagedObjects } from '../src/frontends/dbus/bus/connection';
 
 const BIN = path.join(__dirname, 'results', 'bin');
 const NEEDS = 'apt-get install -y gcc pkg-config libsystemd-dev';

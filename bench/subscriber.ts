@@ -1,7 +1,7 @@
 // A separate process that counts PathFailed/PathReinstated signals and notes when each
 // arrived (CLOCK_MONOTONIC, shared with the emitting process). Prints JSON when it has
 // `expect` signals or when `idleMs` pass without one.
-import { connectBus, disconnect, onSignal } from '../src/dbus/connection';
+import { connectBus, disconnect, onSignal } from '../src/frontends/dbus/bus/connection';
 
 async function main(): Promise<void> {
   const [address, expectArg, idleArg] = process.argv.slice(2);

@@ -1,11 +1,11 @@
 // Soak: a million kernel path events through the real service on a private dbus-daemon, in
 // bursts, with RSS sampled after warm-up and at the end. `npm run soak [-- EVENTS]`.
 // Passes when RSS grew less than 10 % between the two samples.
-import { connectBus, disconnect } from '../src/dbus/connection';
+import { connectBus, disconnect } from '../src/frontends/dbus/bus/connection';
 import { DEFAULT_CONFIG } from '../src/config/config-file';
-import { startPrivateBus } from '../src/demo/private-bus';
-import { MultipathdClient } from '../src/multipathd/client';
-import { MultipathService } from '../src/service/service';
+import { startPrivateBus } from '../src/cli/private-bus';
+import { MultipathdClient } from '../src/sources/multipathd/client';
+import { MultipathService } from '../src/core/engine';
 import { MultipathdSimulator } from '../src/sim/simulator';
 import { createLogger } from '../src/util/log';
 

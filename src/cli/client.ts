@@ -1,6 +1,6 @@
 // What the client commands share: reaching the service on the chosen bus.
-import { BUS_NAME, MANAGER_IFACE, ROOT_PATH } from '../dbus/api';
-import { callMethod, connectBus, DBusCallError, getManagedObjects, type BusConnection, type Props } from '../dbus/connection';
+import { BUS_NAME, MANAGER_IFACE, ROOT_PATH } from '../frontends/dbus/api';
+import { callMethod, connectBus, DBusCallError, getManagedObjects, type BusConnection, type Props } from '../frontends/dbus/bus/connection';
 import { assemble, type ObjectTree, type TreeMap } from './tree';
 
 export class ClientError extends Error {}

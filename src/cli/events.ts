@@ -1,5 +1,5 @@
 // `multipath-dbus events`: dm-multipath events straight from the kernel, one line each.
-import { parseUevent } from '../kernel/uevent';
+import { parseUevent } from '../sources/uevents/parse';
 import { openUeventMonitor, type UeventMonitor } from '../native/addon';
 import { stopRequested } from './stop-signal';
 import { terminalText } from './terminal-text';

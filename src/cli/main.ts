@@ -1,7 +1,7 @@
 // `multipath-dbus`: one command, a subcommand per job.
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_CONFIG_PATH } from '../config/load';
-import { parseListenAddress } from '../metrics/listen-address';
+import { parseListenAddress } from '../config/listen-address';
 import { VERSION } from '../version';
 import { ClientError } from './client';
 import { terminalText } from './terminal-text';
@@ -132,6 +132,6 @@ program
   .command('demo')
   .description('a simulated multipath host on a private bus, to explore the API without hardware')
   .option('--interval <seconds>', 'seconds between simulated path failures', integer(1, 3600), 3)
-  .action((o) => run(async () => (await import('../demo/demo')).demo({ intervalSeconds: o.interval })));
+  .action((o) => run(async () => (await import('./demo')).demo({ intervalSeconds: o.interval })));
 
 void program.parseAsync(process.argv);

@@ -1,8 +1,8 @@
 // `multipath-dbus fail|reinstate|switch-group|queueing|resize|reconfigure`: the management
 // methods, called over D-Bus like any client, so the bus policy and polkit decide — this
 // command has no privilege of its own. On a terminal polkit may ask for a password.
-import { BUS_NAME, ERROR_PREFIX, MANAGER_IFACE, MAP_IFACE, PATH_IFACE, ROOT_PATH } from '../dbus/api';
-import { callMethod, DBusCallError, disconnect, type BusConnection } from '../dbus/connection';
+import { BUS_NAME, ERROR_PREFIX, MANAGER_IFACE, MAP_IFACE, PATH_IFACE, ROOT_PATH } from '../frontends/dbus/api';
+import { callMethod, DBusCallError, disconnect, type BusConnection } from '../frontends/dbus/bus/connection';
 import { ClientError, fetchObjects, openClient } from './client';
 import { terminalText } from './terminal-text';
 

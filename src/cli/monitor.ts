@@ -1,8 +1,8 @@
 // `multipath-dbus monitor`: the service's signals as they happen, one line each; with
 // --since, the history first, and a plain warning when part of it is gone. Only the
 // service's own signals, each event once and in order (service-feed.ts).
-import { MAP_IFACE, PATH_IFACE } from '../dbus/api';
-import { disconnect, type BusConnection } from '../dbus/connection';
+import { MAP_IFACE, PATH_IFACE } from '../frontends/dbus/api';
+import { disconnect, type BusConnection } from '../frontends/dbus/bus/connection';
 import { fetchObjects, openClient } from './client';
 import { ServiceFeed } from './service-feed';
 import { terminalText } from './terminal-text';

@@ -1,11 +1,11 @@
 // The outputs `serve` adds beside D-Bus, all sinks of the one event stream: the journal
 // always, metrics when an address or a textfile directory is configured.
 import type { ServiceConfig } from '../config/config-file';
-import { JournalSink, JournalWriter, journaldTransport } from '../journal/journal-sink';
-import { startMetricsServer, type MetricsServer } from '../metrics/http-server';
-import { formatListenAddress } from '../metrics/listen-address';
-import { TextfileWriter, unsafeTextfileDirectory } from '../metrics/textfile';
-import type { Sink } from '../service/sink';
+import { JournalSink, JournalWriter, journaldTransport } from '../outputs/journal/journal-sink';
+import { startMetricsServer, type MetricsServer } from '../outputs/metrics/http-server';
+import { formatListenAddress } from '../config/listen-address';
+import { TextfileWriter, unsafeTextfileDirectory } from '../outputs/metrics/textfile';
+import type { Sink } from '../core/events';
 import type { Logger } from '../util/log';
 
 export interface Outputs {
@@ -29,7 +29,7 @@ export async function startOutputs(config: ServiceConfig, log: Logger): Promise<
   try {
     if (config.metricsListen || config.metricsTextfile) {
       // prom-client is about 12 MiB resident once loaded: only hosts that ask for metrics pay for it.
-      const { MetricsSink } = await import('../metrics/metrics-sink');
+      const { MetricsSink } = await import('../outputs/metrics/metrics-sink');
       const metrics = new MetricsSink();
       sinks.push(metrics);
       if (config.metricsListen) {

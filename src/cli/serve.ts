@@ -1,14 +1,14 @@
 // `multipath-dbus serve`: the system service.
 import * as path from 'node:path';
-import { connectBus, disconnect } from '../dbus/connection';
-import { kernelDm } from '../dm/reader';
+import { connectBus, disconnect } from '../frontends/dbus/bus/connection';
+import { kernelDm } from '../sources/device-mapper/reader';
 import { loadConfig } from '../config/load';
 import type { ServiceConfig } from '../config/config-file';
-import { MultipathdClient } from '../multipathd/client';
+import { MultipathdClient } from '../sources/multipathd/client';
 import { openUeventMonitor, setMmapThreshold, trimMemory } from '../native/addon';
-import { MultipathService } from '../service/service';
+import { MultipathService } from '../core/engine';
 import { createLogger } from '../util/log';
-import type { ListenAddress } from '../metrics/listen-address';
+import type { ListenAddress } from '../config/listen-address';
 import { startOutputs } from './outputs';
 import { stopRequested } from './stop-signal';
 

@@ -5,8 +5,8 @@
 // serial is trusted only as the next one; any other is a gap, filled from the owner's
 // GetEvents (a serial the history does not know is no event at all). A new owner is asked
 // for its InstanceId: a new instance numbers its events from 1 again (README, D-Bus API).
-import { BUS_NAME, MANAGER_IFACE, MAP_IFACE, ROOT_PATH } from '../dbus/api';
-import { callMethod, onSignal, type BusConnection, type ReceivedSignal } from '../dbus/connection';
+import { BUS_NAME, MANAGER_IFACE, MAP_IFACE, ROOT_PATH } from '../frontends/dbus/api';
+import { callMethod, onSignal, type BusConnection, type ReceivedSignal } from '../frontends/dbus/bus/connection';
 
 const DRIVER = 'org.freedesktop.DBus';
 /** GetEvents' own cap. */

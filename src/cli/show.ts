@@ -1,5 +1,5 @@
 // `multipath-dbus show [MAP]`: the tree, as the service publishes it.
-import { disconnect } from '../dbus/connection';
+import { disconnect } from '../frontends/dbus/bus/connection';
 import { ClientError, fetchMaps, openClient } from './client';
 import { renderTree, toJson } from './tree';
 

@@ -1,9 +1,9 @@
 // `multipath-dbus snapshot`: read multipathd and device-mapper directly, no D-Bus.
-import { kernelDm, readMultipathMaps } from '../dm/reader';
+import { kernelDm, readMultipathMaps } from '../sources/device-mapper/reader';
 import { buildTopology, type SourceReadings } from '../model/build';
-import { MultipathdClient } from '../multipathd/client';
-import { parseShowMaps } from '../multipathd/maps-json';
-import { mapObjectValues } from '../service/objects';
+import { MultipathdClient } from '../sources/multipathd/client';
+import { parseShowMaps } from '../sources/multipathd/maps-json';
+import { mapObjectValues } from '../frontends/dbus/views';
 import { terminalText } from './terminal-text';
 import { assemble, renderTree, toJson } from './tree';
 

@@ -1,5 +1,5 @@
 // `multipath-dbus status`: one line per map; the exit code says whether all is well.
-import { disconnect } from '../dbus/connection';
+import { disconnect } from '../frontends/dbus/bus/connection';
 import { fetchMaps, openClient } from './client';
 import { terminalText } from './terminal-text';
 

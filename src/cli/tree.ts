@@ -1,7 +1,7 @@
 // One rendering of the topology for every command that prints it: `snapshot` builds the
 // objects from its own reading, `show` gets them from the service; both print the same way.
-import { MAP_IFACE, PATH_GROUP_IFACE, PATH_IFACE } from '../dbus/api';
-import type { Props } from '../dbus/object-server';
+import { MAP_IFACE, PATH_GROUP_IFACE, PATH_IFACE } from '../frontends/dbus/api';
+import type { Props } from '../frontends/dbus/bus/object-server';
 import { terminalText } from './terminal-text';
 
 export type ObjectTree = ReadonlyMap<string, ReadonlyMap<string, Props>>;

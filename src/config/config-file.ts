@@ -1,6 +1,6 @@
 // /etc/multipath-dbus.conf: `key = value` lines, `#` comments. Every mistake is reported as
 // "FILE:LINE: what is wrong" so an administrator can fix it without reading code.
-import { parseListenAddress, type ListenAddress } from '../metrics/listen-address';
+import { parseListenAddress, type ListenAddress } from './listen-address';
 import type { LogLevel } from '../util/log';
 import { fail, ok, quoteSnippet, type Result } from '../util/result';
 

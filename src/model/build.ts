@@ -1,10 +1,10 @@
 // Merge the three sources into one map snapshot. multipathd gives the rich view (names,
 // vendor, checker state); the kernel's dm status is the truth for path and group state and
 // is all we have when multipathd is down; the previous snapshot fills what neither says now.
-import type { DmMultipathStatus, DmMultipathTable } from '../dm/multipath-status';
-import type { MpdGroup, MpdMap, MpdPath } from '../multipathd/maps-json';
-import { cleanText } from '../dbus/carriable';
-import { gateMap, type GateWarn } from './gate';
+import type { DmMultipathStatus, DmMultipathTable } from '../sources/device-mapper/multipath-status';
+import type { MpdGroup, MpdMap, MpdPath } from '../sources/multipathd/maps-json';
+import { cleanText } from './value-limits';
+import { gateMap, type GateWarn } from './clean-values';
 import type { GroupDmState, GroupState, MapState, PathState, Topology } from './topology';
 
 /** One multipath map as device-mapper reports it. */

@@ -4,7 +4,7 @@
 import type { PathEvent } from './apply-event';
 import { applyPathEvent } from './apply-event';
 import { buildTopology, type SourceReadings } from './build';
-import type { GateWarn } from './gate';
+import type { GateWarn } from './clean-values';
 import { diffMap, type Transition } from './diff';
 import { sameMap } from './equal';
 import type { MapState, Topology } from './topology';

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { listenUnixStream, NativeError, type DmDeviceInfo, type DmTargetLine } from '../native/addon';
-import { encodeFrame, FrameReader } from '../multipathd/framing';
+import { encodeFrame, FrameReader } from '../sources/multipathd/framing';
 import { parseCommand } from './commands';
 import { SIM_SHOW_CONFIG } from './show-config';
 import { SimTopology, type NoPathRetry, type SimTopologyOptions } from './topology';

@@ -9,8 +9,8 @@
 // sender told them apart.
 import * as dbus from 'dbus-next';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BUS_NAME, MAP_IFACE, mapObjectPath } from '../../src/dbus/api';
-import { callMethod } from '../../src/dbus/connection';
+import { BUS_NAME, MAP_IFACE, mapObjectPath } from '../../src/frontends/dbus/api';
+import { callMethod } from '../../src/frontends/dbus/bus/connection';
 import { startHarness, type Harness } from '../helpers/service-harness';
 import { openCockpit, type CockpitSession } from '../helpers/cockpit';
 import { connectionsOf, forge, FORGED_MAP, MAX_SERIAL } from '../helpers/forged-signals';

@@ -3,7 +3,7 @@
 // LimitsExceeded; the page then reads it with GetManagedObjectsPage and follows the
 // signals, in Debian's cockpit-ws/bridge and Chromium.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MANAGER_IFACE } from '../../src/dbus/api';
+import { MANAGER_IFACE } from '../../src/frontends/dbus/api';
 import { BUS_NAME, busctl, ROOT_PATH, startHarness, type Harness } from '../helpers/service-harness';
 import { openCockpit, type CockpitSession } from '../helpers/cockpit';
 

@@ -4,8 +4,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { callMethod } from '../../src/dbus/connection';
-import { MANAGER_IFACE } from '../../src/dbus/api';
+import { callMethod } from '../../src/frontends/dbus/bus/connection';
+import { MANAGER_IFACE } from '../../src/frontends/dbus/api';
 import { BUS_NAME, ROOT_PATH, startHarness, type Harness } from '../helpers/service-harness';
 import { openCockpit, type CockpitSession } from '../helpers/cockpit';
 

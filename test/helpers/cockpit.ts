@@ -6,7 +6,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { startPrivateBus, type PrivateBus } from '../../src/demo/private-bus';
+import { startPrivateBus, type PrivateBus } from '../../src/cli/private-bus';
 
 export const PACKAGE = 'multipath-dbus';
 export const PAGE_DIR = path.resolve(__dirname, '..', '..', 'cockpit', 'dist');

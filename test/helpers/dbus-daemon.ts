@@ -1,9 +1,9 @@
-// A private system-like bus (src/demo/private-bus.ts: default-deny policy plus our
+// A private system-like bus (src/cli/private-bus.ts: default-deny policy plus our
 // dbus/org.kernel.linux.storage.multipath1.conf) and clients run as another uid, so tests
 // see the access policy exactly as an unprivileged user on a real system would.
 import { spawn, type ChildProcess } from 'node:child_process';
 
-export { POLICY_FILE, startPrivateBus, type PrivateBus } from '../../src/demo/private-bus';
+export { POLICY_FILE, startPrivateBus, type PrivateBus } from '../../src/cli/private-bus';
 
 export const NOBODY = 65534;
 

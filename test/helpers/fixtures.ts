@@ -1,12 +1,12 @@
 // Recorded data from a real kernel and multipathd, read the way the service reads it.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parseMultipathStatus, parseMultipathTable } from '../../src/dm/multipath-status';
-import { readUeventRecording } from '../../src/kernel/recording';
-import { parseUevent, type KernelEvent } from '../../src/kernel/uevent';
+import { parseMultipathStatus, parseMultipathTable } from '../../src/sources/device-mapper/multipath-status';
+import { readUeventRecording } from '../../src/sources/uevents/recording';
+import { parseUevent, type KernelEvent } from '../../src/sources/uevents/parse';
 import type { DmMapView } from '../../src/model/build';
-import { parseShowMaps } from '../../src/multipathd/maps-json';
-import type { MpdMap } from '../../src/multipathd/maps-json';
+import { parseShowMaps } from '../../src/sources/multipathd/maps-json';
+import type { MpdMap } from '../../src/sources/multipathd/maps-json';
 
 export const FIXTURES = path.resolve(__dirname, '..', 'fixtures');
 

@@ -1,8 +1,8 @@
 // A local user forging the service's signals: sent by uid 65534 straight to a client's
 // connection (the system bus lets any uid address a signal to any unique name), naming the
 // service's paths and interfaces. Only the sender's unique name tells them from the real ones.
-import { callMethod, type BusConnection } from '../../src/dbus/connection';
-import { BUS_NAME, MAP_IFACE, ROOT_PATH } from '../../src/dbus/api';
+import { callMethod, type BusConnection } from '../../src/frontends/dbus/bus/connection';
+import { BUS_NAME, MAP_IFACE, ROOT_PATH } from '../../src/frontends/dbus/api';
 import { NOBODY, runAs } from './dbus-daemon';
 import { worldReadable } from './world-readable-copy';
 

@@ -2,7 +2,7 @@
 // object, and every exported object is reachable from the Manager's Maps and Paths (a map's
 // groups through its PathGroups). UDisksBlock names udisks' objects, not ours.
 import { expect } from 'vitest';
-import { MANAGER, MANAGER_IFACE, MAP, MAP_IFACE, PATH, PATH_GROUP, ROOT_PATH } from '../../src/dbus/api';
+import { MANAGER, MANAGER_IFACE, MAP, MAP_IFACE, PATH, PATH_GROUP, ROOT_PATH } from '../../src/frontends/dbus/api';
 
 type Objects = Map<string, Map<string, Record<string, unknown>>>;
 

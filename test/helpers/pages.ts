@@ -1,6 +1,6 @@
 // The paged read (Manager.GetManagedObjectsPage) as a user types it with busctl.
 import { expect } from 'vitest';
-import { MANAGER_IFACE } from '../../src/dbus/api';
+import { MANAGER_IFACE } from '../../src/frontends/dbus/api';
 import { runAs } from './dbus-daemon';
 import { BUS_NAME, ROOT_PATH, run, type Harness } from './service-harness';
 

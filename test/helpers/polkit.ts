@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { callMethod, connectBus, disconnect } from '../../src/dbus/connection';
+import { callMethod, connectBus, disconnect } from '../../src/frontends/dbus/bus/connection';
 
 export const POLKITD = '/usr/lib/polkit-1/polkitd';
 export const POLKIT_NAME = 'org.freedesktop.PolicyKit1';

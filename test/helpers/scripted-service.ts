@@ -1,11 +1,11 @@
 // The real service on a real private dbus-daemon, fed by a multipathd whose replies the test
 // writes (any text, held until released when the test controls the interleaving) and by
 // whatever device-mapper, kernel monitor, sinks and timers the test injects.
-import { BUS_NAME, ROOT_PATH } from '../../src/dbus/api';
-import { callMethod, connectBus, disconnect, getManagedObjects, onSignal, type BusConnection } from '../../src/dbus/connection';
+import { BUS_NAME, ROOT_PATH } from '../../src/frontends/dbus/api';
+import { callMethod, connectBus, disconnect, getManagedObjects, onSignal, type BusConnection } from '../../src/frontends/dbus/bus/connection';
 import { DEFAULT_CONFIG, type ServiceConfig } from '../../src/config/config-file';
-import { startPrivateBus, type PrivateBus } from '../../src/demo/private-bus';
-import { MultipathService, type ServiceDeps } from '../../src/service/service';
+import { startPrivateBus, type PrivateBus } from '../../src/cli/private-bus';
+import { MultipathService, type ServiceDeps } from '../../src/core/engine';
 import { SIM_SHOW_CONFIG } from '../../src/sim/show-config';
 import { createLogger } from '../../src/util/log';
 import type { Signal } from './service-harness';

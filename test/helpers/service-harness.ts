@@ -2,15 +2,15 @@
 // device-mapper view), with a separate client connection that records every signal.
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
-import { BUS_NAME, ROOT_PATH } from '../../src/dbus/api';
-import { connectBus, disconnect, onSignal, type BusConnection } from '../../src/dbus/connection';
+import { BUS_NAME, ROOT_PATH } from '../../src/frontends/dbus/api';
+import { connectBus, disconnect, onSignal, type BusConnection } from '../../src/frontends/dbus/bus/connection';
 import { DEFAULT_CONFIG, type ServiceConfig } from '../../src/config/config-file';
-import { startPrivateBus, type PrivateBus } from '../../src/demo/private-bus';
-import type { Authority } from '../../src/manage/authority';
-import { MultipathdClient } from '../../src/multipathd/client';
-import { MultipathService, type OpenMonitor } from '../../src/service/service';
-import type { BudgetLimits } from '../../src/service/caller-budget';
-import type { Sink } from '../../src/service/sink';
+import { startPrivateBus, type PrivateBus } from '../../src/cli/private-bus';
+import type { Authority } from '../../src/frontends/dbus/polkit/authority';
+import { MultipathdClient } from '../../src/sources/multipathd/client';
+import { MultipathService, type OpenMonitor } from '../../src/core/engine';
+import type { BudgetLimits } from '../../src/frontends/dbus/caller-budgets';
+import type { Sink } from '../../src/core/events';
 import type { UeventHandlers } from '../../src/native/addon';
 import { MultipathdSimulator, type SimTopologyOptions } from '../../src/sim/simulator';
 import { createLogger } from '../../src/util/log';

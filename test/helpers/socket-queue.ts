@@ -4,7 +4,7 @@
 // the kernel's charge, skb overhead included).
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import type { BusConnection } from '../../src/dbus/connection';
+import type { BusConnection } from '../../src/frontends/dbus/bus/connection';
 
 export function unreadInKernel(conn: BusConnection): number {
   const link = fs.readlinkSync(`/proc/self/fd/${conn.fd}`);

@@ -4,9 +4,9 @@
 // README's protocol (signals, GetEvents on a gap, a re-read when the history is incomplete)
 // converges to the simulator's state.
 import { afterEach, describe, expect, it } from 'vitest';
-import { MANAGER_IFACE, PATH_IFACE, pathObjectPath } from '../../src/dbus/api';
-import { callMethod, getManagedObjects } from '../../src/dbus/connection';
-import { MetricsSink } from '../../src/metrics/metrics-sink';
+import { MANAGER_IFACE, PATH_IFACE, pathObjectPath } from '../../src/frontends/dbus/api';
+import { callMethod, getManagedObjects } from '../../src/frontends/dbus/bus/connection';
+import { MetricsSink } from '../../src/outputs/metrics/metrics-sink';
 import { sampleValue, samples } from '../helpers/prometheus';
 import { BUS_NAME, ROOT_PATH, startHarness, type Harness, type Signal } from '../helpers/service-harness';
 import { unreadInKernel } from '../helpers/socket-queue';

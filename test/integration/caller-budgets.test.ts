@@ -1,14 +1,14 @@
 // The caller budgets of the Security model, met as an unprivileged user meets them: through a
 // real dbus-daemon with our policy, as uid 65534 (and 1), against 1,000 maps x 4 paths,
 // where one GetManagedObjects reply is about 6 MB. Only the bucket arithmetic is unit-tested
-// (test/service/caller-budget.test.ts); these check that the service applies it to every call.
+// (test/frontends/dbus/caller-budgets.test.ts); these check that the service applies it to every call.
 // The reads use busctl (sd-bus parses 6 MB ten times faster than dbus-next), so the client,
 // not the budget, is never what limits the rate; bursts go through test/helpers/bus-call.js.
 import * as dbus from 'dbus-next';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MANAGER_IFACE } from '../../src/dbus/api';
-import { sizeOf } from '../../src/dbus/wire';
-import { DEFAULT_BUDGET } from '../../src/service/caller-budget';
+import { MANAGER_IFACE } from '../../src/frontends/dbus/api';
+import { sizeOf } from '../../src/frontends/dbus/bus/wire';
+import { DEFAULT_BUDGET } from '../../src/frontends/dbus/caller-budgets';
 import { NOBODY, runAs, spawnAs } from '../helpers/dbus-daemon';
 import { BUS_NAME, ROOT_PATH, startHarness, type Harness } from '../helpers/service-harness';
 import { hammerAs, multipathdReads, untilReadsExceed } from '../helpers/unprivileged-callers';

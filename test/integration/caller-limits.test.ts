@@ -4,8 +4,8 @@
 // more often; root is not throttled. The CPU it costs is measured against the same
 // hammering as root in the same run: a ratio holds on a slow day, a fixed figure does not.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MANAGER_IFACE } from '../../src/dbus/api';
-import { callMethod } from '../../src/dbus/connection';
+import { MANAGER_IFACE } from '../../src/frontends/dbus/api';
+import { callMethod } from '../../src/frontends/dbus/bus/connection';
 import { NOBODY } from '../helpers/dbus-daemon';
 import { BUS_NAME, ROOT_PATH, startHarness, type Harness } from '../helpers/service-harness';
 import { hammerAs, multipathdReads as reads, untilReadsExceed } from '../helpers/unprivileged-callers';

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPrivateBus, type PrivateBus } from '../../src/demo/private-bus';
+import { startPrivateBus, type PrivateBus } from '../../src/cli/private-bus';
 import { BUS_NAME, CLI, run, startHarness, type Harness } from '../helpers/service-harness';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mpdbus-cli-'));

@@ -5,8 +5,8 @@
 import { spawn } from 'node:child_process';
 import * as fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BUS_NAME, MAP_IFACE, mapObjectPath, PATH_IFACE, pathObjectPath, ROOT_PATH } from '../../src/dbus/api';
-import { callMethod } from '../../src/dbus/connection';
+import { BUS_NAME, MAP_IFACE, mapObjectPath, PATH_IFACE, pathObjectPath, ROOT_PATH } from '../../src/frontends/dbus/api';
+import { callMethod } from '../../src/frontends/dbus/bus/connection';
 import { MultipathdSimulator } from '../../src/sim/simulator';
 import { SimTopology } from '../../src/sim/topology';
 import { assertObjectGraph } from '../helpers/object-graph';

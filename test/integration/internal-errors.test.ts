@@ -4,11 +4,11 @@
 // dependency at one entry point; vitest fails a test file on any unhandled rejection or
 // uncaught exception, which is what these used to be.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BUS_NAME, mapObjectPath, ROOT_PATH } from '../../src/dbus/api';
-import { callMethod } from '../../src/dbus/connection';
-import type { DmSource } from '../../src/dm/reader';
+import { BUS_NAME, mapObjectPath, ROOT_PATH } from '../../src/frontends/dbus/api';
+import { callMethod } from '../../src/frontends/dbus/bus/connection';
+import type { DmSource } from '../../src/sources/device-mapper/reader';
 import type { DmDeviceInfo } from '../../src/native/addon';
-import type { Sink } from '../../src/service/sink';
+import type { Sink } from '../../src/core/events';
 import { MultipathdSimulator } from '../../src/sim/simulator';
 import { fakeMonitor } from '../helpers/fake-monitor';
 import { fakeTimers } from '../helpers/fake-timers';

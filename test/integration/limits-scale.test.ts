@@ -4,8 +4,8 @@
 // (show/status/monitor switching to pages: test/integration/limits.test.ts, on a smaller
 // limit; dbus-next's decoder would make them take half a minute here, see README Performance.)
 import { afterEach, describe, expect, it } from 'vitest';
-import { MANAGER_IFACE } from '../../src/dbus/api';
-import { callMethod } from '../../src/dbus/connection';
+import { MANAGER_IFACE } from '../../src/frontends/dbus/api';
+import { callMethod } from '../../src/frontends/dbus/bus/connection';
 import { busctlPages } from '../helpers/pages';
 import { BUS_NAME, busctl, ROOT_PATH, startHarness, type Harness } from '../helpers/service-harness';
 

@@ -2,8 +2,8 @@
 // disconnects any sender that exceeds it, as the system bus does at 32 MiB), a topology
 // whose GetManagedObjects would exceed it, and the clients a user runs.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MANAGER_IFACE, mapObjectPath } from '../../src/dbus/api';
-import { callMethod } from '../../src/dbus/connection';
+import { MANAGER_IFACE, mapObjectPath } from '../../src/frontends/dbus/api';
+import { callMethod } from '../../src/frontends/dbus/bus/connection';
 import { NOBODY } from '../helpers/dbus-daemon';
 import { busctlPages } from '../helpers/pages';
 import { BUS_NAME, busctl, CLI, ROOT_PATH, run, startHarness, type Harness } from '../helpers/service-harness';

@@ -6,8 +6,8 @@
 // every event once and in order even when the service had to drop signals.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as path from 'node:path';
-import { BUS_NAME, MAP_IFACE } from '../../src/dbus/api';
-import { callMethod, connectBus, disconnect } from '../../src/dbus/connection';
+import { BUS_NAME, MAP_IFACE } from '../../src/frontends/dbus/api';
+import { callMethod, connectBus, disconnect } from '../../src/frontends/dbus/bus/connection';
 import { CLI, startHarness, type Harness } from '../helpers/service-harness';
 import { groupMembers, killGroup, startGroup, type GroupRun } from '../helpers/process-group';
 import { connectionsOf, forge, FORGED_MAP, MAX_SERIAL } from '../helpers/forged-signals';

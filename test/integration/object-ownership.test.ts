@@ -6,7 +6,7 @@
 // (InterfacesAdded/Removed, PropertiesChanged) holds exactly what GetManagedObjects says.
 import * as fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MANAGER_IFACE, mapObjectPath, PATH_IFACE, pathObjectPath, ROOT_PATH } from '../../src/dbus/api';
+import { MANAGER_IFACE, mapObjectPath, PATH_IFACE, pathObjectPath, ROOT_PATH } from '../../src/frontends/dbus/api';
 import { MultipathdSimulator } from '../../src/sim/simulator';
 import type { SimMap } from '../../src/sim/topology';
 import { assertObjectGraph } from '../helpers/object-graph';

@@ -2,8 +2,8 @@
 // present throughout a paged read is returned exactly once, in byte order, never more than
 // `max` a page. Maps are removed and added back between pages, on both sides of the cursor.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MANAGER_IFACE } from '../../src/dbus/api';
-import { callMethod } from '../../src/dbus/connection';
+import { MANAGER_IFACE } from '../../src/frontends/dbus/api';
+import { callMethod } from '../../src/frontends/dbus/bus/connection';
 import { BUS_NAME, ROOT_PATH, startHarness, type Harness } from '../helpers/service-harness';
 
 const MAPS = 12;

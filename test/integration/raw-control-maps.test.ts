@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPrivateBus, type PrivateBus } from '../../src/demo/private-bus';
+import { startPrivateBus, type PrivateBus } from '../../src/cli/private-bus';
 import { MultipathdSimulator } from '../../src/sim/simulator';
 import { CLI, run } from '../helpers/service-harness';
 

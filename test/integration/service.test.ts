@@ -2,8 +2,8 @@
 // separate connection that records signals. multipathd and the kernel are simulated; the
 // real-kernel tier (test/vm) repeats the important parts on dm-multipath.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { MANAGER_IFACE, MAP_IFACE, mapObjectPath, PATH_IFACE, pathObjectPath } from '../../src/dbus/api';
-import { callMethod, getManagedObjects } from '../../src/dbus/connection';
+import { MANAGER_IFACE, MAP_IFACE, mapObjectPath, PATH_IFACE, pathObjectPath } from '../../src/frontends/dbus/api';
+import { callMethod, getManagedObjects } from '../../src/frontends/dbus/bus/connection';
 import { BUS_NAME, busctl, ROOT_PATH, run, startHarness, type Harness } from '../helpers/service-harness';
 
 let h: Harness;

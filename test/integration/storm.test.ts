@@ -3,8 +3,8 @@
 // and the published state equals the simulated truth afterwards. A bus that stops reading
 // during a storm: backpressure.test.ts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PATH_IFACE, pathObjectPath } from '../../src/dbus/api';
-import { getManagedObjects } from '../../src/dbus/connection';
+import { PATH_IFACE, pathObjectPath } from '../../src/frontends/dbus/api';
+import { getManagedObjects } from '../../src/frontends/dbus/bus/connection';
 import { BUS_NAME, ROOT_PATH, startHarness, type Harness } from '../helpers/service-harness';
 
 const EVENTS = 10_000;

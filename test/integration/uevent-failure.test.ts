@@ -4,9 +4,9 @@
 // false at once, reopen with backoff, and once events flow again re-read everything and
 // say Resynchronized("uevent-reopened"), all judged on a real dbus-daemon.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MANAGER_IFACE } from '../../src/dbus/api';
+import { MANAGER_IFACE } from '../../src/frontends/dbus/api';
 import { NativeError, openUeventMonitor, type UeventHandlers, type UeventMonitor } from '../../src/native/addon';
-import type { OpenMonitor } from '../../src/service/service';
+import type { OpenMonitor } from '../../src/core/engine';
 import { canTrigger, trigger } from '../helpers/native';
 import { BUS_NAME, busctl, ROOT_PATH, startHarness, type Harness } from '../helpers/service-harness';
 

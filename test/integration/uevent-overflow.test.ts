@@ -4,9 +4,9 @@
 // the re-read finds (marked Synthesized in the history), then Resynchronized("overflow");
 // the socket stays open, and the metrics count one overflow.
 import { afterEach, describe, expect, it } from 'vitest';
-import { MANAGER_IFACE, MAP_IFACE, mapObjectPath, PATH_IFACE, pathObjectPath } from '../../src/dbus/api';
-import { callMethod, getManagedObjects } from '../../src/dbus/connection';
-import { MetricsSink } from '../../src/metrics/metrics-sink';
+import { MANAGER_IFACE, MAP_IFACE, mapObjectPath, PATH_IFACE, pathObjectPath } from '../../src/frontends/dbus/api';
+import { callMethod, getManagedObjects } from '../../src/frontends/dbus/bus/connection';
+import { MetricsSink } from '../../src/outputs/metrics/metrics-sink';
 import { fakeMonitor } from '../helpers/fake-monitor';
 import { sampleValue } from '../helpers/prometheus';
 import { BUS_NAME, ROOT_PATH, startHarness, type Harness } from '../helpers/service-harness';

@@ -6,10 +6,10 @@
 import * as fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseConfigFile } from '../../src/config/config-file';
-import { parseMultipathStatus, parseMultipathTable } from '../../src/dm/multipath-status';
-import { parseUevent } from '../../src/kernel/uevent';
-import { parseShowConfig } from '../../src/multipathd/show-config';
-import { parseShowMaps } from '../../src/multipathd/maps-json';
+import { parseMultipathStatus, parseMultipathTable } from '../../src/sources/device-mapper/multipath-status';
+import { parseUevent } from '../../src/sources/uevents/parse';
+import { parseShowConfig } from '../../src/sources/multipathd/show-config';
+import { parseShowMaps } from '../../src/sources/multipathd/maps-json';
 import type { Result } from '../../src/util/result';
 import { fixture, recordedDatagrams } from '../helpers/fixtures';
 

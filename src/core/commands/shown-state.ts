@@ -1,0 +1,46 @@
+// The state as clients have been shown it: a sink on the event stream, after the D-Bus
+// publisher, so what it holds at the end of a burst is what the bus already says. A
+// management method waits here until its effect is part of it.
+import type { Timers } from '../coalescer';
+import type { Topology } from '../../model/topology';
+import type { Burst, Sink } from '../events';
+
+interface Waiter {
+  visible: (now: Topology) => boolean;
+  done: (seen: boolean) => void;
+}
+
+export class PublishedState implements Sink {
+  private current: Topology = new Map();
+  private readonly waiters = new Set<Waiter>();
+
+  constructor(private readonly timers: Timers) {}
+
+  get topology(): Topology {
+    return this.current;
+  }
+
+  event(): void {}
+
+  burst(b: Burst): void {
+    this.current = b.topology;
+    for (const w of this.waiters) if (w.visible(b.topology)) w.done(true);
+  }
+
+  /** Resolves true as soon as the published state satisfies `visible` (now, or at a burst's end), false after `ms`. */
+  until(visible: (now: Topology) => boolean, ms: number): Promise<boolean> {
+    if (visible(this.current)) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const w: Waiter = {
+        visible,
+        done: (seen) => {
+          this.waiters.delete(w);
+          this.timers.clearTimeout(timer);
+          resolve(seen);
+        },
+      };
+      const timer = this.timers.setTimeout(() => w.done(false), ms);
+      this.waiters.add(w);
+    });
+  }
+}

@@ -1,0 +1,107 @@
+// The model as D-Bus objects: pure functions from snapshots to property values, so the
+// export layer only reads what the model holds.
+import {
+  escapePathElement,
+  groupObjectPath,
+  MAP_IFACE,
+  mapObjectPath,
+  PATH_GROUP_IFACE,
+  PATH_IFACE,
+  pathObjectPath,
+} from './api';
+import type { Props, PropsView } from './bus/object-server';
+import { mapHealth, validPaths, type MapState, type PathState } from '../../model/topology';
+
+export function pathObjectFor(p: PathState): string {
+  return pathObjectPath(p.device || p.devT);
+}
+
+export function udisksBlockPath(device: string): string {
+  return device ? `/org/freedesktop/UDisks2/block_devices/${escapePathElement(device)}` : '/';
+}
+
+/**
+ * Every object one map contributes (the map, its groups, its paths), each interface a view
+ * of the snapshot: the export layer reads values from the model when it needs them and keeps
+ * no copy (see PropsView).
+ */
+export function mapObjects(map: MapState): Map<string, Map<string, PropsView>> {
+  const out = new Map<string, Map<string, PropsView>>();
+  out.set(mapObjectPath(map.wwid), new Map([[MAP_IFACE, () => mapProps(map)]]));
+  for (const g of map.groups) out.set(groupObjectPath(map.wwid, g.number), new Map([[PATH_GROUP_IFACE, () => groupProps(map, g)]]));
+  for (const p of map.paths.values()) out.set(pathObjectFor(p), new Map([[PATH_IFACE, () => pathProps(map, p)]]));
+  return out;
+}
+
+/** The same objects with their values read now, for a one-off print. */
+export function mapObjectValues(map: MapState): Map<string, Map<string, Props>> {
+  const out = new Map<string, Map<string, Props>>();
+  for (const [path, ifaces] of mapObjects(map)) out.set(path, new Map([...ifaces].map(([i, view]) => [i, view()])));
+  return out;
+}
+
+function mapProps(map: MapState): Props {
+  return {
+    Name: map.name,
+    Wwid: map.wwid,
+    SysfsName: map.sysfsName,
+    DevT: map.devT,
+    Size: map.size,
+    Vendor: map.vendor,
+    Product: map.product,
+    Revision: map.revision,
+    Features: map.features,
+    HardwareHandler: map.hardwareHandler,
+    WriteProtect: map.writeProtect,
+    DmState: map.dmState,
+    Failback: map.failback,
+    Queueing: map.queueing,
+    Health: mapHealth(map),
+    NumPaths: map.paths.size,
+    ValidPaths: validPaths(map),
+    PathFaults: map.pathFaults,
+    SwitchGroup: map.switchGroup,
+    MapLoads: map.mapLoads,
+    QueueTimeouts: map.queueTimeouts,
+    PathGroups: map.groups.map((g) => groupObjectPath(map.wwid, g.number)),
+    Paths: [...map.paths.values()].map(pathObjectFor),
+  };
+}
+
+function groupProps(map: MapState, g: MapState['groups'][number]): Props {
+  return {
+    Number: g.number,
+    Selector: g.selector,
+    Priority: g.priority,
+    DmState: g.dmState,
+    Marginal: g.marginal,
+    Map: mapObjectPath(map.wwid),
+    Paths: g.paths.flatMap((devT) => {
+      const p = map.paths.get(devT);
+      return p ? [pathObjectFor(p)] : [];
+    }),
+  };
+}
+
+function pathProps(map: MapState, p: PathState): Props {
+  return {
+    Device: p.device,
+    DevT: p.devT,
+    DmState: p.dmState,
+    DeviceState: p.deviceState,
+    CheckerState: p.checkerState,
+    Checker: p.checker,
+    Priority: p.priority,
+    HostWwnn: p.hostWwnn,
+    HostWwpn: p.hostWwpn,
+    TargetWwnn: p.targetWwnn,
+    TargetWwpn: p.targetWwpn,
+    HostAdapter: p.hostAdapter,
+    Lun: p.lun,
+    Marginal: p.marginal,
+    FailCount: p.failCount,
+    Map: mapObjectPath(map.wwid),
+    PathGroup: groupObjectPath(map.wwid, p.group),
+    UDisksBlock: udisksBlockPath(p.device),
+  };
+}

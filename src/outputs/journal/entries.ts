@@ -1,0 +1,72 @@
+// Which transitions become journal entries, and what each says. Every kind has its own
+// MESSAGE_ID (generated once, never to change: users filter and alert on them), explained
+// by catalog/multipath-dbus.catalog for `journalctl -x`.
+import { validPaths, type MapState } from '../../model/topology';
+import type { EventName, ServiceEvent } from '../../core/events';
+import type { LogLevel } from '../../util/log';
+import type { JournalFields } from './native-protocol';
+
+interface Kind {
+  id: string;
+  level: LogLevel;
+  message: (e: ServiceEvent, map: MapState | undefined) => string;
+}
+
+const named = (m: MapState | undefined) => (m ? `${m.name} (${m.wwid})` : 'an unknown map');
+const pathOf = (e: ServiceEvent) => `${e.path?.device || 'path'} (${e.path?.devT})`;
+const counted = (m: MapState | undefined) => (m ? `${validPaths(m)} of ${m.paths.size} paths valid` : '');
+
+export const JOURNAL_KINDS: Partial<Record<EventName, Kind>> = {
+  PathFailed: { id: 'd29dba0f94eb41eaa4fe9653adac4153', level: 'warning', message: (e, m) => `path ${pathOf(e)} of ${named(m)} failed; ${counted(m)}` },
+  PathReinstated: { id: '8616cd80b9e6471795f7dc8c03c9066b', level: 'notice', message: (e, m) => `path ${pathOf(e)} of ${named(m)} reinstated; ${counted(m)}` },
+  Failed: { id: '9e4fc1eb0d074265b8d339ba5793147c', level: 'error', message: (_, m) => `map ${named(m)} failed: no valid path left` },
+  Restored: { id: 'b809c42b4bea40a992bea763ede22b54', level: 'notice', message: (_, m) => `map ${named(m)} restored; ${counted(m)}` },
+  PolicyChanged: {
+    id: 'e3e01fd4c7824a68aa53b0d3517c0802',
+    level: 'info',
+    message: (e, m) => `map ${named(m)}: ${(e.data.Properties.value as string[]).join(', ')} changed`,
+  },
+  Resynchronized: { id: '2c4edc1083b34ccd83176312f4b370b8', level: 'notice', message: (e) => `re-read all multipath state after lost events (${e.data.Reason.value})` },
+};
+
+export const SYSLOG_PRIORITY: Record<LogLevel, number> = { error: 3, warning: 4, notice: 5, info: 6, debug: 7 };
+// Map names and WWIDs come from multipathd, object paths from callers: keep one hostile value
+// from making the entry huge.
+export const MAX_VALUE_CHARS = 1024;
+
+export interface JournalEntry {
+  level: LogLevel;
+  message: string;
+  fields: JournalFields;
+}
+
+/** The journal entry for a transition, or undefined for the kinds not journaled (objects coming and going). */
+export function journalEntry(e: ServiceEvent): JournalEntry | undefined {
+  const kind = JOURNAL_KINDS[e.name];
+  if (!kind) return undefined;
+  const m = e.map;
+  const message = kind.message(e, m).slice(0, MAX_VALUE_CHARS);
+  const fields: [string, string][] = [
+    ['MESSAGE', message],
+    ['MESSAGE_ID', kind.id],
+    ['PRIORITY', String(SYSLOG_PRIORITY[kind.level])],
+    ['SYSLOG_IDENTIFIER', 'multipath-dbus'],
+    ['MULTIPATH_SERIAL', String(e.serial)],
+  ];
+  const add = (name: string, value: string | number | undefined) => {
+    if (value !== undefined && value !== '') fields.push([name, String(value).slice(0, MAX_VALUE_CHARS)]);
+  };
+  if (m) {
+    add('MULTIPATH_MAP', m.name);
+    add('MULTIPATH_WWID', m.wwid);
+    add('MULTIPATH_VALID_PATHS', validPaths(m));
+  }
+  // The device the entry is about: the path for path entries, the map's dm device otherwise.
+  add('MULTIPATH_DEVICE', e.path ? e.path.device : m?.sysfsName);
+  add('MULTIPATH_DEVT', e.path ? e.path.devT : m?.devT);
+  add('MULTIPATH_DM_SEQNUM', e.data.DmSeqnum ? Number(e.data.DmSeqnum.value) : m?.dmSeqnum);
+  if (e.data.Properties) add('MULTIPATH_PROPERTIES', (e.data.Properties.value as string[]).join(','));
+  if (e.data.Reason) add('MULTIPATH_REASON', String(e.data.Reason.value));
+  if (e.name !== 'Resynchronized') add('MULTIPATH_SYNTHESIZED', e.synthesized ? 1 : 0);
+  return { level: kind.level, message, fields };
+}
