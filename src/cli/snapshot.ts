@@ -1,11 +1,12 @@
 // `multipath-dbus snapshot`: read multipathd and device-mapper directly, no D-Bus.
 import { kernelDm, readMultipathMaps } from '../sources/device-mapper/reader';
-import { buildTopology, type SourceReadings } from '../model/build';
+import { buildTopology } from '../model/build';
 import { MultipathdClient } from '../sources/multipathd/client';
 import { parseShowMaps } from '../sources/multipathd/maps-json';
 import { mapObjectValues } from '../frontends/dbus/views';
 import { terminalText } from './terminal-text';
 import { assemble, renderTree, toJson } from './tree';
+import type { SourceReadings } from '../model/readings';
 
 export async function snapshot(opts: { socket?: string; json: boolean }): Promise<number> {
   const readings: SourceReadings = {};

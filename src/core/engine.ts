@@ -8,12 +8,11 @@ import { align8, sizeOf } from '../frontends/dbus/bus/wire';
 import { requestName, releaseName, type BusConnection } from '../frontends/dbus/bus/connection';
 import { readMultipathMaps, type DmSource } from '../sources/device-mapper/reader';
 import { parseUevent } from '../sources/uevents/parse';
-import type { SourceReadings } from '../model/build';
-import { gateSettings } from '../model/clean-values';
+import { cleanSettings } from '../model/clean-values';
 import { TopologyStore } from '../model/store';
 import { MultipathdError } from '../sources/multipathd/client';
 import { parseShowMaps } from '../sources/multipathd/maps-json';
-import { parseShowConfig, type MultipathSettings } from '../sources/multipathd/show-config';
+import { parseShowConfig } from '../sources/multipathd/show-config';
 import type { UeventHandlers, UeventMonitor, UeventMonitorOptions } from '../native/addon';
 import type { ServiceConfig } from '../config/config-file';
 import { rateLimited, type Logger } from '../util/log';
@@ -31,6 +30,7 @@ import { Audit, logEntries, type WriteEntry } from '../outputs/journal/audit';
 import { PolkitAuthority, type Authority } from '../frontends/dbus/polkit/authority';
 import { Management } from './commands/commands';
 import { PublishedState } from './commands/shown-state';
+import type { SourceReadings, MultipathSettings } from '../model/readings';
 
 export interface MultipathdLike {
   request(command: string): Promise<string>;
@@ -454,7 +454,7 @@ export class MultipathService {
     }
     const parsed = parseShowConfig(text);
     if (parsed.ok) {
-      this.settings = gateSettings(parsed.value, (m) => this.deps.log.warning(m));
+      this.settings = cleanSettings(parsed.value, (m) => this.deps.log.warning(m));
       this.configStale = false;
     } else {
       this.deps.log.warning(`multipathd config unreadable: ${parsed.error}`);

@@ -3,8 +3,8 @@
 // order; at the end of a burst each sink is told which maps changed. The D-Bus publisher,
 // metrics and the journal are sinks; none of them changes the model.
 import type { MapState, PathState, Topology } from '../model/topology';
-import type { MultipathSettings } from '../sources/multipathd/show-config';
 import type { EventValue, HistoryEvent } from './history';
+import type { MultipathSettings } from '../model/readings';
 
 export type EventName =
   | 'PathFailed'

@@ -1,8 +1,8 @@
 // Apply one kernel path event to a map at once, without waiting for multipathd.
 // dm-mpath numbers its uevents per map (DM_SEQNUM): an older one than we applied is stale
 // (they can arrive out of order), a jump means we missed some and must re-read that map.
-import type { KernelEvent } from '../sources/uevents/parse';
 import { validPaths, type MapState, type PathState } from './topology';
+import type { KernelEvent } from './readings';
 
 export type PathEvent = Extract<KernelEvent, { kind: 'path' }>;
 

@@ -1,41 +1,22 @@
 // Merge the three sources into one map snapshot. multipathd gives the rich view (names,
 // vendor, checker state); the kernel's dm status is the truth for path and group state and
 // is all we have when multipathd is down; the previous snapshot fills what neither says now.
-import type { DmMultipathStatus, DmMultipathTable } from '../sources/device-mapper/multipath-status';
-import type { MpdGroup, MpdMap, MpdPath } from '../sources/multipathd/maps-json';
 import { cleanText } from './value-limits';
-import { gateMap, type GateWarn } from './clean-values';
+import { cleanMap, type RepairWarn } from './clean-values';
 import type { GroupDmState, GroupState, MapState, PathState, Topology } from './topology';
-
-/** One multipath map as device-mapper reports it. */
-export interface DmMapView {
-  name: string;
-  uuid: string;
-  devT: string;
-  sizeSectors: number;
-  status: DmMultipathStatus;
-  table: DmMultipathTable;
-  /** Kernel name of a member path (dev_t -> sdb); asked only when nothing else named it. */
-  resolveName?: (devT: string) => string | undefined;
-}
-
-/** What one read of the sources produced; undefined means "that source could not be read". */
-export interface SourceReadings {
-  multipathd?: readonly MpdMap[];
-  dm?: readonly DmMapView[];
-}
+import type { DmMapView, DmMultipathStatus, DmMultipathTable, MpdGroup, MpdMap, MpdPath, SourceReadings } from './readings';
 
 export function wwidFromDmUuid(uuid: string): string | undefined {
   return uuid.startsWith('mpath-') ? uuid.slice('mpath-'.length) : undefined;
 }
 
 /**
- * The topology one reading describes. Every value passes the gate (gate.ts), and each object
+ * The topology one reading describes. Every value is made to fit (clean-values.ts), and each object
  * gets exactly one owner: a WWID listed twice, or a path device (or dev_t) named by two maps,
  * is published once and reported through `warn`. A WWID goes to the map already published under
  * it (a newcomer repeating it is ignored), else to the first map listed; a path to the first map.
  */
-export function buildTopology(readings: SourceReadings, previous: Topology, warn: GateWarn = () => undefined): Topology {
+export function buildTopology(readings: SourceReadings, previous: Topology, warn: RepairWarn = () => undefined): Topology {
   const mpdByWwid = new Map<string, MpdMap>();
   for (const m of readings.multipathd ?? []) if (m.wwid) keepOne(mpdByWwid, cleanText(m.wwid), m, previous, 'multipathd', warn);
   const dmByWwid = new Map<string, DmMapView>();
@@ -57,13 +38,13 @@ export function buildTopology(readings: SourceReadings, previous: Topology, warn
   const owners = new Map<string, string>();
   for (const wwid of wwids) {
     const map = buildMap(wwid, mpdByWwid.get(wwid), dmByWwid.get(wwid), previous.get(wwid));
-    if (map) next.set(wwid, claimPaths(gateMap(map, warn), owners, warn));
+    if (map) next.set(wwid, claimPaths(cleanMap(map, warn), owners, warn));
   }
   return next;
 }
 
 /** Record `m` under `wwid` unless another map holds it; the map published under it last time keeps it. */
-function keepOne<M extends { name: string }>(byWwid: Map<string, M>, wwid: string, m: M, previous: Topology, source: string, warn: GateWarn): void {
+function keepOne<M extends { name: string }>(byWwid: Map<string, M>, wwid: string, m: M, previous: Topology, source: string, warn: RepairWarn): void {
   const first = byWwid.get(wwid);
   if (!first) {
     byWwid.set(wwid, m);
@@ -78,7 +59,7 @@ function keepOne<M extends { name: string }>(byWwid: Map<string, M>, wwid: strin
  * Drop each repeated path group, and each path whose object (its device name, or its dev_t without one) or whose dev_t
  * another path already claimed: one object, one owner. `owners` maps a claim to its map.
  */
-function claimPaths(map: MapState, owners: Map<string, string>, warn: GateWarn): MapState {
+function claimPaths(map: MapState, owners: Map<string, string>, warn: RepairWarn): MapState {
   const dropped = new Set<string>();
   for (const p of map.paths.values()) {
     const claims = [`object ${p.device || p.devT}`, ...(p.devT ? [`dev_t ${p.devT}`] : [])];

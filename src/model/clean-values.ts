@@ -1,4 +1,4 @@
-// The one gate between outside data and the model. Everything the model holds ends up in a
+// The one place between outside data and the model where values are made to fit. Everything the model holds ends up in a
 // D-Bus message, and the bus refuses the whole message (dbus-daemon disconnects the sender)
 // for one string with a NUL or invalid UTF-8, and our marshaller throws for an int32 out of
 // range. So each value is made one D-Bus can carry here, where multipathd's and the kernel's
@@ -6,11 +6,11 @@
 // of range is clamped, and each repair is reported naming the map or path and the field.
 // Object paths need nothing here: every element is escaped (api.ts) and so always valid.
 import { cleanText, fitInteger, U64_MAX } from './value-limits';
-import type { MultipathSettings } from '../sources/multipathd/show-config';
 import type { GroupState, MapState, PathState } from './topology';
+import type { MultipathSettings } from './readings';
 
 /** Told about each repaired value: which object, which field (its D-Bus name), what was done. */
-export type GateWarn = (message: string) => void;
+export type RepairWarn = (message: string) => void;
 
 type Kind = 's' | 'u' | 'i';
 
@@ -30,7 +30,7 @@ const PATH_FIELDS: [keyof PathState, Kind][] = [
 const propertyName = (field: string) => field[0].toUpperCase() + field.slice(1);
 
 /** Repair the fields of one record by its table; the same object when nothing needed it. */
-function gateRecord<T extends object>(record: T, fields: [keyof T, Kind][], subject: () => string, warn: GateWarn): T {
+function gateRecord<T extends object>(record: T, fields: [keyof T, Kind][], subject: () => string, warn: RepairWarn): T {
   let out: T | undefined;
   for (const [field, kind] of fields) {
     const v = record[field] as unknown;
@@ -53,7 +53,7 @@ function gateRecord<T extends object>(record: T, fields: [keyof T, Kind][], subj
 }
 
 /** A map snapshot every value of which D-Bus can carry; paths re-keyed by their repaired dev_t. */
-export function gateMap(map: MapState, warn: GateWarn): MapState {
+export function cleanMap(map: MapState, warn: RepairWarn): MapState {
   const out = gateRecord(map, MAP_FIELDS, () => `map ${map.name} (${map.wwid})`, warn);
   const mapName = out.name;
   let changed = out !== map;
@@ -77,7 +77,7 @@ export function gateMap(map: MapState, warn: GateWarn): MapState {
 }
 
 /** multipathd's settings, the same way (they are the Manager's properties). */
-export function gateSettings(s: MultipathSettings, warn: GateWarn): MultipathSettings {
+export function cleanSettings(s: MultipathSettings, warn: RepairWarn): MultipathSettings {
   const findMultipaths = cleanText(s.findMultipaths);
   if (findMultipaths !== s.findMultipaths) warn('multipathd config: FindMultipaths holds a NUL or invalid UTF-8; replaced by U+FFFD');
   const pollingInterval = fitInteger('u', s.pollingInterval);

@@ -3,11 +3,12 @@
 // snapshots before and after and the transitions between them.
 import type { PathEvent } from './apply-event';
 import { applyPathEvent } from './apply-event';
-import { buildTopology, type SourceReadings } from './build';
-import type { GateWarn } from './clean-values';
+import { buildTopology } from './build';
+import type { RepairWarn } from './clean-values';
 import { diffMap, type Transition } from './diff';
 import { sameMap } from './equal';
 import type { MapState, Topology } from './topology';
+import type { SourceReadings } from './readings';
 
 export interface MapChange {
   wwid: string;
@@ -52,8 +53,8 @@ export class TopologyStore {
     }
   }
 
-  /** Replace the state with a fresh reading; returns only the maps that really changed. `warn` hears each value the gate repaired. */
-  applyReadings(readings: SourceReadings, warn?: GateWarn): MapChange[] {
+  /** Replace the state with a fresh reading; returns only the maps that really changed. `warn` hears each value clean-values.ts repaired. */
+  applyReadings(readings: SourceReadings, warn?: RepairWarn): MapChange[] {
     const next = buildTopology(readings, this.maps, warn);
     if (next === this.maps) return [];
     const changes: MapChange[] = [];

@@ -1,6 +1,7 @@
-// What a D-Bus message can carry. dbus-daemon drops the connection of a sender whose message
+// The limits every value the model holds keeps, so that any front end can carry it: those
+// of D-Bus, the strictest. dbus-daemon drops the connection of a sender whose message
 // holds a string with a NUL or invalid UTF-8, and integers have fixed widths. The model's
-// gate (src/model/clean-values.ts) makes outside data fit these rules; the object server asserts them.
+// clean-values.ts makes outside data fit these rules; the D-Bus object server asserts them.
 
 export const U32_MAX = 0xffff_ffff;
 export const I32_MIN = -0x8000_0000;
@@ -11,7 +12,7 @@ export const U64_MAX = (1n << 64n) - 1n;
 const FORBIDDEN = /\0|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 const FORBIDDEN_ALL = new RegExp(FORBIDDEN.source, 'g');
 
-export function carriableString(s: string): boolean {
+export function validText(s: string): boolean {
   return !FORBIDDEN.test(s);
 }
 

@@ -3,10 +3,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseMultipathStatus, parseMultipathTable } from '../../src/sources/device-mapper/multipath-status';
 import { readUeventRecording } from '../../src/sources/uevents/recording';
-import { parseUevent, type KernelEvent } from '../../src/sources/uevents/parse';
-import type { DmMapView } from '../../src/model/build';
+import { parseUevent } from '../../src/sources/uevents/parse';
 import { parseShowMaps } from '../../src/sources/multipathd/maps-json';
-import type { MpdMap } from '../../src/sources/multipathd/maps-json';
+import type { KernelEvent, DmMapView, MpdMap } from '../../src/model/readings';
 
 export const FIXTURES = path.resolve(__dirname, '..', 'fixtures');
 

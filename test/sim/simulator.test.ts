@@ -2,14 +2,15 @@
 // multipathd's JSON — and each must look like the real thing recorded in test/fixtures.
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseMultipathStatus, parseMultipathTable } from '../../src/sources/device-mapper/multipath-status';
-import { parseUevent, splitUevent, type KernelEvent } from '../../src/sources/uevents/parse';
+import { parseUevent, splitUevent } from '../../src/sources/uevents/parse';
 import { MultipathdClient, type MultipathdError } from '../../src/sources/multipathd/client';
-import { parseShowMaps, type MpdMap } from '../../src/sources/multipathd/maps-json';
+import { parseShowMaps } from '../../src/sources/multipathd/maps-json';
 import { NativeError } from '../../src/native/addon';
 import { parseCommand } from '../../src/sim/commands';
 import { mpathName, sdDevT, sdName, simWwid } from '../../src/sim/naming';
 import { MultipathdSimulator } from '../../src/sim/simulator';
 import { fixture, recordedDatagrams } from '../helpers/fixtures';
+import type { KernelEvent, MpdMap } from '../../src/model/readings';
 
 const sim = (topology: ConstructorParameters<typeof MultipathdSimulator>[0]['topology'] = 'small') =>
   new MultipathdSimulator({ socket: '@unused', topology });

@@ -8,41 +8,7 @@
 //         ( <selector> <#selector-args> <args>* <#paths> <#selector-path-args>
 //           ( <dev_t> <selector-path-args>* )+ )+
 import { fail, ok, quoteSnippet, type Result } from '../../util/result';
-
-export interface DmPathStatus {
-  devT: string;
-  active: boolean;
-  failCount: number;
-}
-
-export interface DmGroupStatus {
-  state: 'active' | 'enabled' | 'disabled';
-  paths: DmPathStatus[];
-}
-
-export interface DmMultipathStatus {
-  featureArgs: string[];
-  hwHandlerArgs: string[];
-  /** 1-based; the group the kernel will use next (0 only when there are no groups). */
-  nextGroup: number;
-  /** In table order: group N is groups[N - 1]. */
-  groups: DmGroupStatus[];
-}
-
-export interface DmGroupTable {
-  /** "service-time 0": name, argument count and arguments, as multipathd prints it. */
-  selector: string;
-  paths: { devT: string; args: string[] }[];
-}
-
-export interface DmMultipathTable {
-  /** "0" or "1 queue_if_no_path", as multipathd prints it. */
-  features: string;
-  /** "1 alua" or "0". */
-  hardwareHandler: string;
-  initialGroup: number;
-  groups: DmGroupTable[];
-}
+import type { DmPathStatus, DmGroupStatus, DmMultipathStatus, DmGroupTable, DmMultipathTable } from '../../model/readings';
 
 const GROUP_STATE = { A: 'active', E: 'enabled', D: 'disabled' } as const;
 const DEV_T = /^\d{1,10}:\d{1,10}$/;

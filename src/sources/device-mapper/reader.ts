@@ -3,9 +3,9 @@
 import * as fs from 'node:fs';
 import * as addon from '../../native/addon';
 import type { DmDeviceInfo, DmTargetLine } from '../../native/addon';
-import type { DmMapView } from '../../model/build';
 import type { Result } from '../../util/result';
 import { parseMultipathStatus, parseMultipathTable } from './multipath-status';
+import type { DmMapView } from '../../model/readings';
 
 /** The device-mapper seam: the addon by default, the simulator's fake in tests and the demo. */
 export interface DmSource {

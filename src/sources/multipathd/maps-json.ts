@@ -3,56 +3,7 @@
 // so a vendor or product holding `"` or `\` turns the reply into invalid JSON. Such a reply
 // is read line by line, the way multipathd writes it, with every string taken verbatim.
 import { fail, ok, quoteSnippet, type Result } from '../../util/result';
-
-export interface MpdPath {
-  dev: string;
-  devT: string;
-  dmState: string;
-  devState: string;
-  checkerState: string;
-  checker: string;
-  priority: number;
-  hostWwnn: string;
-  hostWwpn: string;
-  targetWwnn: string;
-  targetWwpn: string;
-  hostAdapter: string;
-  /** lun_hex */
-  lun: string;
-  marginal: boolean;
-}
-
-export interface MpdGroup {
-  number: number;
-  selector: string;
-  priority: number;
-  dmState: string;
-  marginal: boolean;
-  paths: MpdPath[];
-}
-
-export interface MpdMap {
-  name: string;
-  /** multipathd's "uuid": the WWID, exactly as multipathd and udev hold it. */
-  wwid: string;
-  sysfs: string;
-  failback: string;
-  queueing: string;
-  numPaths: number;
-  writeProt: string;
-  dmState: string;
-  features: string;
-  hwhandler: string;
-  pathFaults: number;
-  vendor: string;
-  product: string;
-  revision: string;
-  switchGroup: number;
-  mapLoads: number;
-  totalQTime: number;
-  qTimeouts: number;
-  groups: MpdGroup[];
-}
+import type { MpdPath, MpdGroup, MpdMap } from '../../model/readings';
 
 export interface ShowMaps {
   maps: MpdMap[];

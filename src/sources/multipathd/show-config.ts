@@ -2,20 +2,7 @@
 // `section {` ... `}` blocks, `keyword value` lines; string values are quoted, a `"` inside
 // doubled (""). Only the settings a client shows are kept; other sections are skipped.
 import { fail, ok, quoteSnippet, type Result } from '../../util/result';
-
-export interface BlacklistEntry {
-  /** devnode | wwid | property | protocol | device */
-  kind: string;
-  pattern: string;
-}
-
-export interface MultipathSettings {
-  userFriendlyNames: boolean;
-  findMultipaths: string;
-  pollingInterval: number;
-  blacklist: BlacklistEntry[];
-  blacklistExceptions: BlacklistEntry[];
-}
+import type { BlacklistEntry, MultipathSettings } from '../../model/readings';
 
 // multipathd's built-in defaults, for a keyword its reply leaves out.
 const BUILTIN = { userFriendlyNames: false, findMultipaths: 'strict', pollingInterval: 5 };

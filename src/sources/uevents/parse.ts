@@ -2,28 +2,9 @@
 // "action@devpath\0KEY=VALUE\0..." for every device in the system; only dm-N block devices
 // matter here, and among them dm-mpath's PATH_FAILED / PATH_REINSTATED change events.
 import { U32_MAX } from '../../model/value-limits';
+import type { KernelEvent } from '../../model/readings';
 import { fail, ok, quoteSnippet, type Result } from '../../util/result';
 
-export type KernelEvent =
-  | {
-      kind: 'path';
-      action: 'failed' | 'reinstated';
-      /** DM_UUID without "mpath-". */
-      wwid: string;
-      mapName: string;
-      /** "dm-0" */
-      sysfs: string;
-      /** The map's MAJOR:MINOR. */
-      mapDevT: string;
-      /** DM_PATH: the path's major:minor. */
-      pathDevT: string;
-      validPaths: number;
-      /** Per map, not global: order a map's events by it. */
-      dmSeqnum: number;
-      /** The kernel's global SEQNUM. */
-      seqnum: number;
-    }
-  | { kind: 'map'; action: 'add' | 'remove' | 'change'; sysfs: string; mapDevT: string; seqnum: number; mapName?: string; wwid?: string };
 
 export type UeventParse = { kind: 'event'; event: KernelEvent } | { kind: 'ignored' } | { kind: 'malformed'; reason: string };
 

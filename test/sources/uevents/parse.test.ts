@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { readUeventRecording } from '../../../src/sources/uevents/recording';
-import { parseUevent, splitUevent, type KernelEvent } from '../../../src/sources/uevents/parse';
+import { parseUevent, splitUevent } from '../../../src/sources/uevents/parse';
 import { recordedDatagrams } from '../../helpers/fixtures';
+import type { KernelEvent } from '../../../src/model/readings';
 
 const WWID_A = '1Linux_scsi_debug_2000';
 const WWID_B = '1Linux_scsi_debug_2001';

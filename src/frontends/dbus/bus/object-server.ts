@@ -7,7 +7,7 @@ import * as dbus from 'dbus-next';
 import type { BusConnection } from './connection';
 import { signatureOf, type InterfaceSpec, type MethodSpec } from './interface-spec';
 import { nodeXml, OBJECT_MANAGER, STANDARD } from './introspect';
-import { carriableString, I32_MAX, I32_MIN, U32_MAX, U64_MAX } from '../../../model/value-limits';
+import { validText, I32_MAX, I32_MIN, U32_MAX, U64_MAX } from '../../../model/value-limits';
 import { variant } from './values';
 import { align8, MessageTooLarge, parseSignature, premarshalObject, type ObjectInterfaces, type Premarshalled } from './wire';
 
@@ -125,14 +125,14 @@ const OBJECT_PATH = /^\/$|^(\/[A-Za-z0-9_]+)+$/;
 
 /**
  * Why a value does not fit its type (undefined: it fits). Outside data was made to fit at
- * the model's gate; this is the assertion that nothing reached a message around it, since
+ * the model's edge (model/clean-values.ts); this is the assertion that nothing reached a message around it, since
  * one bad value makes dbus-daemon drop the whole connection.
  */
 function misfit(t: Type, v: unknown): string | undefined {
   const int = (lo: number, hi: number) => (typeof v === 'number' && Number.isInteger(v) && v >= lo && v <= hi ? undefined : `${String(v)} is not in ${lo}..${hi}`);
   switch (t.code) {
     case 's':
-      return typeof v === 'string' && carriableString(v) ? undefined : 'not a string D-Bus can carry (NUL or invalid UTF-8)';
+      return typeof v === 'string' && validText(v) ? undefined : 'not a string D-Bus can carry (NUL or invalid UTF-8)';
     case 'o':
       return typeof v === 'string' && OBJECT_PATH.test(v) ? undefined : `${JSON.stringify(v)} is not an object path`;
     case 'u':
