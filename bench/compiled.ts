@@ -7,7 +7,7 @@ import type * as Connection from '../src/frontends/dbus/bus/connection';
 import type * as ConfigFile from '../src/config/config-file';
 import type * as Client from '../src/sources/multipathd/client';
 import type * as MapsJson from '../src/sources/multipathd/maps-json';
-import type * as Service from '../src/core/engine';
+import type * as Service from '../src/cli/service';
 import type * as Log from '../src/util/log';
 
 export const { callMethod, connectBus, disconnect, getManagedObjects, onSignal } = require('../dist/frontends/dbus/bus/connection') as typeof Connection;
@@ -15,6 +15,6 @@ export type { BusConnection } from '../src/frontends/dbus/bus/connection';
 export const { DEFAULT_CONFIG } = require('../dist/config/config-file') as typeof ConfigFile;
 export const { MultipathdClient } = require('../dist/sources/multipathd/client') as typeof Client;
 export const { parseShowMaps } = require('../dist/sources/multipathd/maps-json') as typeof MapsJson;
-export const { MultipathService } = require('../dist/core/engine') as typeof Service;
+export const { MultipathService } = require('../dist/cli/service') as typeof Service;
 export type MultipathService = Service.MultipathService;
 export const { createLogger } = require('../dist/util/log') as typeof Log;

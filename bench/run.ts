@@ -9,21 +9,10 @@ import * as dbus from 'dbus-next';
 import { BUS_NAME, MANAGER_IFACE, ROOT_PATH } from '../src/frontends/dbus/api';
 import { startPrivateBus, type PrivateBus } from '../src/cli/private-bus';
 import { MultipathdSimulator, type SimTopologyOptions } from '../src/sim/simulator';
-import {
-  callMethod,
-  connectBus,
-  createLogger,
-  DEFAULT_CONFIG,
-  disconnect,
-  getManagedObjects,
-  MultipathdClient,
-  MultipathService,
-  onSignal,
-  parseShowMaps,
-  type BusConnection,
-} from './compiled';
+import { callMethod, connectBus, createLogger, DEFAULT_CONFIG, disconnect, getManagedObjects, MultipathdClient, onSignal, parseShowMaps, type BusConnection } from './compiled';
 import { cpuMs, rssBytes } from './proc';
 import { buildReference, canonical, referencePolicy, requireReferences, startReferenceServer } from './sdbus-reference';
+import { MultipathService } from '../src/cli/service';
 
 const OUT = path.join(__dirname, 'results');
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);

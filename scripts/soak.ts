@@ -5,9 +5,9 @@ import { connectBus, disconnect } from '../src/frontends/dbus/bus/connection';
 import { DEFAULT_CONFIG } from '../src/config/config-file';
 import { startPrivateBus } from '../src/cli/private-bus';
 import { MultipathdClient } from '../src/sources/multipathd/client';
-import { MultipathService } from '../src/core/engine';
 import { MultipathdSimulator } from '../src/sim/simulator';
 import { createLogger } from '../src/util/log';
+import { MultipathService } from '../src/cli/service';
 
 const TOTAL = Number(process.argv[2] ?? 1_000_000);
 const BURST = 1000;

@@ -3,7 +3,7 @@
 import { connectBus, disconnect } from '../frontends/dbus/bus/connection';
 import { DEFAULT_CONFIG } from '../config/config-file';
 import { MultipathdClient } from '../sources/multipathd/client';
-import { MultipathService } from '../core/engine';
+import { MultipathService } from './service';
 import { MultipathdSimulator } from '../sim/simulator';
 import { createLogger } from '../util/log';
 import { monitor } from './monitor';

@@ -6,7 +6,7 @@ import { loadConfig } from '../config/load';
 import type { ServiceConfig } from '../config/config-file';
 import { MultipathdClient } from '../sources/multipathd/client';
 import { openUeventMonitor, setMmapThreshold, trimMemory } from '../native/addon';
-import { MultipathService } from '../core/engine';
+import { MultipathService } from './service';
 import { createLogger } from '../util/log';
 import type { ListenAddress } from '../config/listen-address';
 import { startOutputs } from './outputs';

@@ -1,5 +1,5 @@
 // `multipath-dbus snapshot`: read multipathd and device-mapper directly, no D-Bus.
-import { kernelDm, readMultipathMaps } from '../sources/device-mapper/reader';
+import { kernelDm, readDmMultipathMaps } from '../sources/device-mapper/reader';
 import { buildTopology } from '../model/build';
 import { MultipathdClient } from '../sources/multipathd/client';
 import { parseShowMaps } from '../sources/multipathd/maps-json';
@@ -21,7 +21,7 @@ export async function snapshot(opts: { socket?: string; json: boolean }): Promis
   } finally {
     client.close();
   }
-  const dm = readMultipathMaps(kernelDm);
+  const dm = readDmMultipathMaps(kernelDm);
   if (dm.ok) readings.dm = dm.value.maps;
   else problems.push(`device-mapper: ${dm.error}`);
 

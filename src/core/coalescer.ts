@@ -1,18 +1,7 @@
 // Many requests, one read: callers that arrive while a read runs share the next one, and
 // reads start at most once per interval however hard they are asked for. A read that
 // throws is reported (onError) and its callers' promises reject; nothing is left unhandled.
-
-export interface Timers {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-export const realTimers: Timers = {
-  now: () => Date.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-};
+import { realTimers, type Timers } from './ports';
 
 export class Coalescer {
   private running = false;
@@ -20,7 +9,7 @@ export class Coalescer {
   private timer: unknown;
   private waiting: { resolve: () => void; reject: (e: unknown) => void }[] = [];
   private stopped = false;
-  private pokes = false;
+  private scheduled = false;
 
   constructor(
     private readonly run: () => Promise<void>,
@@ -38,9 +27,9 @@ export class Coalescer {
   }
 
   /** Ask for a read without waiting for it (the event path: no promise per event). */
-  poke(): void {
+  schedule(): void {
     if (this.stopped) return;
-    this.pokes = true;
+    this.scheduled = true;
     if (!this.running) this.arm();
   }
 
@@ -64,7 +53,7 @@ export class Coalescer {
   private async go(): Promise<void> {
     if (this.stopped) return;
     const served = this.waiting.splice(0);
-    this.pokes = false;
+    this.scheduled = false;
     this.running = true;
     this.lastStart = this.timers.now();
     let failure: { e: unknown } | undefined;
@@ -79,6 +68,6 @@ export class Coalescer {
       if (failure) w.reject(failure.e);
       else w.resolve();
     }
-    if (this.waiting.length > 0 || this.pokes) this.arm();
+    if (this.waiting.length > 0 || this.scheduled) this.arm();
   }
 }

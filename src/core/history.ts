@@ -1,23 +1,11 @@
-// A bounded history of everything the service announced, so a client that missed signals
-// (dbus-daemon drops them silently when a subscriber's queue is full) can catch up.
-
-export type EventValue =
-  | { type: 's' | 'o'; value: string }
-  | { type: 'u'; value: number }
-  | { type: 'b'; value: boolean }
-  | { type: 'as'; value: string[] };
-
-export interface HistoryEvent {
-  serial: bigint;
-  name: string;
-  object: string;
-  data: Record<string, EventValue>;
-}
+// A bounded history of everything the service announced, so a client that missed events
+// (dbus-daemon drops signals silently when a subscriber's queue is full) can catch up.
+import type { CoreEvent } from './events';
 
 export const MAX_EVENTS_PER_CALL = 1000;
 
 export class EventHistory {
-  private readonly ring: (HistoryEvent | undefined)[];
+  private readonly ring: (CoreEvent | undefined)[];
   private start = 0;
   private count = 0;
   private serial = 0n;
@@ -30,8 +18,9 @@ export class EventHistory {
     return this.serial;
   }
 
-  append(name: string, object: string, data: Record<string, EventValue>): HistoryEvent {
-    const ev: HistoryEvent = { serial: ++this.serial, name, object, data };
+  /** Number the event (its serial is set here) and keep it. */
+  append<E extends CoreEvent>(ev: E): E {
+    ev.serial = ++this.serial;
     if (this.count < this.capacity) {
       this.ring[(this.start + this.count++) % this.capacity] = ev;
     } else {
@@ -45,13 +34,13 @@ export class EventHistory {
    * Events with serial > since, at most `max` (capped). `complete` is false when events after
    * `since` were already dropped, or when `since` is from the future (another instance).
    */
-  since(since: bigint, max: number): { complete: boolean; events: HistoryEvent[] } {
+  since(since: bigint, max: number): { complete: boolean; events: CoreEvent[] } {
     const limit = Math.max(0, Math.min(max, MAX_EVENTS_PER_CALL));
     if (since > this.serial) return { complete: false, events: [] };
     const oldest = this.count > 0 ? this.ring[this.start]!.serial : this.serial + 1n;
     const complete = since >= oldest - 1n;
     const from = since < oldest ? 0 : Number(since - oldest + 1n);
-    const events: HistoryEvent[] = [];
+    const events: CoreEvent[] = [];
     for (let i = from; i < this.count && events.length < limit; i++) {
       events.push(this.ring[(this.start + i) % this.capacity]!);
     }

@@ -1,17 +1,16 @@
 // Turns the model's changes into the numbered event stream and fans it out to the sinks
-// (see sink.ts). Events go out at once; the end of a burst (one turn of the event loop)
+// (see events.ts). Events go out at once; the end of a burst (one turn of the event loop)
 // is announced once, with every map that changed in it. A sink that throws harms neither
 // the model nor the other sinks: it is reported, and its next burst is a full one.
-import { mapObjectPath, ROOT_PATH } from '../frontends/dbus/api';
 import type { Transition } from '../model/diff';
 import type { MapChange } from '../model/store';
-import type { MapState, Topology } from '../model/topology';
-import type { EventHistory, EventValue } from './history';
-import { pathObjectFor } from '../frontends/dbus/views';
-import type { EventName, ManagerState, ServiceEvent, Sink } from './events';
+import type { MapState, PathState, Topology } from '../model/topology';
+import type { CoreEvent, EventSubject, ManagerState, Sink } from './events';
+import type { EventHistory } from './history';
 
 export class EventStream {
   private readonly sinks: Sink[] = [];
+  private lastSinks = 0;
   private readonly dirty = new Set<string>();
   private managerDirty = true;
   private scheduled = false;
@@ -28,8 +27,10 @@ export class EventStream {
     },
   ) {}
 
-  addSink(sink: Sink): void {
-    this.sinks.push(sink);
+  /** Sinks are told in the order added; `last` ones after every other, whenever those are added. */
+  addSink(sink: Sink, { last = false } = {}): void {
+    if (last) this.lastSinks++;
+    this.sinks.splice(last ? this.sinks.length : this.sinks.length - this.lastSinks, 0, sink);
   }
 
   /** Announce what changed: events now, the burst at its end. */
@@ -42,7 +43,7 @@ export class EventStream {
   }
 
   resynchronized(reason: string): void {
-    this.emit('Resynchronized', ROOT_PATH, { Reason: { type: 's', value: reason } }, false);
+    this.emit({ serial: 0n, name: 'Resynchronized', reason, synthesized: false }, {});
     this.managerChanged();
   }
 
@@ -75,22 +76,14 @@ export class EventStream {
     }
   }
 
-  private emit(
-    name: EventName,
-    object: string,
-    data: Record<string, EventValue>,
-    synthesized: boolean,
-    map?: MapState,
-    path?: ServiceEvent['path'],
-  ): void {
-    const { serial } = this.history.append(name, object, data);
-    const ev: ServiceEvent = { serial, name, object, data, synthesized, map, path };
+  private emit(ev: CoreEvent, subject: EventSubject): void {
+    this.history.append(ev);
     // Once per event per sink in a storm: no closure, no context string unless one throws.
     for (const s of this.sinks) {
       try {
-        s.event(ev);
+        s.event(ev, subject);
       } catch (e) {
-        this.failed(s, e, `${name} event`);
+        this.failed(s, e, `${ev.name} event`);
       }
     }
   }
@@ -109,38 +102,32 @@ export class EventStream {
   }
 
   private transition(t: Transition, prev: MapState | undefined, next: MapState | undefined, synthesized: boolean): void {
-    const mapPath = mapObjectPath(t.wwid);
-    const synth: Record<string, EventValue> = { Synthesized: { type: 'b', value: synthesized } };
+    const serial = 0n;
+    const wwid = t.wwid;
     switch (t.type) {
       case 'path-failed':
       case 'path-reinstated': {
-        const p = next!.paths.get(t.devT)!;
-        const data: Record<string, EventValue> = {
-          Path: { type: 'o', value: pathObjectFor(p) },
-          DevT: { type: 's', value: t.devT },
-          ValidPaths: { type: 'u', value: t.validPaths },
-          DmSeqnum: { type: 'u', value: t.dmSeqnum },
-          ...synth,
-        };
-        return this.emit(t.type === 'path-failed' ? 'PathFailed' : 'PathReinstated', mapPath, data, synthesized, next, p);
+        const path = next!.paths.get(t.devT)!;
+        const name = t.type === 'path-failed' ? 'PathFailed' : 'PathReinstated';
+        const { devT, validPaths, dmSeqnum } = t;
+        return this.emit({ serial, name, wwid, devT, device: path.device, validPaths, dmSeqnum, synthesized }, { map: next, path });
       }
       case 'map-failed':
       case 'map-restored':
-        return this.emit(t.type === 'map-failed' ? 'Failed' : 'Restored', mapPath, synth, synthesized, next);
+        return this.emit({ serial, name: t.type === 'map-failed' ? 'Failed' : 'Restored', wwid, synthesized }, { map: next });
       case 'policy-changed':
-        return this.emit('PolicyChanged', mapPath, { Properties: { type: 'as', value: t.properties }, ...synth }, synthesized, next);
+        return this.emit({ serial, name: 'PolicyChanged', wwid, properties: t.properties, synthesized }, { map: next });
       case 'map-added':
       case 'map-removed': {
-        const m = (next ?? prev)!;
-        const data: Record<string, EventValue> = { Name: { type: 's', value: m.name }, Wwid: { type: 's', value: m.wwid }, ...synth };
-        return this.emit(t.type === 'map-added' ? 'MapAdded' : 'MapRemoved', mapPath, data, synthesized, m);
+        const map = (next ?? prev)!;
+        return this.emit({ serial, name: t.type === 'map-added' ? 'MapAdded' : 'MapRemoved', wwid, mapName: map.name, synthesized }, { map });
       }
       case 'path-added':
       case 'path-removed': {
-        const m = (next?.paths.has(t.devT) ? next : prev)!;
-        const p = m.paths.get(t.devT)!;
-        const data: Record<string, EventValue> = { DevT: { type: 's', value: t.devT }, Map: { type: 'o', value: mapPath }, ...synth };
-        return this.emit(t.type === 'path-added' ? 'PathAdded' : 'PathRemoved', pathObjectFor(p), data, synthesized, m, p);
+        const map = (next?.paths.has(t.devT) ? next : prev)!;
+        const path: PathState = map.paths.get(t.devT)!;
+        const name = t.type === 'path-added' ? 'PathAdded' : 'PathRemoved';
+        return this.emit({ serial, name, wwid, devT: t.devT, device: path.device, synthesized }, { map, path });
       }
     }
   }

@@ -7,7 +7,8 @@ import { escapeControls } from './control-chars';
 
 export type LogLevel = 'error' | 'warning' | 'notice' | 'info' | 'debug';
 
-const PRIORITY: Record<LogLevel, number> = { error: 3, warning: 4, notice: 5, info: 6, debug: 7 };
+/** syslog's priority of each level: the sd-daemon prefix, and journal entries' PRIORITY field. */
+export const SYSLOG_PRIORITY: Record<LogLevel, number> = { error: 3, warning: 4, notice: 5, info: 6, debug: 7 };
 
 export interface Logger {
   error(msg: string): void;
@@ -22,11 +23,11 @@ export function createLogger(
   write: (line: string) => void = (l) => process.stderr.write(l),
   journal = process.env.JOURNAL_STREAM !== undefined,
 ): Logger {
-  const max = PRIORITY[level];
+  const max = SYSLOG_PRIORITY[level];
   const at = (l: LogLevel) => (msg: string) => {
-    if (PRIORITY[l] > max) return;
+    if (SYSLOG_PRIORITY[l] > max) return;
     const line = escapeControls(msg);
-    write(journal ? `<${PRIORITY[l]}>${line}\n` : `multipath-dbus: ${l}: ${line}\n`);
+    write(journal ? `<${SYSLOG_PRIORITY[l]}>${line}\n` : `multipath-dbus: ${l}: ${line}\n`);
   };
   return { error: at('error'), warning: at('warning'), notice: at('notice'), info: at('info'), debug: at('debug') };
 }

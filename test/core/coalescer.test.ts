@@ -55,10 +55,10 @@ describe('coalesced reads', () => {
     const { timers, advance } = fakeTimers();
     let reads = 0;
     const c = new Coalescer(async () => void reads++, 1000, timers);
-    for (let i = 0; i < 10000; i++) c.poke();
+    for (let i = 0; i < 10000; i++) c.schedule();
     await advance(0);
     expect(reads).toBe(1);
-    c.poke();
+    c.schedule();
     await advance(999);
     expect(reads).toBe(1);
     await advance(1);

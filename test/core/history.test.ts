@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { EventHistory, MAX_EVENTS_PER_CALL } from '../../src/core/history';
 
 const fill = (h: EventHistory, n: number) => {
-  for (let i = 0; i < n; i++) h.append('PathFailed', '/m', { DevT: { type: 's', value: `8:${i}` } });
+  for (let i = 0; i < n; i++) h.append({ serial: 0n, name: 'PathFailed', wwid: 'w', devT: `8:${i}`, device: '', validPaths: 0, dmSeqnum: i, synthesized: false });
 };
 
 describe('event history', () => {

@@ -2,7 +2,7 @@
 // overflow may have read multipathd's state from before it. Deterministic: the test holds
 // multipathd's answers and moves the coalescer's clock itself.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ServiceEvent, Sink } from '../../src/core/events';
+import type { CoreEvent, Sink } from '../../src/core/events';
 import { SimTopology } from '../../src/sim/topology';
 import { fakeMonitor } from '../helpers/fake-monitor';
 import { fakeTimers, settle } from '../helpers/fake-timers';
@@ -16,8 +16,8 @@ afterAll(async () => bus?.stop());
 
 class Recorder implements Sink {
   readonly resyncs: string[] = [];
-  event(e: ServiceEvent): void {
-    if (e.name === 'Resynchronized') this.resyncs.push(e.data.Reason.value as string);
+  event(e: CoreEvent): void {
+    if (e.name === 'Resynchronized') this.resyncs.push(e.reason);
   }
   burst(): void {}
 }

@@ -3,14 +3,17 @@
 import { describe, expect, it } from 'vitest';
 import { TopologyStore } from '../../src/model/store';
 import { EventHistory } from '../../src/core/history';
-import type { Burst, ServiceEvent, Sink } from '../../src/core/events';
+import type { Burst, CoreEvent, EventSubject, Sink } from '../../src/core/events';
+
+/** An event with what it concerns, as a sink is handed them. */
+type Seen = CoreEvent & EventSubject;
 import { EventStream } from '../../src/core/stream';
 import { mpdMaps } from '../helpers/fixtures';
 
 function recorder() {
-  const events: ServiceEvent[] = [];
+  const events: Seen[] = [];
   const bursts: Burst[] = [];
-  const sink: Sink = { event: (e) => events.push(e), burst: (b) => bursts.push(b) };
+  const sink: Sink = { event: (e, about) => events.push({ ...e, ...about }), burst: (b) => bursts.push(b) };
   return { sink, events, bursts };
 }
 
@@ -66,7 +69,7 @@ describe('event stream', () => {
   it('Resynchronized is an event like the others and ends a burst', () => {
     const { stream, a, turn } = setup();
     stream.resynchronized('overflow');
-    expect(a.events.map((e) => [e.name, e.data.Reason.value])).toEqual([['Resynchronized', 'overflow']]);
+    expect(a.events.map((e) => [e.name, e.name === 'Resynchronized' && e.reason])).toEqual([['Resynchronized', 'overflow']]);
     turn();
     expect(a.bursts).toHaveLength(1);
     expect(a.bursts[0].changed.size).toBe(0);
@@ -78,16 +81,16 @@ describe('a sink that throws', () => {
     const store = new TopologyStore();
     const history = new EventHistory(100);
     const queued: (() => void)[] = [];
-    const manager = { version: 't', instanceId: 'i', multipathdAvailable: true, kernelEventsAvailable: true, settings: undefined };
+    const manager = { version: 't', instanceId: 'i', multipathdAvailable: true, kernelEventsAvailable: true, settings: undefined, ueventOverflows: 0, signalsDropped: 0 };
     const errors: string[] = [];
     const stream = new EventStream(history, () => store.topology, () => manager, (fn) => queued.push(fn), (_e, context) => errors.push(context));
     const good = recorder();
     const bad = recorder();
     let failures = 2;
     stream.addSink({
-      event: (e) => {
+      event: (e, about) => {
         if (failures-- > 0) throw new Error('bug');
-        bad.sink.event(e);
+        bad.sink.event(e, about);
       },
       burst: (b) => bad.sink.burst(b),
     });

@@ -1,7 +1,7 @@
 // A kernel uevent monitor the test drives: it calls the service's handlers as the addon's
 // poll callback would, from the event loop, outside any promise.
 import type { UeventHandlers, UeventMonitor } from '../../src/native/addon';
-import type { OpenMonitor } from '../../src/core/engine';
+import type { OpenMonitor } from '../../src/sources/uevents/socket';
 
 export interface FakeMonitor {
   open: OpenMonitor;

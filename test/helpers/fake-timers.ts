@@ -1,5 +1,5 @@
 // Timers driven by the test (the Timers seam of src/core/coalescer.ts): time moves only when told.
-import type { Timers } from '../../src/core/coalescer';
+import type { Timers } from '../../src/core/ports';
 
 export const settle = () => new Promise<void>((r) => setImmediate(r));
 

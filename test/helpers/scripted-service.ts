@@ -5,10 +5,10 @@ import { BUS_NAME, ROOT_PATH } from '../../src/frontends/dbus/api';
 import { callMethod, connectBus, disconnect, getManagedObjects, onSignal, type BusConnection } from '../../src/frontends/dbus/bus/connection';
 import { DEFAULT_CONFIG, type ServiceConfig } from '../../src/config/config-file';
 import { startPrivateBus, type PrivateBus } from '../../src/cli/private-bus';
-import { MultipathService, type ServiceDeps } from '../../src/core/engine';
 import { SIM_SHOW_CONFIG } from '../../src/sim/show-config';
 import { createLogger } from '../../src/util/log';
 import type { Signal } from './service-harness';
+import { MultipathService, type ServiceDeps } from '../../src/cli/service';
 
 /** multipathd as a script: `show maps json` answers `maps` (or what it returns), `show config` the simulator's config. */
 export class ScriptedMultipathd {

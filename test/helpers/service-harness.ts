@@ -6,14 +6,15 @@ import { BUS_NAME, ROOT_PATH } from '../../src/frontends/dbus/api';
 import { connectBus, disconnect, onSignal, type BusConnection } from '../../src/frontends/dbus/bus/connection';
 import { DEFAULT_CONFIG, type ServiceConfig } from '../../src/config/config-file';
 import { startPrivateBus, type PrivateBus } from '../../src/cli/private-bus';
-import type { Authority } from '../../src/frontends/dbus/polkit/authority';
 import { MultipathdClient } from '../../src/sources/multipathd/client';
-import { MultipathService, type OpenMonitor } from '../../src/core/engine';
 import type { BudgetLimits } from '../../src/frontends/dbus/caller-budgets';
 import type { Sink } from '../../src/core/events';
 import type { UeventHandlers } from '../../src/native/addon';
 import { MultipathdSimulator, type SimTopologyOptions } from '../../src/sim/simulator';
 import { createLogger } from '../../src/util/log';
+import type { OpenMonitor } from '../../src/sources/uevents/socket';
+import { MultipathService } from '../../src/cli/service';
+import type { Authority } from '../../src/core/ports';
 
 export interface Signal {
   path: string;

@@ -6,9 +6,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MANAGER_IFACE } from '../../src/frontends/dbus/api';
 import { NativeError, openUeventMonitor, type UeventHandlers, type UeventMonitor } from '../../src/native/addon';
-import type { OpenMonitor } from '../../src/core/engine';
 import { canTrigger, trigger } from '../helpers/native';
 import { BUS_NAME, busctl, ROOT_PATH, startHarness, type Harness } from '../helpers/service-harness';
+import type { OpenMonitor } from '../../src/sources/uevents/socket';
 
 const skipReason = canTrigger();
 

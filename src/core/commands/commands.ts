@@ -1,28 +1,48 @@
 // Management: validate -> authorize -> multipathd's command -> wait until the published state
 // shows the effect. It never edits the model: the model changes only from what the kernel
-// and multipathd report, so a method's success is the same state every client already sees.
-import { ERROR_PREFIX } from '../../frontends/dbus/api';
-import { DBusError, type MethodCall, type MethodHandler } from '../../frontends/dbus/bus/object-server';
-import { MultipathdError } from '../../sources/multipathd/client';
-import type { Timers } from '../coalescer';
-import type { MultipathdLike } from '../engine';
-import type { AuditRecord } from '../../outputs/journal/audit';
-import type { Authority } from '../../frontends/dbus/polkit/authority';
-import type { Caller } from './caller';
-import { MANAGED_METHODS, type ManagedMethod } from './table';
-import type { PublishedState } from './shown-state';
+// and multipathd report, so a command's success is the same state every client already sees.
+// A front end names the target by the model's identity and maps the typed errors to its own.
+import type { AuditRecord, Authority, Caller, CommandChannel, Timers } from '../ports';
+import type { ShownState } from './shown-state';
+import { COMMANDS, type CommandArgs, type CommandName, type Target } from './table';
 
-export interface ManagementDeps {
-  multipathd: MultipathdLike;
-  published: PublishedState;
+export type CommandErrorKind = 'not-found' | 'invalid' | 'not-authorized' | 'unavailable' | 'failed';
+
+/** Why a command was not done; anything else a command throws is a bug or the front end's own refusal. */
+export class CommandError extends Error {
+  constructor(
+    readonly kind: CommandErrorKind,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface CommandRequest {
+  command: CommandName;
+  /** What the front end's name for the target stands for now; undefined: it names nothing. */
+  target: Target | undefined;
+  args: CommandArgs;
+  /** The call as its front end names it, for messages and the audit: "Path.Fail", and the target's name. */
+  method: string;
+  object: string;
+  /** The caller's address on its transport. */
+  sender: string;
+  /** The caller allows a password prompt (polkit may ask one). */
+  allowInteractive: boolean;
+  /** The front end found the call invalid before the core saw it (why, in words). */
+  invalid?: string;
+}
+
+export interface CommandsDeps {
+  multipathd: CommandChannel;
+  shown: ShownState;
   authority: Authority;
   /** A read of every source that starts after this call; resolves once its result is published. */
   reread(options: { settings: boolean }): Promise<void>;
   /** Whether the kernel's uevents reach the model now (KernelEventsAvailable). */
   kernelEvents(): boolean;
   audit: (r: AuditRecord) => void;
-  /** Every management call is charged to its caller's budget (see BudgetLimits.managementCallBytes) before anything is asked. */
-  charge(call: MethodCall): void;
   timers: Timers;
   /** How long an effect may take to show before the call fails with a timeout. */
   timeoutMs: number;
@@ -30,56 +50,49 @@ export interface ManagementDeps {
   confirmAfterMs: number;
 }
 
-const err = (kind: 'NotAuthorized' | 'NotFound' | 'Unavailable' | 'Failed', msg: string) => new DBusError(`${ERROR_PREFIX}${kind}`, msg);
-const INVALID_ARGS = 'org.freedesktop.DBus.Error.InvalidArgs';
+/** A channel failure that says multipathd is not there (rather than one it may still have acted on). */
+export type Unreachable = (e: unknown) => boolean;
 
 // multipathd answers "ok" when it did it, "fail" (or a reason) when it did not.
 const OK = /^ok\s*$/;
 
-export class Management {
-  constructor(private readonly deps: ManagementDeps) {}
+export class Commands {
+  constructor(
+    private readonly deps: CommandsDeps,
+    private readonly unreachable: Unreachable,
+  ) {}
 
-  /** The object server's handlers, one per row of the table. */
-  handlers(): Record<string, MethodHandler> {
-    return Object.fromEntries(MANAGED_METHODS.map((m) => [`${m.iface}.${m.name}`, (call: MethodCall) => this.handle(m, call)]));
-  }
-
-  private async handle(m: ManagedMethod, call: MethodCall): Promise<unknown[]> {
-    const method = `${m.iface.slice(m.iface.lastIndexOf('.') + 1)}.${m.name}`;
+  async run(req: CommandRequest): Promise<void> {
+    const row = COMMANDS.get(req.command)!;
     let caller: Caller | undefined;
     let command: string | undefined;
     const audit = (outcome: AuditRecord['outcome'], detail?: string) =>
-      this.deps.audit({ method, object: call.path, sender: call.sender, caller, outcome, command, detail });
+      this.deps.audit({ method: req.method, object: req.object, sender: req.sender, caller, outcome, command, detail });
     try {
-      this.deps.charge(call);
-      // Validate: the object and the arguments, before anyone is asked anything.
-      const options = call.args[call.args.length - 1] as Record<string, unknown>;
-      // Counted, not named: the keys are the caller's text, and this message is logged.
-      const unknown = Object.keys(options).length;
-      if (unknown > 0) throw new DBusError(INVALID_ARGS, `${m.name} takes no options; got ${unknown}`);
-      const args = call.args.slice(0, -1);
-      const asked = m.prepare(call.path, this.deps.published.topology, args);
-      if (asked === undefined) throw err('NotFound', `no such object: ${call.path}`);
-      if (typeof asked === 'string') throw new DBusError(INVALID_ARGS, asked);
+      // Validate: the target and the arguments, before anyone is asked anything.
+      if (req.invalid !== undefined) throw new CommandError('invalid', req.invalid);
+      const asked = req.target && row.prepare(req.target, this.deps.shown.topology, req.args);
+      if (asked === undefined) throw new CommandError('not-found', `no such object: ${req.object}`);
+      if (typeof asked === 'string') throw new CommandError('invalid', asked);
 
       // Authorize.
       try {
-        caller = await this.deps.authority.identify(call.sender);
+        caller = await this.deps.authority.identify(req.sender);
       } catch (e) {
-        throw err('NotAuthorized', `cannot tell who ${call.sender} is: ${(e as Error).message}`);
+        throw new CommandError('not-authorized', `cannot tell who ${req.sender} is: ${(e as Error).message}`);
       }
-      const verdict = await this.deps.authority.authorize(caller, m.action, call.allowInteractive);
-      if (!verdict.ok) throw err('NotAuthorized', verdict.reason);
+      const verdict = await this.deps.authority.authorize(caller, row.permission, req.allowInteractive);
+      if (!verdict.ok) throw new CommandError('not-authorized', verdict.reason);
 
       // An interactive authorization can take minutes, and by then dm-N or a kernel name may
-      // be another device's: the command is written for the object as it is now.
-      const prepared = m.prepare(call.path, this.deps.published.topology, args);
-      if (prepared === undefined) throw err('NotFound', `${call.path} went away while the call was being authorized`);
-      if (typeof prepared === 'string') throw new DBusError(INVALID_ARGS, prepared);
+      // be another device's: the command is written for the target as it is now.
+      const prepared = row.prepare(req.target!, this.deps.shown.topology, req.args);
+      if (prepared === undefined) throw new CommandError('not-found', `${req.object} went away while the call was being authorized`);
+      if (typeof prepared === 'string') throw new CommandError('invalid', prepared);
       if (prepared.identity !== asked.identity) {
-        throw err('Failed', `${call.path} names another device (${prepared.identity}) than when the call was made (${asked.identity}); nothing was done`);
+        throw new CommandError('failed', `${req.object} names another device (${prepared.identity}) than when the call was made (${asked.identity}); nothing was done`);
       }
-      if (typeof prepared.command !== 'string') throw err('Failed', prepared.command.refused);
+      if (typeof prepared.command !== 'string') throw new CommandError('failed', prepared.command.refused);
 
       // Apply, through multipathd, which keeps its own view in step.
       command = prepared.command;
@@ -87,42 +100,41 @@ export class Management {
       try {
         answer = await this.deps.multipathd.request(command);
       } catch (e) {
-        const down = e instanceof MultipathdError && (e.kind === 'not-running' || e.kind === 'refused' || e.kind === 'closed');
-        throw err(down ? 'Unavailable' : 'Failed', `multipathd: ${(e as Error).message}`);
+        throw new CommandError(this.unreachable(e) ? 'unavailable' : 'failed', `multipathd: ${(e as Error).message}`);
       }
-      if (!OK.test(answer)) throw err('Failed', `multipathd refused "${command}": ${firstLine(answer)}`);
+      if (!OK.test(answer)) throw new CommandError('failed', `multipathd refused "${command}": ${firstLine(answer)}`);
 
       // Wait until clients are shown it. Effects only multipathd knows of (queueing, size)
       // come with no uevent: the re-read is what makes them visible. A path's failure or
       // reinstatement the kernel announces itself: while its uevents arrive, a read would
       // race the uevent and publish the change without the kernel's DM_SEQNUM.
-      // (A read that threw is a bug the service logs; here it only means "not seen".)
+      // (A read that threw is a bug the engine logs; here it only means "not seen".)
       const reread = () => this.deps.reread({ settings: prepared.rereadSettings === true }).then(() => true, () => false);
       const { visible } = prepared;
+      const { shown, confirmAfterMs, timeoutMs } = this.deps;
       let seen: boolean;
       if (visible && prepared.announcedByKernel === true && this.deps.kernelEvents()) {
         // No uevent soon: it was lost, or the kernel's state and multipathd's disagree. A read
         // tells which, and the call answers from what it shows rather than wait for nothing.
-        seen =
-          (await this.deps.published.until(visible, this.deps.confirmAfterMs)) ||
-          ((await this.within(reread(), this.deps.timeoutMs)) && visible(this.deps.published.topology));
+        seen = (await shown.until(visible, confirmAfterMs)) || ((await this.within(reread(), timeoutMs)) && visible(shown.topology));
         if (!seen) {
-          throw err('Failed', `multipathd accepted "${command}", but the kernel did not announce it within ${this.deps.confirmAfterMs} ms and a read of multipathd and device-mapper afterwards does not show it`);
+          throw new CommandError(
+            'failed',
+            `multipathd accepted "${command}", but the kernel did not announce it within ${confirmAfterMs} ms and a read of multipathd and device-mapper afterwards does not show it`,
+          );
         }
       } else if (visible) {
         void reread();
-        seen = await this.deps.published.until(visible, this.deps.timeoutMs);
+        seen = await shown.until(visible, timeoutMs);
       } else {
-        seen = await this.within(reread(), this.deps.timeoutMs);
+        seen = await this.within(reread(), timeoutMs);
       }
-      if (!seen) throw err('Failed', `timeout: multipathd accepted "${command}" but its effect did not show within ${this.deps.timeoutMs} ms`);
+      if (!seen) throw new CommandError('failed', `timeout: multipathd accepted "${command}" but its effect did not show within ${timeoutMs} ms`);
       audit('done');
-      return [];
     } catch (e) {
-      // Refused before authorization: the record still says who asked (the bus daemon's answer is cached).
-      caller ??= await this.deps.authority.identify(call.sender).catch(() => undefined);
-      if (e instanceof DBusError) audit(e.errorName.endsWith('NotAuthorized') ? 'denied' : 'failed', e.message);
-      else audit('failed', (e as Error).message);
+      // Refused before authorization: the record still says who asked (the transport's answer is cached).
+      caller ??= await this.deps.authority.identify(req.sender).catch(() => undefined);
+      audit(e instanceof CommandError && e.kind === 'not-authorized' ? 'denied' : 'failed', (e as Error).message);
       throw e;
     }
   }

@@ -1,16 +1,16 @@
-// The state as clients have been shown it: a sink on the event stream, after the D-Bus
-// publisher, so what it holds at the end of a burst is what the bus already says. A
-// management method waits here until its effect is part of it.
-import type { Timers } from '../coalescer';
+// The state as clients have been shown it: the event stream's last sink, after every front
+// end's publisher, so what it holds at the end of a burst is what every front end already
+// says. A management command waits here until its effect is part of it.
 import type { Topology } from '../../model/topology';
 import type { Burst, Sink } from '../events';
+import type { Timers } from '../ports';
 
 interface Waiter {
   visible: (now: Topology) => boolean;
   done: (seen: boolean) => void;
 }
 
-export class PublishedState implements Sink {
+export class ShownState implements Sink {
   private current: Topology = new Map();
   private readonly waiters = new Set<Waiter>();
 

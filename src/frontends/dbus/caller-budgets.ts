@@ -7,7 +7,7 @@
 // waiting is refused with LimitsExceeded at once. Root is never asked to wait (the caller of
 // this module decides who is root).
 import { DBusError } from './bus/object-server';
-import type { Timers } from '../../core/coalescer';
+import type { Timers } from '../../core/ports';
 
 export interface BudgetLimits {
   /** Sustained reply bytes per second, per uid. */

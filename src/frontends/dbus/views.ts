@@ -1,42 +1,38 @@
 // The model as D-Bus objects: pure functions from snapshots to property values, so the
 // export layer only reads what the model holds.
-import {
-  escapePathElement,
-  groupObjectPath,
-  MAP_IFACE,
-  mapObjectPath,
-  PATH_GROUP_IFACE,
-  PATH_IFACE,
-  pathObjectPath,
-} from './api';
+import { groupObjectPath, MAP_IFACE, mapObjectPath, PATH_GROUP_IFACE, PATH_IFACE } from './api';
 import type { Props, PropsView } from './bus/object-server';
+import { pathObjectFor, udisksBlockPath, type Named } from './naming';
 import { mapHealth, validPaths, type MapState, type PathState } from '../../model/topology';
-
-export function pathObjectFor(p: PathState): string {
-  return pathObjectPath(p.device || p.devT);
-}
-
-export function udisksBlockPath(device: string): string {
-  return device ? `/org/freedesktop/UDisks2/block_devices/${escapePathElement(device)}` : '/';
-}
 
 /**
  * Every object one map contributes (the map, its groups, its paths), each interface a view
  * of the snapshot: the export layer reads values from the model when it needs them and keeps
  * no copy (see PropsView).
  */
-export function mapObjects(map: MapState): Map<string, Map<string, PropsView>> {
-  const out = new Map<string, Map<string, PropsView>>();
-  out.set(mapObjectPath(map.wwid), new Map([[MAP_IFACE, () => mapProps(map)]]));
-  for (const g of map.groups) out.set(groupObjectPath(map.wwid, g.number), new Map([[PATH_GROUP_IFACE, () => groupProps(map, g)]]));
-  for (const p of map.paths.values()) out.set(pathObjectFor(p), new Map([[PATH_IFACE, () => pathProps(map, p)]]));
+export function mapObjects(map: MapState): Map<string, MapObject> {
+  const out = new Map<string, MapObject>();
+  const { wwid } = map;
+  out.set(mapObjectPath(wwid), { named: { kind: 'map', wwid }, ifaces: new Map([[MAP_IFACE, () => mapProps(map)]]) });
+  for (const g of map.groups) {
+    out.set(groupObjectPath(wwid, g.number), { named: { kind: 'group', wwid, number: g.number }, ifaces: new Map([[PATH_GROUP_IFACE, () => groupProps(map, g)]]) });
+  }
+  for (const p of map.paths.values()) {
+    out.set(pathObjectFor(p), { named: { kind: 'path', wwid, devT: p.devT, device: p.device }, ifaces: new Map([[PATH_IFACE, () => pathProps(map, p)]]) });
+  }
   return out;
+}
+
+/** One exported object: what it is, and each of its interfaces as a view of the snapshot. */
+export interface MapObject {
+  named: Named;
+  ifaces: Map<string, PropsView>;
 }
 
 /** The same objects with their values read now, for a one-off print. */
 export function mapObjectValues(map: MapState): Map<string, Map<string, Props>> {
   const out = new Map<string, Map<string, Props>>();
-  for (const [path, ifaces] of mapObjects(map)) out.set(path, new Map([...ifaces].map(([i, view]) => [i, view()])));
+  for (const [path, { ifaces }] of mapObjects(map)) out.set(path, new Map([...ifaces].map(([i, view]) => [i, view()])));
   return out;
 }
 

@@ -9,12 +9,9 @@
 // anything (invalid, denied) are written once per uid and window, the rest of that window
 // counted into one summary entry, so one uid cannot flood the journal past its rate limit,
 // which would then drop the path transitions. Calls that reached multipathd are always written.
-import { MAX_VALUE_CHARS, SYSLOG_PRIORITY, type JournalEntry } from './entries';
-import type { Timers } from '../../core/coalescer';
-import type { Logger } from '../../util/log';
-import type { Caller } from '../../core/commands/caller';
-
-export type Outcome = 'done' | 'denied' | 'failed';
+import type { AuditRecord, Timers } from '../../core/ports';
+import { SYSLOG_PRIORITY, type Logger } from '../../util/log';
+import { MAX_VALUE_CHARS, type JournalEntry } from './entries';
 
 /** Never to change: users filter and alert on them. */
 export const AUDIT_MESSAGE_IDS = {
@@ -24,18 +21,6 @@ export const AUDIT_MESSAGE_IDS = {
   /** Refusals of one uid in a window, counted after the first. */
   refusedRepeatedly: '2ed48fa04d8c4fa18e98468e0f96fc2e',
 } as const;
-
-export interface AuditRecord {
-  method: string;
-  object: string;
-  /** The caller's unique bus name, also when it was refused before being identified. */
-  sender: string;
-  caller: Caller | undefined;
-  outcome: Outcome;
-  /** multipathd's command, once one was sent. */
-  command?: string;
-  detail?: string;
-}
 
 export type AuditFields = Record<string, string>;
 

@@ -2,7 +2,7 @@
 // over journald's native socket. Where journald is not listening (no systemd, a
 // container) or refuses the datagram, the entry's message becomes a plain log line instead.
 import { closeFd, openUnixDatagram, sendUnixDatagram } from '../../native/addon';
-import type { ServiceEvent, Sink } from '../../core/events';
+import type { CoreEvent, EventSubject, Sink } from '../../core/events';
 import { escapeControls } from '../../util/control-chars';
 import type { Logger } from '../../util/log';
 import { journalEntry, type JournalEntry } from './entries';
@@ -65,8 +65,8 @@ export class JournalWriter {
 export class JournalSink implements Sink {
   constructor(private readonly writer: JournalWriter) {}
 
-  event(e: ServiceEvent): void {
-    const entry = journalEntry(e);
+  event(e: CoreEvent, about: EventSubject): void {
+    const entry = journalEntry(e, about);
     if (entry) this.writer.write(entry);
   }
 

@@ -9,7 +9,7 @@
 // RETAINED_ABSENT removed paths are remembered, so a host that churns LUNs stays bounded.
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { mapHealth, validPaths, type Health, type MapState, type PathState, type Topology } from '../../model/topology';
-import type { Burst, ManagerState, ServiceEvent, Sink } from '../../core/events';
+import type { Burst, CoreEvent, ManagerState, Sink } from '../../core/events';
 
 const HEALTHS: readonly Health[] = ['optimal', 'degraded', 'failed', 'unknown'];
 // The reasons the service resynchronizes for; shown at 0 from the start so that
@@ -85,15 +85,15 @@ export class MetricsSink implements Sink {
     this.withProcess = Registry.merge([this.registry, processRegistry]);
   }
 
-  event(e: ServiceEvent): void {
+  event(e: CoreEvent): void {
     if (e.name === 'PathFailed' || e.name === 'PathReinstated') {
-      const key = pathKey(e.map!.wwid, e.path!.devT);
+      const key = pathKey(e.wwid, e.devT);
       const c = this.counts.get(key) ?? { failures: 0, reinstatements: 0 };
       if (e.name === 'PathFailed') c.failures++;
       else c.reinstatements++;
       this.counts.set(key, c);
     } else if (e.name === 'Resynchronized') {
-      for (const reason of String(e.data.Reason.value).split(',')) this.resyncs.set(reason, (this.resyncs.get(reason) ?? 0) + 1);
+      for (const reason of e.reason.split(',')) this.resyncs.set(reason, (this.resyncs.get(reason) ?? 0) + 1);
     }
   }
 

@@ -11,9 +11,9 @@ import { constants, realpathSync, statSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Registry } from 'prom-client';
-import { realTimers, type Timers } from '../../core/coalescer';
 import type { Sink } from '../../core/events';
 import type { Logger } from '../../util/log';
+import { realTimers, type Timers } from '../../core/ports';
 
 export const TEXTFILE_NAME = 'multipath-dbus.prom';
 const MIN_INTERVAL_MS = 1_000;

@@ -34,7 +34,7 @@ export interface DmReadResult {
   skipped: string[];
 }
 
-export function readMultipathMaps(
+export function readDmMultipathMaps(
   dm: DmSource,
   resolveName: (devT: string) => string | undefined = sysfsDeviceName,
 ): Result<DmReadResult> {

@@ -2,7 +2,7 @@
 // listening or the connection dropping is certain at once; a timeout or garbage may be
 // a blip, so it takes two in a row.
 import type { MultipathdErrorKind } from './client';
-import { backoffMs } from '../../core/backoff';
+import { backoffMs } from '../../util/backoff';
 
 const CERTAIN: ReadonlySet<string> = new Set(['not-running', 'closed', 'refused', 'untrusted']);
 
@@ -35,9 +35,5 @@ export class MultipathdHealth {
   /** Delay before the next attempt while multipathd is failing. */
   backoffMs(): number {
     return backoffMs(this.failures);
-  }
-
-  get failing(): boolean {
-    return this.failures > 0;
   }
 }

@@ -1,90 +1,71 @@
-// The kernel's uevent socket, kept open for the service. Any failure the addon reports
-// (a receive error, an overflow it could not recover from, a poll it could not restart),
-// and any failure to open it, closes the socket, says so once, and reopens it with
-// backoff; until then the service relies on reads. A socket opened again after a failure
-// means events were missed: the service re-reads everything and says Resynchronized.
-import type { OpenMonitor } from '../../core/engine';
-import type { UeventMonitor } from '../../native/addon';
-import type { Logger } from '../../util/log';
-import { backoffMs } from '../../core/backoff';
-import type { Timers } from '../../core/coalescer';
+// The kernel's uevents as a source of the model: each datagram is parsed here (counted, the
+// malformed ones warned about at most every 10 s) and what the model applies goes to the
+// engine. It has no reading of its own: what a uevent cannot say, the other sources are read for.
+import type { SourceEvents, Source, Timers } from '../../core/ports';
+import { rateLimited, type Logger } from '../../util/log';
+import { parseUevent } from './parse';
+import { UeventSocket, type OpenMonitor } from './socket';
 
-export interface UeventSourceHandlers {
-  onDatagram(datagram: Buffer): void;
-  onOverflow(): void;
-  /** The socket failed: no kernel events until it is reopened. */
-  onLost(): void;
-  /** Open again after a failure: whatever happened meanwhile was not seen. */
-  onReopened(): void;
+export interface UeventStats {
+  datagrams: number;
+  malformed: number;
+  ignored: number;
+  overflows: number;
 }
 
-export class UeventSource {
-  private monitor: UeventMonitor | undefined;
-  private failures = 0;
-  private timer: unknown;
-  private stopped = false;
+export class UeventSource implements Source {
+  readonly name = 'kernel uevents';
+  readonly stats: UeventStats = { datagrams: 0, malformed: 0, ignored: 0, overflows: 0 };
+  private readonly socket: UeventSocket | undefined;
+  private readonly warnMalformed: (msg: string) => void;
+  private events: SourceEvents | undefined;
 
-  constructor(
-    private readonly open: OpenMonitor,
-    private readonly receiveBufferBytes: number,
-    private readonly log: Logger,
-    private readonly timers: Timers,
-    private readonly handlers: UeventSourceHandlers,
-  ) {}
-
-  get available(): boolean {
-    return this.monitor !== undefined && !this.monitor.closed;
+  /** `open` undefined: no socket (the demo and tests feed datagrams through `datagram`). */
+  constructor(open: OpenMonitor | undefined, receiveBufferBytes: number, private readonly log: Logger, timers: Timers) {
+    this.warnMalformed = rateLimited((m) => log.warning(m), 10_000, () => timers.now());
+    this.socket =
+      open &&
+      new UeventSocket(open, receiveBufferBytes, log, timers, {
+        onDatagram: (d) => this.datagram(d),
+        onOverflow: () => {
+          this.stats.overflows++;
+          log.warning('kernel uevent socket overflowed (ENOBUFS): events were lost, re-reading all state');
+          this.events?.lost('overflow');
+        },
+        onLost: () => this.events?.healthChanged(),
+        onReopened: () => {
+          this.events?.healthChanged();
+          this.events?.lost('uevent-reopened');
+        },
+      });
   }
 
-  start(): void {
-    this.attempt();
+  get available(): boolean {
+    return this.socket?.available ?? false;
+  }
+
+  start(events: SourceEvents): void {
+    this.events = events;
+    this.socket?.start();
   }
 
   stop(): void {
-    this.stopped = true;
-    if (this.timer !== undefined) this.timers.clearTimeout(this.timer);
-    this.monitor?.close();
-    this.monitor = undefined;
+    this.socket?.stop();
   }
 
-  private attempt(): void {
-    this.timer = undefined;
-    if (this.stopped) return;
-    let opened: UeventMonitor | undefined;
-    try {
-      opened = this.open(
-        { receiveBufferBytes: this.receiveBufferBytes },
-        {
-          onDatagram: (d) => this.handlers.onDatagram(d),
-          onOverflow: () => this.handlers.onOverflow(),
-          onError: (e) => this.failed(opened, e.message),
-        },
-      );
-    } catch (e) {
-      this.failed(undefined, (e as Error).message);
+  /** The entry point of every kernel datagram, real or simulated. */
+  datagram(datagram: Buffer): void {
+    this.stats.datagrams++;
+    const parsed = parseUevent(datagram);
+    if (parsed.kind === 'malformed') {
+      this.stats.malformed++;
+      this.warnMalformed(`skipped a malformed uevent (${this.stats.malformed} so far): ${parsed.reason}`);
       return;
     }
-    this.monitor = opened;
-    if (this.failures === 0) return;
-    this.log.notice(`kernel uevent socket reopened after ${this.failures} failed attempt${this.failures > 1 ? 's' : ''}; re-reading all state`);
-    this.failures = 0;
-    this.handlers.onReopened();
-  }
-
-  /** `which` is the monitor that failed, undefined when opening one failed. */
-  private failed(which: UeventMonitor | undefined, why: string): void {
-    // A monitor delivers nothing once closed, but a late report must not close its successor.
-    if (which !== this.monitor || this.stopped) return;
-    this.monitor?.close();
-    this.monitor = undefined;
-    this.failures++;
-    const delay = backoffMs(this.failures);
-    if (this.failures === 1) {
-      this.log.warning(`kernel uevents unavailable (${why}); relying on reads, reopening the socket in ${delay / 1000} s`);
-      this.handlers.onLost();
-    } else {
-      this.log.debug(`kernel uevent socket still failing (${why}); next attempt in ${delay / 1000} s`);
+    if (parsed.kind === 'ignored') {
+      this.stats.ignored++;
+      return;
     }
-    this.timer = this.timers.setTimeout(() => this.attempt(), delay);
+    this.events?.event(parsed.event);
   }
 }

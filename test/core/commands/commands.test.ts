@@ -1,20 +1,23 @@
-// The dispatcher's rules with its seams replaced: the order validate -> authorize -> apply ->
-// wait, and which error each failure becomes. The real bus, polkitd and simulator are in
-// manage.test.ts.
+// The commands' rules with their seams replaced, called through the D-Bus binding: the order
+// validate -> authorize -> apply -> wait, and which error each failure becomes. The real bus,
+// polkitd and simulator are in manage.test.ts.
 import { describe, expect, it } from 'vitest';
 import { ERROR_PREFIX, MANAGER, MAP, MAP_IFACE, mapObjectPath, PATH, PATH_GROUP, PATH_IFACE, pathObjectPath } from '../../../src/frontends/dbus/api';
 import { DBusError, type MethodCall } from '../../../src/frontends/dbus/bus/object-server';
 import { buildTopology } from '../../../src/model/build';
 import type { MapState, PathState, Topology } from '../../../src/model/topology';
-import { auditMessage, type AuditRecord } from '../../../src/outputs/journal/audit';
-import type { Authority } from '../../../src/frontends/dbus/polkit/authority';
-import { unitFromCgroup } from '../../../src/core/commands/caller';
-import { Management } from '../../../src/core/commands/commands';
-import { MANAGED_METHODS } from '../../../src/core/commands/table';
-import { PublishedState } from '../../../src/core/commands/shown-state';
+import { unitFromCgroup } from '../../../src/frontends/dbus/polkit/caller-unit';
+import { Commands } from '../../../src/core/commands/commands';
+import { managementHandlers, MANAGED_METHODS } from '../../../src/frontends/dbus/methods';
+import { ObjectNames } from '../../../src/frontends/dbus/naming';
+import { mapObjects } from '../../../src/frontends/dbus/views';
+import { unreachable } from '../../../src/sources/multipathd/source';
+import { ShownState } from '../../../src/core/commands/shown-state';
 import { MultipathdError } from '../../../src/sources/multipathd/client';
-import { realTimers } from '../../../src/core/coalescer';
+import { auditMessage } from '../../../src/outputs/journal/audit';
 import { mpdMaps } from '../../helpers/fixtures';
+import { realTimers } from '../../../src/core/ports';
+import type { AuditRecord, Authority } from '../../../src/core/ports';
 
 const topology = (): Topology => buildTopology({ multipathd: mpdMaps('show-maps-2x2.json') }, new Map());
 
@@ -42,7 +45,7 @@ function setup(
   const steps: string[] = [];
   const audit: AuditRecord[] = [];
   const charged: string[] = [];
-  const published = new PublishedState(realTimers);
+  const published = new ShownState(realTimers);
   const t = topology();
   published.burst({ topology: t, changed: new Map(), manager: {} as never, eventSerial: 0n });
   const authority: Authority = {
@@ -56,7 +59,10 @@ function setup(
       return opts.verdict === false ? { ok: false, reason: 'polkit denied it' } : { ok: true, by: 'polkit' };
     },
   };
-  const m = new Management({
+  const names = new ObjectNames();
+  for (const map of t.values()) for (const [path, { named }] of mapObjects(map)) names.set(path, named);
+  const commands = new Commands(
+    {
     multipathd: {
       request: async (cmd) => {
         steps.push(`multipathd ${cmd}`);
@@ -64,7 +70,7 @@ function setup(
       },
       close: () => undefined,
     },
-    published,
+    shown: published,
     authority,
     reread: async () => {
       steps.push('reread');
@@ -72,15 +78,16 @@ function setup(
     },
     kernelEvents: () => opts.kernelEvents ?? false,
     audit: (r) => audit.push(r),
-    charge: (c) => charged.push(c.sender),
     timers: realTimers,
     timeoutMs: opts.timeoutMs ?? 2000,
     confirmAfterMs: opts.confirmAfterMs ?? 1000,
-  });
+    },
+    unreachable,
+  );
   const map = [...t.values()][0];
   const path = [...map.paths.values()][0];
   const dev = path.device;
-  const handlers = m.handlers();
+  const handlers = managementHandlers(commands, names, (c) => charged.push(c.sender));
   const call = (iface: string, member: string, path: string, args: unknown[], allowInteractive = false) =>
     handlers[`${iface}.${member}`]({ path, iface, member, args, sender: ':1.7', allowInteractive } satisfies MethodCall);
   return { steps, audit, charged, published, map, path, dev, call };
@@ -119,7 +126,7 @@ describe('the management dispatcher', () => {
   it('asks polkit with the caller\'s interactive flag, and a refusal sends nothing', async () => {
     const s = setup({ verdict: false });
     expect(await errorOf(s.call(PATH_IFACE, 'Fail', pathObjectPath(s.dev), [{}], true))).toBe('NotAuthorized: polkit denied it');
-    expect(s.steps).toEqual(['identify', 'authorize org.kernel.linux.storage.multipath1.manage-paths interactive=true']);
+    expect(s.steps).toEqual(['identify', 'authorize manage-paths interactive=true']);
     expect(s.audit[0]).toMatchObject({ outcome: 'denied', method: 'Path.Fail', caller: { uid: 1000, pid: 42 } });
   });
 

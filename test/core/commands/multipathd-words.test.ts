@@ -6,9 +6,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MANAGER_IFACE, MAP_IFACE, mapObjectPath, PATH_IFACE, pathObjectPath } from '../../../src/frontends/dbus/api';
 import { callMethod, DBusCallError } from '../../../src/frontends/dbus/bus/connection';
-import type { Authority } from '../../../src/frontends/dbus/polkit/authority';
 import type { SimMap } from '../../../src/sim/topology';
 import { BUS_NAME, ROOT_PATH, startHarness, type Harness } from '../../helpers/service-harness';
+import type { Authority } from '../../../src/core/ports';
 
 /** Authorizes everyone, but while held keeps each decision back until released (a user at a password prompt). */
 class HeldAuthority implements Authority {

@@ -1,9 +1,10 @@
 // The audit's bound on what one caller can make it write: refusals once per uid and minute,
 // then a count; calls that reached multipathd always, one entry each.
 import { describe, expect, it } from 'vitest';
-import { Audit, AUDIT_MESSAGE_IDS, type AuditRecord } from '../../../src/outputs/journal/audit';
+import { Audit, AUDIT_MESSAGE_IDS } from '../../../src/outputs/journal/audit';
 import type { JournalEntry } from '../../../src/outputs/journal/entries';
 import { fakeTimers } from '../../helpers/fake-timers';
+import type { AuditRecord } from '../../../src/core/ports';
 
 const caller = (uid: number) => ({ sender: `:1.${uid}`, uid, pid: 100 + uid, unit: '' });
 const refused = (uid: number): AuditRecord => ({ method: 'Map.Resize', object: '/o', sender: `:1.${uid}`, caller: caller(uid), outcome: 'denied', detail: 'polkit denied it' });

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { MetricsSink } from '../../../src/outputs/metrics/metrics-sink';
 import type { MapState, PathState, Topology } from '../../../src/model/topology';
-import type { Burst, ManagerState, ServiceEvent } from '../../../src/core/events';
+import type { Burst, CoreEvent, ManagerState } from '../../../src/core/events';
 import { sampleValue } from '../../helpers/prometheus';
 
 const RETAINED = 10_000;
@@ -14,7 +14,7 @@ const path = (i: number) => ({ devT: `8:${i}`, device: `sd${i}`, dmState: 'activ
 const map = (i: number) => ({ wwid: `wwid-${i}`, name: `mpath${i}`, paths: new Map([[`8:${i}`, path(i)]]) }) as unknown as MapState;
 const topology = (...ids: number[]): Topology => new Map(ids.map((i) => [`wwid-${i}`, map(i)]));
 const burst = (t: Topology) => ({ topology: t, changed: new Map(), manager: {} as ManagerState, eventSerial: 0n, full: false }) as Burst;
-const failed = (i: number) => ({ name: 'PathFailed', synthesized: false, map: map(i), path: path(i), data: {} }) as unknown as ServiceEvent;
+const failed = (i: number): CoreEvent => ({ serial: 0n, name: 'PathFailed', synthesized: false, wwid: `wwid-${i}`, devT: `8:${i}`, device: `sd${i}`, validPaths: 0, dmSeqnum: 0 });
 
 async function failures(sink: MetricsSink, i: number): Promise<number | undefined> {
   const text = await sink.registry.getSingleMetricAsString('multipath_path_failures_total');

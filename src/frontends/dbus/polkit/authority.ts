@@ -6,16 +6,14 @@
 import type { Callers } from '../bus/callers';
 import { callMethod, DBusCallError, type BusConnection } from '../bus/connection';
 import { variant } from '../bus/values';
-import { readCgroup, unitFromCgroup, type Caller } from '../../../core/commands/caller';
+import type { Authority, Caller, Permission, Verdict } from '../../../core/ports';
+import { ACTION_CONFIGURE, ACTION_MANAGE_PATHS } from '../api';
+import { readCgroup, unitFromCgroup } from './caller-unit';
 import { RecentDenials } from './denials';
 import { FairSlots, type SlotLimits } from './fair-slots';
 
-export type Verdict = { ok: true; by: 'root' | 'polkit' } | { ok: false; reason: string };
-
-export interface Authority {
-  identify(sender: string): Promise<Caller>;
-  authorize(caller: Caller, action: string, allowInteractive: boolean): Promise<Verdict>;
-}
+/** polkit's action for each permission (dbus/org.kernel.linux.storage.multipath1.policy). */
+const ACTIONS: Record<Permission, string> = { 'manage-paths': ACTION_MANAGE_PATHS, configure: ACTION_CONFIGURE };
 
 const POLKIT = ['org.freedesktop.PolicyKit1', '/org/freedesktop/PolicyKit1/Authority', 'org.freedesktop.PolicyKit1.Authority'] as const;
 const ALLOW_USER_INTERACTION = 1;
@@ -58,8 +56,9 @@ export class PolkitAuthority implements Authority {
   }
 
   /** Throws LimitsExceeded (a DBusError) when too many of the uid's calls already wait for polkit. */
-  async authorize(caller: Caller, action: string, allowInteractive: boolean): Promise<Verdict> {
+  async authorize(caller: Caller, permission: Permission, allowInteractive: boolean): Promise<Verdict> {
     if (caller.uid === 0) return { ok: true, by: 'root' };
+    const action = ACTIONS[permission];
     const key = RecentDenials.key(caller.sender, action, allowInteractive);
     const remembered = this.denials.get(key);
     if (remembered) return remembered;

@@ -3,7 +3,7 @@
 // answered here and polkit is asked once. Only refusals: a grant is asked for every time, and
 // an error (polkit busy or gone) is not an answer to remember. A unique bus name is never
 // reused, so an entry cannot outlive the caller it describes into another's.
-import type { Verdict } from './authority';
+import type { Verdict } from '../../../core/ports';
 
 export interface DenialOptions {
   /** How long a refusal stands. */

@@ -1,14 +1,6 @@
-// Who is calling: the bus daemon vouches for the uid and pid of a connection; the unit is
-// read from the process's cgroup (as systemd names it), for the log only.
+// The systemd unit a caller runs in, read from its process's cgroup (as systemd names it),
+// for the audit only: the bus daemon vouches for the uid and pid, nothing vouches for this.
 import * as fs from 'node:fs';
-
-export interface Caller {
-  sender: string;
-  uid: number;
-  pid: number;
-  /** The systemd unit the process runs in ("session-3.scope", "cockpit.service"), '' if unknown. */
-  unit: string;
-}
 
 /** The innermost unit in a /proc/PID/cgroup text (the v2 "0::" line, else the systemd v1 one). */
 export function unitFromCgroup(text: string): string {

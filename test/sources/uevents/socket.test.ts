@@ -2,7 +2,7 @@
 // driven by the test: backoff, one warning per outage, late reports, stop.
 import { describe, expect, it } from 'vitest';
 import { NativeError, type UeventHandlers, type UeventMonitor } from '../../../src/native/addon';
-import { UeventSource } from '../../../src/sources/uevents/source';
+import { UeventSocket } from '../../../src/sources/uevents/socket';
 import { createLogger } from '../../../src/util/log';
 import { fakeTimers } from '../../helpers/fake-timers';
 
@@ -15,7 +15,7 @@ function setup(failOpens: number) {
   const events: string[] = [];
   const logs: string[] = [];
   let failing = failOpens;
-  const source = new UeventSource(
+  const source = new UeventSocket(
     (_options, handlers) => {
       attempts.push(timers.now());
       if (failing-- > 0) throw new NativeError('socket NETLINK_KOBJECT_UEVENT: Too many open files', 24, 'EMFILE', 'socket');
@@ -31,7 +31,7 @@ function setup(failOpens: number) {
   return { source, advance, opened, attempts, events, logs };
 }
 
-describe('UeventSource', () => {
+describe('UeventSocket', () => {
   it('an open that keeps failing is retried at 1, 2, 4, 8 s … up to 30 s, with one warning', async () => {
     const { source, advance, attempts, events, logs } = setup(8);
     source.start();
