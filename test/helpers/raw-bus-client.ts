@@ -67,6 +67,9 @@ const wire = require('dbus-next/lib/message') as {
   unmarshalMessages(stream: NodeJS.ReadableStream, onMessage: (m: Received) => void, opts?: unknown): void;
 };
 
+/** dbus-daemon (as a system bus) drops a client that sends more descriptors than this in one message. */
+export const MAX_FDS_PER_MESSAGE = 16;
+
 export const NO_REPLY_EXPECTED = 0x1;
 export const NO_AUTO_START = 0x2;
 export const ALLOW_INTERACTIVE_AUTHORIZATION = 0x4;
@@ -85,8 +88,8 @@ export interface RawCall {
   body?: unknown[];
   flags?: number;
   /**
-   * false: the 'h' values go as bare indexes, with no descriptors and no UNIX_FDS field (a
-   * message that lies; the bus does not check indexes, so it reaches the recipient).
+   * false: the 'h' values (variants' too) go as bare indexes, with no descriptors and no
+   * UNIX_FDS field: a message that lies, which the bus delivers (it does not check indexes).
    */
   attachFds?: boolean;
 }
@@ -112,7 +115,7 @@ export interface Reply {
 
 export class RawBusClient {
   private serial = 0;
-  private readonly waiting = new Map<number, { sent: number; resolve: (r: Reply) => void }>();
+  private readonly waiting = new Map<number, { sent: number; resolve: (r: Reply) => void; reject: (e: Error) => void }>();
   private stderr = '';
   private exited = false;
   private readonly gone: Promise<void>;
@@ -123,6 +126,8 @@ export class RawBusClient {
     this.gone = new Promise((resolve) =>
       child.once('exit', () => {
         this.exited = true;
+        for (const w of this.waiting.values()) w.reject(new Error(`the connection closed before the reply: ${this.stderr}`));
+        this.waiting.clear();
         resolve();
       }),
     );
@@ -154,10 +159,7 @@ export class RawBusClient {
   call(c: RawCall): Promise<Reply | undefined> {
     if (this.exited) return Promise.reject(new Error(`the connection is closed: ${this.stderr}`));
     const serial = ++this.serial;
-    const signature = c.signature ?? '';
-    const bare = c.attachFds === false && signature.includes('h');
-    // Bare: marshalled as 'u' (the same bytes), then the header's signature says 'h' again.
-    const [bytes, fds] = wire.marshall({
+    const header = {
       type: 1,
       serial,
       flags: c.flags ?? 0,
@@ -165,21 +167,23 @@ export class RawBusClient {
       path: c.path,
       interface: c.interface,
       member: c.member,
-      signature: (bare ? signature.replaceAll('h', 'u') : signature) || undefined,
-      body: c.body ?? [],
-    });
+      signature: c.signature || undefined,
+    };
+    let [bytes, fds] = wire.marshall({ ...header, body: c.body ?? [] });
+    const bare = c.attachFds === false && fds.length > 0;
     if (bare) {
-      const field = Buffer.from([8, 1, 0x67, 0, signature.length, ...Buffer.from(signature.replaceAll('h', 'u'))]);
-      const at = bytes.indexOf(field);
-      Buffer.from(signature).copy(bytes, at + 5);
+      // The same header less its UNIX_FDS field (dbus-next writes one only with a body), then the body.
+      const bodyLength = bytes.readUInt32LE(4);
+      bytes = Buffer.concat([wire.marshall(header)[0], bytes.subarray(bytes.length - bodyLength)]);
+      bytes.writeUInt32LE(bodyLength, 4);
     }
     const frame = Buffer.alloc(5);
     frame.writeUInt32LE(bytes.length, 0);
-    frame.writeUInt8(fds.length, 4);
+    frame.writeUInt8(bare ? 0 : fds.length, 4);
     const reply =
       (c.flags ?? 0) & NO_REPLY_EXPECTED
         ? Promise.resolve(undefined)
-        : new Promise<Reply>((resolve) => this.waiting.set(serial, { sent: Date.now(), resolve }));
+        : new Promise<Reply>((resolve, reject) => this.waiting.set(serial, { sent: Date.now(), resolve, reject }));
     this.child.stdin!.write(Buffer.concat([frame, bytes]));
     return reply;
   }
