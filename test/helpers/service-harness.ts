@@ -7,7 +7,7 @@ import { connectBus, disconnect, onSignal, type BusConnection } from '../../src/
 import { DEFAULT_CONFIG, type ServiceConfig } from '../../src/config/config-file';
 import { startPrivateBus, type PrivateBus } from '../../src/demo/private-bus';
 import { MultipathdClient } from '../../src/multipathd/client';
-import { MultipathService, type OpenMonitor } from '../../src/service/service';
+import { MultipathService, type OpenMonitor, type ServiceDeps } from '../../src/service/service';
 import type { Sink } from '../../src/service/sink';
 import type { UeventHandlers } from '../../src/native/addon';
 import { MultipathdSimulator, type SimTopologyOptions } from '../../src/sim/simulator';
@@ -51,6 +51,8 @@ export interface HarnessOptions {
   latency?: { ueventMs?: number; readMs?: number };
   /** Open a simulated uevent monitor (KernelEventsAvailable true), fed by `kernel()`. */
   simulatedMonitor?: boolean;
+  /** The service's own waits, where a test needs them shorter than the defaults. */
+  timing?: Pick<ServiceDeps, 'manageTimeoutMs' | 'unprivilegedRefreshIntervalMs'>;
 }
 
 export const CLI = path.resolve(__dirname, '..', '..', 'bin', 'multipath-dbus');
@@ -98,6 +100,7 @@ export async function startHarness(
       minRefreshIntervalMs: 50,
       maxOutboundBytes,
       sinks,
+      ...options.timing,
     });
     return { conn, service };
   };
