@@ -13,6 +13,18 @@ type RawBus = dbus.MessageBus & {
   on(event: 'message', cb: (m: dbus.Message) => void): void;
 };
 
+// dbus-next reads an 'h' value (the index of a descriptor passed with the message) by looking
+// the descriptor up, and throws when there is none, in the socket's 'readable' handler: an
+// uncaught exception that ends the process. Our connections never negotiate descriptor
+// passing, yet the bus delivers 'h' values without descriptors (it does not check indexes):
+// one Peer.Ping with signature "h" from any local user stopped the service. Read the index as
+// it is: no method takes a descriptor, so such a call is answered InvalidArgs.
+const DBusBuffer = require('dbus-next/lib/dbus-buffer') as { prototype: { readSimpleType(t: string): unknown; readInt32(): number } };
+const readSimpleType = DBusBuffer.prototype.readSimpleType;
+DBusBuffer.prototype.readSimpleType = function (t: string) {
+  return t === 'h' ? this.readInt32() : readSimpleType.call(this, t);
+};
+
 /** After `close`, how long queued bytes may take to reach the kernel before the socket is dropped anyway. */
 const CLOSE_FLUSH_MS = 250;
 /** An error name is an interface name: the daemon drops a connection that sends a bad one. */

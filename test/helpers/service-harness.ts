@@ -8,7 +8,7 @@ import { DEFAULT_CONFIG, type ServiceConfig } from '../../src/config/config-file
 import { startPrivateBus, type PrivateBus } from '../../src/demo/private-bus';
 import type { Authority } from '../../src/manage/authority';
 import { MultipathdClient } from '../../src/multipathd/client';
-import { MultipathService, type OpenMonitor } from '../../src/service/service';
+import { MultipathService, type OpenMonitor, type ServiceDeps } from '../../src/service/service';
 import type { BudgetLimits } from '../../src/service/caller-budget';
 import type { Sink } from '../../src/service/sink';
 import type { UeventHandlers } from '../../src/native/addon';
@@ -59,6 +59,8 @@ export interface HarnessOptions {
   authority?: Authority;
   /** Each unprivileged uid's budget (small ones make throttling show in a short test). */
   budget?: BudgetLimits;
+  /** The service's own waits, where a test needs them shorter than the defaults. */
+  timing?: Pick<ServiceDeps, 'manageTimeoutMs' | 'unprivilegedRefreshIntervalMs'>;
 }
 
 export const CLI = path.resolve(__dirname, '..', '..', 'bin', 'multipath-dbus');
@@ -108,6 +110,7 @@ export async function startHarness(
       sinks,
       authority: options.authority,
       budget: options.budget,
+      ...options.timing,
     });
     return { conn, service };
   };
