@@ -87,9 +87,16 @@ export class BusConnection extends EventEmitter {
     }
   }
 
-  /** A signal, marshalled by us (see wire.ts); throws MessageTooLarge rather than send one the bus would refuse. */
-  sendSignal(path: string, iface: string, member: string, signature: string, body: unknown[]): number {
-    return this.write((serial) => marshalSignal(serial, path, iface, member, signature, body, this.maxMessageBytes));
+  /**
+   * A signal, marshalled by us (see wire.ts), to every subscriber or to `destination` alone;
+   * throws MessageTooLarge rather than send one the bus would refuse.
+   */
+  sendSignal(path: string, iface: string, member: string, signature: string, body: unknown[], destination?: string): number {
+    return this.write((serial) =>
+      destination === undefined
+        ? marshalSignal(serial, path, iface, member, signature, body, this.maxMessageBytes)
+        : marshalMessage({ type: 4, serial, path, iface, member, destination }, signature, body, this.maxMessageBytes),
+    );
   }
 
   /** The reply to a method call, marshalled by us; its size in bytes, or MessageTooLarge. */
