@@ -6,7 +6,6 @@
 // caller's connection has left the bus, as a caller hoping to be forgotten while its calls
 // wait would (test/integration/forged-signals.test.ts). SIGTERM ends it early, with the report
 // of the calls answered so far (calls still waiting are not counted).
-import * as dbus from 'dbus-next';
 import { BUS_NAME, MANAGER_IFACE, ROOT_PATH } from '../src/frontends/dbus/api';
 import { callMethod, connectBus, DBusCallError, disconnect, type BusConnection } from '../src/frontends/dbus/bus/connection';
 
@@ -24,17 +23,7 @@ const DRIVER = 'org.freedesktop.DBus';
 
 /** A NameOwnerChanged saying `name` left the bus, as only the bus driver may say, sent from `bus` to `destination` alone. */
 export function forgeLeaving(bus: BusConnection, destination: string, name = bus.uniqueName): void {
-  bus.raw.send(
-    new dbus.Message({
-      type: dbus.MessageType.SIGNAL,
-      destination,
-      path: '/org/freedesktop/DBus',
-      interface: DRIVER,
-      member: 'NameOwnerChanged',
-      signature: 'sss',
-      body: [name, name, ''],
-    }),
-  );
+  bus.sendSignal('/org/freedesktop/DBus', DRIVER, 'NameOwnerChanged', 'sss', [name, name, ''], destination);
 }
 
 async function main(): Promise<void> {

@@ -85,7 +85,7 @@ describe('the Cockpit page against forged signals', () => {
     const conn = h.serviceBus;
     // Addressed to the bridge, as the forger's were (sendSignal broadcasts).
     const signal = (path: string, iface: string, member: string, signature: string, body: unknown[]) =>
-      bridge.forEach((destination) => conn.send(new dbus.Message({ type: dbus.MessageType.SIGNAL, destination, path, interface: iface, member, signature, body })));
+      bridge.forEach((destination) => conn.sendSignal(path, iface, member, signature, body, destination));
     signal(FORGED_MAP, MAP_IFACE, 'Failed', 't', [next]);
     signal(mapObjectPath(map.wwid), 'org.freedesktop.DBus.Properties', 'PropertiesChanged', 'sa{sv}as', [
       MAP_IFACE,

@@ -24,7 +24,7 @@ const [address, json] = process.argv.slice(2);
     return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, arg(x)]));
   };
   for (const s of JSON.parse(json)) {
-    bus.send(new dbus.Message({ ...s, type: dbus.MessageType.SIGNAL, body: arg(s.body || []) }));
+    bus.sendSignal(s.path, s.interface, s.member, s.signature || '', arg(s.body || []), s.destination);
   }
   await callMethod(bus, 'org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus', 'GetId', '', []);
   disconnect(bus);

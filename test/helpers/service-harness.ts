@@ -6,15 +6,15 @@ import { BUS_NAME, ROOT_PATH } from '../../src/frontends/dbus/api';
 import { connectBus, disconnect, onSignal, type BusConnection } from '../../src/frontends/dbus/bus/connection';
 import { DEFAULT_CONFIG, type ServiceConfig } from '../../src/config/config-file';
 import { startPrivateBus, type PrivateBus } from '../../src/cli/private-bus';
-import { MultipathdClient } from '../../src/sources/multipathd/client';
-import type { BudgetLimits } from '../../src/frontends/dbus/caller-budgets';
+import { MultipathService, type ServiceDeps } from '../../src/cli/service';
+import type { Authority } from '../../src/core/ports';
 import type { Sink } from '../../src/core/events';
+import type { BudgetLimits } from '../../src/frontends/dbus/caller-budgets';
+import { MultipathdClient } from '../../src/sources/multipathd/client';
+import type { OpenMonitor } from '../../src/sources/uevents/socket';
 import type { UeventHandlers } from '../../src/native/addon';
 import { MultipathdSimulator, type SimTopologyOptions } from '../../src/sim/simulator';
 import { createLogger } from '../../src/util/log';
-import type { OpenMonitor } from '../../src/sources/uevents/socket';
-import { MultipathService } from '../../src/cli/service';
-import type { Authority } from '../../src/core/ports';
 
 export interface Signal {
   path: string;
@@ -60,6 +60,8 @@ export interface HarnessOptions {
   authority?: Authority;
   /** Each unprivileged uid's budget (small ones make throttling show in a short test). */
   budget?: BudgetLimits;
+  /** The service's own waits, where a test needs them shorter than the defaults. */
+  timing?: Pick<ServiceDeps, 'manageTimeoutMs' | 'unprivilegedRefreshIntervalMs'>;
 }
 
 export const CLI = path.resolve(__dirname, '..', '..', 'bin', 'multipath-dbus');
@@ -109,6 +111,7 @@ export async function startHarness(
       sinks,
       authority: options.authority,
       budget: options.budget,
+      ...options.timing,
     });
     return { conn, service };
   };

@@ -13,6 +13,18 @@ type RawBus = dbus.MessageBus & {
   on(event: 'message', cb: (m: dbus.Message) => void): void;
 };
 
+// dbus-next reads an 'h' value (the index of a descriptor passed with the message) by looking
+// the descriptor up, and throws when there is none, in the socket's 'readable' handler: an
+// uncaught exception that ends the process. Our connections never negotiate descriptor
+// passing, yet the bus delivers 'h' values without descriptors (it does not check indexes):
+// one Peer.Ping with signature "h" from any local user stopped the service. Read the index as
+// it is: no method takes a descriptor, so such a call is answered InvalidArgs.
+const DBusBuffer = require('dbus-next/lib/dbus-buffer') as { prototype: { readSimpleType(t: string): unknown; readInt32(): number } };
+const readSimpleType = DBusBuffer.prototype.readSimpleType;
+DBusBuffer.prototype.readSimpleType = function (t: string) {
+  return t === 'h' ? this.readInt32() : readSimpleType.call(this, t);
+};
+
 /** After `close`, how long queued bytes may take to reach the kernel before the socket is dropped anyway. */
 const CLOSE_FLUSH_MS = 250;
 /** An error name is an interface name: the daemon drops a connection that sends a bad one. */
@@ -75,9 +87,16 @@ export class BusConnection extends EventEmitter {
     }
   }
 
-  /** A signal, marshalled by us (see wire.ts); throws MessageTooLarge rather than send one the bus would refuse. */
-  sendSignal(path: string, iface: string, member: string, signature: string, body: unknown[]): number {
-    return this.write((serial) => marshalSignal(serial, path, iface, member, signature, body, this.maxMessageBytes));
+  /**
+   * A signal, marshalled by us (see wire.ts), to every subscriber or to `destination` alone;
+   * throws MessageTooLarge rather than send one the bus would refuse.
+   */
+  sendSignal(path: string, iface: string, member: string, signature: string, body: unknown[], destination?: string): number {
+    return this.write((serial) =>
+      destination === undefined
+        ? marshalSignal(serial, path, iface, member, signature, body, this.maxMessageBytes)
+        : marshalMessage({ type: 4, serial, path, iface, member, destination }, signature, body, this.maxMessageBytes),
+    );
   }
 
   /** The reply to a method call, marshalled by us; its size in bytes, or MessageTooLarge. */

@@ -538,7 +538,9 @@ export class ObjectServer {
    */
   private async admitted(msg: RawMessage): Promise<void> {
     if ((msg.flags ?? 0) & NO_REPLY_EXPECTED) {
-      const method = this.specs.get(msg.interface ?? '')?.methods.find((m) => m.name === msg.member);
+      // Without an interface, the method is the object's own, as route() finds it.
+      const ifaces = msg.interface ? [msg.interface] : [...(this.objects.get(msg.path)?.keys() ?? [])];
+      const method = ifaces.map((i) => this.specs.get(i)?.methods.find((m) => m.name === msg.member)).find((m) => m !== undefined);
       if (method?.out.length !== 0) return;
     }
     try {
