@@ -60,6 +60,13 @@ module.exports = {
       from: { pathNot: '^src/frontends/dbus/bus/' },
       to: { path: 'node_modules/dbus-next/' },
     },
+    {
+      name: 'dbus-next-internals-in-one-file',
+      severity: 'error',
+      comment: "what dbus-next keeps private is reached only in dbus-next-internals.ts, whose test fails if a version moves it",
+      from: { pathNot: '^src/frontends/dbus/bus/dbus-next-internals[.]ts$' },
+      to: { path: 'node_modules/dbus-next/lib/' },
+    },
   ],
   options: {
     doNotFollow: { path: 'node_modules' },

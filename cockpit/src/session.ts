@@ -22,9 +22,9 @@ export interface View {
 
 const OPTIONS = { bus: 'system', superuser: 'try' } as const;
 
-/** `enable = yes` (or true/1/on) in the config file, as src/config/config-file.ts reads it. */
+/** `enable = yes` (or true or 1) in the config file, as src/config/config-file.ts reads it. */
 export function configEnables(text: string): boolean {
-  return /^\s*enable\s*=\s*(yes|true|on|1)\s*(#.*)?$/im.test(text);
+  return /^\s*enable\s*=\s*(yes|true|1)\s*(#.*)?$/im.test(text);
 }
 
 export class Connection {

@@ -16,7 +16,7 @@ mountpoint -q /sys/fs/cgroup || mount -t cgroup2 cgroup2 /sys/fs/cgroup
 vm_wait 30 test -S /run/systemd/journal/socket || { vm_fail "$S.setup" "journald did not start"; exit 1; }
 vm_service_up "$S.setup" 2 2 "metrics_listen = 127.0.0.1:$PORT" add_host=2 vpd_use_hostno=0 max_luns=2 || exit 1
 
-id_of() { node -e 'process.stdout.write(require(process.argv[1]).JOURNAL_KINDS[process.argv[2]].id)' "$VM_REPO/dist/journal/entries.js" "$1"; }
+id_of() { node -e 'process.stdout.write(require(process.argv[1]).JOURNAL_KINDS[process.argv[2]].id)' "$VM_REPO/dist/outputs/journal/entries.js" "$1"; }
 scrape() { curl -sf -m 10 "http://127.0.0.1:$PORT/metrics"; }
 # metric{labels} value, as the scrape shows it
 sample() { scrape | grep -E "^$1\{[^}]*$2[^}]*\} " | awk '{print $2}'; }

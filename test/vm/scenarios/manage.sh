@@ -13,7 +13,7 @@ CLI="node $VM_REPO/bin/multipath-dbus"
 prop() { busctl --system get-property "$B" "$1" "$B.$2" "$3" 2>&1; }
 call() { busctl --system call "$B" "$@" 2>&1; }
 path_obj() { echo "$R/paths/$1"; }
-map_obj() { node -e 'process.stdout.write(require(process.argv[1]).mapObjectPath(process.argv[2]))' "$VM_REPO/dist/dbus/api.js" "$1"; }
+map_obj() { node -e 'process.stdout.write(require(process.argv[1]).mapObjectPath(process.argv[2]))' "$VM_REPO/dist/frontends/dbus/api.js" "$1"; }
 # dmsetup status: the group dm-mpath names next (the field after the group count).
 next_group() { dmsetup status "$1" | awk '{ h = 5 + $4; g = h + 1 + $h; print $(g + 1) }'; }
 ms_since() { echo $(($(vm_now_ms) - $1)); }

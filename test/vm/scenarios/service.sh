@@ -13,7 +13,7 @@ CLI="node $VM_REPO/bin/multipath-dbus"
 
 prop() { busctl --system get-property "$B" "$1" "$B.$2" "$3" 2>&1; }
 path_obj() { echo "$R/paths/$1"; }
-map_obj() { echo "$R/maps/$(node -e 'process.stdout.write(require(process.argv[1]).escapePathElement(process.argv[2]))' "$VM_REPO/dist/dbus/api.js" "$1")"; }
+map_obj() { echo "$R/maps/$(node -e 'process.stdout.write(require(process.argv[1]).escapePathElement(process.argv[2]))' "$VM_REPO/dist/frontends/dbus/api.js" "$1")"; }
 
 vm_service_up "$S.setup" 2 2 "refresh_interval = 30" add_host=2 vpd_use_hostno=0 max_luns=2 || exit 1
 SIG=$VM_SIGNALS

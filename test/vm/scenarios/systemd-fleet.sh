@@ -38,7 +38,7 @@ fi
 complaints=$(journalctl -b --no-pager -o cat _PID=1 | grep -F "$U.d/metrics.conf:")
 if [ -z "$complaints" ]; then vm_pass "$S.drop-in" "systemd took every line of contrib/systemd/metrics.conf"; else vm_fail "$S.drop-in" "$complaints"; fi
 
-id_of() { node -e 'process.stdout.write(require(process.argv[1]).JOURNAL_KINDS[process.argv[2]].id)' "$VM_REPO/dist/journal/entries.js" "$1"; }
+id_of() { node -e 'process.stdout.write(require(process.argv[1]).JOURNAL_KINDS[process.argv[2]].id)' "$VM_REPO/dist/outputs/journal/entries.js" "$1"; }
 sample() { curl -sf -m 10 "http://127.0.0.1:$PORT/metrics" | grep -E "^$1\{[^}]*$2[^}]*\} " | awk '{print $2}'; }
 sample_is() { [ "$(sample "$1" "$2")" = "$3" ]; }
 text_is() { [ "$(grep -E "^$1\{[^}]*$2[^}]*\} " "$TEXTFILE/multipath-dbus.prom" 2>/dev/null | awk '{print $2}')" = "$3" ]; }

@@ -22,12 +22,12 @@ SIG=$(vm_watch_signals)
 HOLD=$HOLD node -e '
   const dist = process.env.VM_REPO + "/dist/";
   const fs = require("fs");
-  const { connectBus } = require(dist + "dbus/connection");
+  const { connectBus } = require(dist + "frontends/dbus/bus/connection");
   const { DEFAULT_CONFIG } = require(dist + "config/config-file");
-  const { kernelDm } = require(dist + "dm/reader");
-  const { MultipathdClient } = require(dist + "multipathd/client");
+  const { kernelDm } = require(dist + "sources/device-mapper/reader");
+  const { MultipathdClient } = require(dist + "sources/multipathd/client");
   const { NativeError, openUeventMonitor } = require(dist + "native/addon");
-  const { MultipathService } = require(dist + "service/service");
+  const { MultipathService } = require(dist + "cli/service");
   const { createLogger } = require(dist + "util/log");
   const log = createLogger("debug");
   let handlers;

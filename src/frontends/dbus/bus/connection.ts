@@ -1,29 +1,13 @@
-// The one module (with object-server.ts) that touches dbus-next: bus connections, names,
-// and the client calls the CLI needs. Everything else sees plain JS values.
+// Bus connections, names, and the client calls the CLI needs, over dbus-next (dbus-next is
+// imported only in this folder; what it keeps private is reached in dbus-next-internals.ts).
+// Everything else sees plain JS values.
 import { EventEmitter } from 'node:events';
 import * as dbus from 'dbus-next';
 import { unwrap } from './values';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../../../config/config-file';
 import { marshalMessage, marshalSignal } from './wire';
 import { setSendBuffer } from '../../../native/addon';
-
-type RawBus = dbus.MessageBus & {
-  name: string | null;
-  _connection: EventEmitter & { stream: NodeJS.WritableStream & { writableLength: number; writable: boolean; destroy(): void } };
-  on(event: 'message', cb: (m: dbus.Message) => void): void;
-};
-
-// dbus-next reads an 'h' value (the index of a descriptor passed with the message) by looking
-// the descriptor up, and throws when there is none, in the socket's 'readable' handler: an
-// uncaught exception that ends the process. Our connections never negotiate descriptor
-// passing, yet the bus delivers 'h' values without descriptors (it does not check indexes):
-// one Peer.Ping with signature "h" from any local user stopped the service. Read the index as
-// it is: no method takes a descriptor, so such a call is answered InvalidArgs.
-const DBusBuffer = require('dbus-next/lib/dbus-buffer') as { prototype: { readSimpleType(t: string): unknown; readInt32(): number } };
-const readSimpleType = DBusBuffer.prototype.readSimpleType;
-DBusBuffer.prototype.readSimpleType = function (t: string) {
-  return t === 'h' ? this.readInt32() : readSimpleType.call(this, t);
-};
+import { nextSerial, socketFd, transportOf, type RawBus } from './dbus-next-internals';
 
 /** After `close`, how long queued bytes may take to reach the kernel before the socket is dropped anyway. */
 const CLOSE_FLUSH_MS = 250;
@@ -56,19 +40,19 @@ export class BusConnection extends EventEmitter {
       this.closedByUs = true;
       this.failWaiting();
     };
-    raw._connection.on('end', lost);
+    transportOf(raw).connection.on('end', lost);
     raw.on('error', lost);
-    raw._connection.stream.on('drain', () => this.emit('drain'));
+    transportOf(raw).stream.on('drain', () => this.emit('drain'));
   }
 
   /** The socket's file descriptor, for socket options Node has no API for. */
   get fd(): number | undefined {
-    return (this.raw._connection.stream as unknown as { _handle?: { fd?: number } })._handle?.fd;
+    return socketFd(transportOf(this.raw).stream);
   }
 
   /** Bytes written but not yet taken by the kernel (what the socket's send buffer holds is not counted). */
   get outboundBytes(): number {
-    return this.raw._connection.stream.writableLength + this.queuedBytes;
+    return transportOf(this.raw).stream.writableLength + this.queuedBytes;
   }
 
   /**
@@ -117,9 +101,9 @@ export class BusConnection extends EventEmitter {
   }
 
   private write(make: (serial: number) => Buffer): number {
-    const stream = this.raw._connection.stream;
+    const stream = transportOf(this.raw).stream;
     if (this.closedByUs || !stream.writable) return 0;
-    const buf = make((this.raw as unknown as { newSerial(): number }).newSerial());
+    const buf = make(nextSerial(this.raw));
     if (this.queued.length === 0) process.nextTick(() => this.flushQueued());
     this.queued.push(buf);
     this.queuedBytes += buf.length;
@@ -131,7 +115,7 @@ export class BusConnection extends EventEmitter {
     const parts = this.queued;
     this.queued = [];
     this.queuedBytes = 0;
-    const stream = this.raw._connection.stream;
+    const stream = transportOf(this.raw).stream;
     if (this.closedByUs || !stream.writable) return;
     // The stream says 'drain' only after a write it refused to take whole; one the kernel took
     // at once (the bytes counted while they waited here) must say it too.
@@ -188,7 +172,7 @@ export class BusConnection extends EventEmitter {
     this.flushQueued();
     this.closedByUs = true;
     this.failWaiting();
-    const stream = this.raw._connection.stream;
+    const stream = transportOf(this.raw).stream;
     this.raw.disconnect();
     const drop = () => stream.destroy();
     stream.once('finish', drop);

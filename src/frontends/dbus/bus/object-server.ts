@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as dbus from 'dbus-next';
 import type { BusConnection } from './connection';
+import { onMethodCall } from './dbus-next-internals';
 import { signatureOf, type InterfaceSpec, type MethodSpec } from './interface-spec';
 import { nodeXml, OBJECT_MANAGER, STANDARD } from './introspect';
 import { validText, I32_MAX, I32_MIN, U32_MAX, U64_MAX } from '../../../model/value-limits';
@@ -211,7 +212,7 @@ export class ObjectServer {
       this.specs.set(s.name, s);
       this.propTypes.set(s.name, new Map(s.properties.map((p) => [p.name, p.type])));
     }
-    bus.raw.addMethodHandler((msg: dbus.Message) => {
+    onMethodCall(bus.raw, (msg: dbus.Message) => {
       void this.admitted(msg as unknown as RawMessage);
       return true;
     });
