@@ -5,8 +5,6 @@
 import type { Logger } from '../util/log';
 
 export class InternalErrors {
-  count = 0;
-
   constructor(
     private readonly log: Logger,
     /** Re-read everything and republish it all (coalesced: at most one read per interval). */
@@ -14,7 +12,6 @@ export class InternalErrors {
   ) {}
 
   report(context: string, e: unknown): void {
-    this.count++;
     this.log.error(`internal error in ${context}, re-reading all state: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
     try {
       this.recover();

@@ -6,7 +6,7 @@ import { cleanMap, type RepairWarn } from './clean-values';
 import type { GroupDmState, GroupState, MapState, PathState, Topology } from './topology';
 import type { DmMapView, DmMultipathStatus, DmMultipathTable, MpdGroup, MpdMap, MpdPath, SourceReadings } from './readings';
 
-export function wwidFromDmUuid(uuid: string): string | undefined {
+function wwidFromDmUuid(uuid: string): string | undefined {
   return uuid.startsWith('mpath-') ? uuid.slice('mpath-'.length) : undefined;
 }
 

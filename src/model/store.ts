@@ -30,11 +30,6 @@ export class TopologyStore {
     return this.maps;
   }
 
-  /** A copy that later changes do not touch. */
-  snapshot(): Topology {
-    return new Map(this.maps);
-  }
-
   applyPathEvent(ev: PathEvent): PathEventResult {
     const prev = this.maps.get(ev.wwid);
     if (!prev) return { kind: 'unknown' };

@@ -3,7 +3,7 @@
 // simulator serves, and multipathd's reply when a command does not parse — the "not
 // found" / "Missing argument" line, its version, and the command reference.
 
-export const VERSION_LINE = 'multipath-tools v0.9.4 (12/19, 2022)';
+const VERSION_LINE = 'multipath-tools v0.9.4 (12/19, 2022)';
 
 // [word, code, takes a parameter], in multipathd's order: a prefix matching two words is ambiguous.
 const KEYWORDS: [string, string, boolean][] = [
@@ -26,7 +26,7 @@ const KEYWORDS: [string, string, boolean][] = [
 ];
 
 /** The command shapes the simulator answers, by their keyword codes. */
-export const HANDLED = [
+const HANDLED = [
   'LIST MAPS', 'LIST STATUS', 'LIST DAEMON', 'LIST MAPS JSON', 'LIST CONFIG', 'ADD MAP', 'DEL MAP', 'REINSTATE PATH', 'FAIL PATH',
   'SWITCH MAP GROUP', 'DISABLEQ MAP', 'RESTOREQ MAP', 'RESIZE MAP', 'RECONFIGURE',
 ] as const;

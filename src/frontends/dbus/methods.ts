@@ -11,7 +11,7 @@ import { align8, sizeOf } from './bus/wire';
 import { eventData, eventObject, type ObjectNames } from './naming';
 
 /** Objects per GetManagedObjectsPage call at most, as events per GetEvents call. */
-export const MAX_OBJECTS_PER_PAGE = 1000;
+const MAX_OBJECTS_PER_PAGE = 1000;
 
 export interface ManagedMethod {
   iface: string;

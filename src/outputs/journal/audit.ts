@@ -24,7 +24,7 @@ export const AUDIT_MESSAGE_IDS = {
 
 export type AuditFields = Record<string, string>;
 
-export function auditFields(r: AuditRecord): AuditFields {
+function auditFields(r: AuditRecord): AuditFields {
   const f: AuditFields = { MULTIPATH_METHOD: r.method, MULTIPATH_OBJECT: r.object, MULTIPATH_OUTCOME: r.outcome };
   if (r.caller) {
     f.OBJECT_PID = String(r.caller.pid);

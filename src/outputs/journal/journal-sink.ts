@@ -8,7 +8,7 @@ import type { Logger } from '../../util/log';
 import { journalEntry, type JournalEntry } from './entries';
 import { encodeJournalEntry } from './native-protocol';
 
-export const JOURNAL_SOCKET = '/run/systemd/journal/socket';
+const JOURNAL_SOCKET = '/run/systemd/journal/socket';
 
 /** Sends one datagram; throws (a NativeError) when it cannot. */
 export interface JournalTransport {

@@ -10,7 +10,7 @@ import type { Registry } from 'prom-client';
 import type { Logger } from '../../util/log';
 import { formatListenAddress, type ListenAddress } from '../../config/listen-address';
 
-export const METRICS_LIMITS = Object.freeze({
+const METRICS_LIMITS = Object.freeze({
   maxConnections: 16,
   maxConnectionsPerPeer: 8,
   maxHeaderBytes: 8 * 1024,

@@ -15,7 +15,7 @@ import type { Sink } from '../../core/events';
 import type { Logger } from '../../util/log';
 import { realTimers, type Timers } from '../../core/ports';
 
-export const TEXTFILE_NAME = 'multipath-dbus.prom';
+const TEXTFILE_NAME = 'multipath-dbus.prom';
 const MIN_INTERVAL_MS = 1_000;
 const REFRESH_MS = 60_000;
 

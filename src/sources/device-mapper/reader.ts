@@ -19,7 +19,7 @@ export const kernelDm: DmSource = {
 };
 
 /** dev_t -> kernel name through /sys/dev/block, for paths multipathd has not named for us. */
-export function sysfsDeviceName(devT: string): string | undefined {
+function sysfsDeviceName(devT: string): string | undefined {
   try {
     const target = fs.readlinkSync(`/sys/dev/block/${devT}`);
     return target.slice(target.lastIndexOf('/') + 1);

@@ -1,6 +1,6 @@
 // multipathd's uxsock framing: a native size_t length (strlen + 1), then the text and a
 // NUL, in both directions. x86_64 and every 64-bit Linux we target use 8 little-endian bytes.
-export const LENGTH_BYTES = 8;
+const LENGTH_BYTES = 8;
 
 export function encodeFrame(text: string): Buffer {
   const body = Buffer.from(`${text}\0`, 'utf8');

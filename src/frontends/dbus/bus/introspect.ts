@@ -62,7 +62,7 @@ export const OBJECT_MANAGER: InterfaceSpec = {
 const arg = (a: ArgSpec, direction?: 'in' | 'out') =>
   `<arg name="${a.name}" type="${a.type}"${direction ? ` direction="${direction}"` : ''}/>`;
 
-export function interfaceXml(spec: InterfaceSpec): string {
+function interfaceXml(spec: InterfaceSpec): string {
   const lines = [`  <interface name="${spec.name}">`];
   for (const m of spec.methods) {
     const inner = [...m.in.map((a) => arg(a, 'in')), ...m.out.map((a) => arg(a, 'out'))];

@@ -327,11 +327,6 @@ export class ObjectServer {
     this.signal(path, iface, member, signatureOf(spec.args), body);
   }
 
-  /** Signals are dropped while the daemon is not reading; see maxOutboundBytes. */
-  get dropping(): boolean {
-    return this.dropped > 0;
-  }
-
   private signal(path: string, iface: string, member: string, signature: string, body: unknown[]): void {
     if (this.dropped > 0) {
       this.dropped++;

@@ -32,7 +32,7 @@ export interface PolkitAuthorityOptions {
 }
 
 /** Well under the 128 replies dbus-daemon lets one connection await; a handful per uid. */
-export const POLKIT_SLOTS: SlotLimits = { total: 32, perUid: 4, waitingPerUid: 16 };
+const POLKIT_SLOTS: SlotLimits = { total: 32, perUid: 4, waitingPerUid: 16 };
 
 export class PolkitAuthority implements Authority {
   private readonly slots: FairSlots;
