@@ -11,7 +11,7 @@
 // the time from the burst to it, and a call flagged NO_REPLY_EXPECTED (1) is only sent.
 'use strict';
 const path = require('node:path');
-const { connectBus, disconnect } = require(path.join(__dirname, '..', '..', 'dist', 'dbus', 'connection.js'));
+const { connectBus, disconnect } = require(path.join(__dirname, '..', '..', 'dist', 'frontends', 'dbus', 'bus', 'connection.js'));
 const dbus = require('dbus-next');
 
 const [address, json, mode] = process.argv.slice(2);

@@ -8,7 +8,7 @@
 //   as a variant, {"self": true} as this connection's unique name; other objects as dicts.
 'use strict';
 const path = require('node:path');
-const { connectBus, callMethod, disconnect } = require(path.join(__dirname, '..', '..', 'dist', 'dbus', 'connection.js'));
+const { connectBus, callMethod, disconnect } = require(path.join(__dirname, '..', '..', 'dist', 'frontends', 'dbus', 'bus', 'connection.js'));
 const dbus = require('dbus-next');
 
 const [address, json] = process.argv.slice(2);
