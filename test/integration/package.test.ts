@@ -45,10 +45,11 @@ beforeAll(async () => {
     const built = await run('bash', [path.join(REPO, 'scripts', 'package.sh'), out[i]], { env: { SOURCE_DATE_EPOCH: '' } });
     expect(built.code, built.stdout + built.stderr).toBe(0);
   }
-}, 180_000);
+}, 240_000);
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-describe('npm run package', () => {
+// dpkg-deb and lintian read the whole package: 13 s for lintian on a loaded day.
+describe('npm run package', { timeout: 120_000 }, () => {
   it('makes the two packages, with the dependencies the issue names', async () => {
     const { service, cockpit } = debs(0);
     expect(await field(service, 'Version')).toBe(pkg.version);
