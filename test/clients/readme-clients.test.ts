@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { pathObjectPath } from '../../src/dbus/api';
 import { callMethod } from '../../src/dbus/connection';
+import { openCockpit } from '../helpers/cockpit';
 import { startGroup, type GroupRun } from '../helpers/process-group';
 import { startHarness, type Harness } from '../helpers/service-harness';
 
@@ -113,3 +114,20 @@ it('Python with GLib: lists the maps and reports a failure and its reinstatement
   h.kernel(h.sim.reinstatePath(sda().dev));
   await g.waitFor(new RegExp(`^PathReinstated ${pathObjectPath('sda')} 2 valid paths$`, 'm'), SAYS_MS);
 });
+
+it('Cockpit: the page script reads the Manager and hears a path fail', async () => {
+  // In the built page (which loads Cockpit's own base1/cockpit.js), in Debian's cockpit-ws and Chromium.
+  const cockpit = await openCockpit(h.bus.address);
+  try {
+    const logged: string[] = [];
+    cockpit.page.on('console', (m) => logged.push(m.text()));
+    await cockpit.page.goto(cockpit.ws.pageUrl);
+    await cockpit.page.evaluate(`{${snippet('cockpit')}}`);
+    const says = async (re: RegExp) => expect.poll(() => logged.find((l) => re.test(l)), { timeout: SAYS_MS }).toBeDefined();
+    await says(new RegExp(`^health optimal ${h.sim.maps().length} maps$`));
+    failSda();
+    await says(new RegExp(`lost ${pathObjectPath('sda')}$`));
+  } finally {
+    await cockpit.stop();
+  }
+}, 45_000);
