@@ -8,10 +8,10 @@
 // Paths: the kernel sets ANA state per (controller, ANA group) from one log page, for every
 // namespace of the group in one pass; so one path stands for its group, and when it changed,
 // every path of the group is read on this poll and the next (the kernel may have been midway
-// through the group). A slice of all paths is also read each poll, so every path is read at
+// through the group). A slice of the other paths is also read each poll, so every path is read at
 // least once per `sweepPolls` polls: a namespace moved to another group, or a value the
-// representative missed, is still seen. Cost: controllers + controllers × groups + paths /
-// sweepPolls reads, not controllers × namespaces (bench/nvme-poll.ts).
+// representative missed, is still seen. Cost: controllers + controllers × groups + (other
+// paths) / sweepPolls reads, not controllers × namespaces (bench/nvme-poll.ts).
 import * as fs from 'node:fs';
 import { readAttribute } from './attributes';
 import { ANA_STATES, CONTROLLER_STATES, type AnaState, type ControllerState, type NvmeReading } from './topology';
@@ -38,8 +38,9 @@ const CONTROLLER = new Set<string>(CONTROLLER_STATES);
 
 export class SilentStatePoll {
   private readonly controllers: Watched<ControllerState>[] = [];
-  private readonly paths: WatchedPath[] = [];
-  private readonly groups: WatchedPath[][] = [];
+  private readonly groups: WatchedPath[][];
+  /** Every path but the groups' first ones (read on every poll anyway), read a slice a poll. */
+  private readonly others: WatchedPath[];
   private unsettled = new Set<WatchedPath[]>();
   private cursor = 0;
   /** Attribute files read by the last poll. */
@@ -66,13 +67,13 @@ export class SilentStatePoll {
           if (p.anaGroup === undefined) continue;
           const dir = dirs.get(p.controller) ?? `${root}/class/nvme/${p.controller}`;
           const w: WatchedPath = { name: p.name, namespace: ns.name, controller: p.controller, file: `${dir}/${p.name}/ana_state`, state: p.anaState, gone: false };
-          this.paths.push(w);
           const key = `${p.controller} ${p.anaGroup}`;
           groups.set(key, [...(groups.get(key) ?? []), w]);
         }
       }
     }
     this.groups = [...groups.values()];
+    this.others = this.groups.flatMap((g) => g.slice(1));
   }
 
   /** Reads what can change silently; returns what changed since the last poll (or the reading). */
@@ -94,10 +95,10 @@ export class SilentStatePoll {
       if (changed) unsettled.add(group);
     }
     this.unsettled = unsettled;
-    const slice = Math.ceil(this.paths.length / this.sweepPolls);
-    for (let i = 0; i < slice && this.paths.length > 0; i++) {
-      this.readPath(this.paths[this.cursor], changes, read);
-      this.cursor = (this.cursor + 1) % this.paths.length;
+    const slice = Math.ceil(this.others.length / this.sweepPolls);
+    for (let i = 0; i < slice; i++) {
+      this.readPath(this.others[this.cursor], changes, read);
+      this.cursor = (this.cursor + 1) % this.others.length;
     }
     return changes;
   }
