@@ -33,8 +33,6 @@ export interface NvmePath {
   controller: string;
   anaState: AnaState;
   anaGroup: number | undefined;
-  /** major:minor */
-  devT: string;
 }
 
 export interface NvmeNamespace {

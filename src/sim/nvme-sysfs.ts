@@ -4,6 +4,8 @@
 // host controller per port; namespace i is in ANA group (i - 1) % anaGroups + 1, and a port
 // reports one state per group, as an NVMe target does (nvmet: ports/N/ana_groups/G/ana_state).
 // Every change writes what the kernel would write and nothing else: no uevent is simulated.
+// As on the kernel, paths (hidden block devices) have no dev attribute and a subsystem's
+// model is blank-padded (test/fixtures/kernel-6.1/nvme-sysfs.txt is a real tree).
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -24,6 +26,8 @@ interface SimController {
 }
 
 const SECTORS = 2 * 1024 * 1024; // 1 GiB
+// Linux 6.1 prints the identify field whole, blank-padded to its 40 bytes.
+const MODEL = 'Linux'.padEnd(40);
 const DEFAULTS = { subsystems: 1, namespaces: 2, ports: 2, anaGroups: 2 };
 
 export class NvmeSysfsSim {
@@ -87,13 +91,14 @@ export class NvmeSysfsSim {
     this.write(`${dir}/address`, `traddr=127.0.0.1,trsvcid=${4420 + port},src_addr=127.0.0.1`);
     this.write(`${dir}/cntlid`, String(port + 1));
     this.write(`${dir}/subsysnqn`, this.nqn(subsystem));
-    this.write(`${dir}/model`, 'Linux');
+    this.write(`${dir}/model`, MODEL);
     this.link(`class/nvme/${c.name}`, dir);
     this.link(`${this.subsystemDir(subsystem)}/${c.name}`, dir);
     for (let ns = 1; ns <= this.opts.namespaces; ns++) {
       const head = `${this.subsystemDir(subsystem)}/${this.headName(subsystem, ns)}`;
       if (!fs.existsSync(path.join(this.root, head))) {
         this.writeIds(head, subsystem, ns);
+        this.write(`${head}/dev`, `259:${this.nextMinor++}`);
         this.link(`block/${this.headName(subsystem, ns)}`, head);
       }
       const p = this.pathDir(c, ns);
@@ -129,7 +134,7 @@ export class NvmeSysfsSim {
   private addSubsystem(s: number): void {
     const dir = this.subsystemDir(s);
     this.write(`${dir}/subsysnqn`, this.nqn(s));
-    this.write(`${dir}/model`, 'Linux');
+    this.write(`${dir}/model`, MODEL);
     this.write(`${dir}/serial`, `sim${s.toString(16).padStart(13, '0')}`);
     this.write(`${dir}/firmware_rev`, '6.1.0');
     this.write(`${dir}/iopolicy`, 'numa');
@@ -150,7 +155,6 @@ export class NvmeSysfsSim {
     this.write(`${dir}/uuid`, uuid);
     this.write(`${dir}/nguid`, uuid);
     this.write(`${dir}/size`, String(SECTORS));
-    this.write(`${dir}/dev`, `259:${this.nextMinor++}`);
   }
 
   private group(ns: number): number {
