@@ -5,7 +5,8 @@ import * as fs from 'node:fs';
 import { escapeControls } from '../util/control-chars';
 import { fail, ok, quoteSnippet, type Result } from '../util/result';
 
-// The longest value any caller asks for, plus its newline and one byte that says "longer".
+// The longest value read (a caller asking for more is held to it), plus its newline and one
+// byte that says "longer".
 const MAX_VALUE = 512;
 const buffer = Buffer.alloc(MAX_VALUE + 2);
 const CONTROL = /[\x00-\x1f\x7f-\x9f]/;
@@ -24,9 +25,10 @@ export function readAttribute(file: string, max: number): Result<string | undefi
     const code = (e as NodeJS.ErrnoException).code;
     return code === 'ENOENT' || code === 'ENODEV' ? ok(undefined) : fail(code ?? 'unreadable');
   }
+  const limit = Math.min(max, MAX_VALUE);
   let n: number;
   try {
-    n = fs.readSync(fd, buffer, 0, Math.min(max, MAX_VALUE) + 2, 0);
+    n = fs.readSync(fd, buffer, 0, limit + 2, 0);
   } catch (e) {
     // A device being deleted answers ENODEV to a read of a file opened just before.
     const code = (e as NodeJS.ErrnoException).code;
@@ -35,7 +37,7 @@ export function readAttribute(file: string, max: number): Result<string | undefi
     fs.closeSync(fd);
   }
   if (n > 0 && buffer[n - 1] === 0x0a) n--;
-  if (n > max) return fail(`longer than ${max} bytes`);
+  if (n > limit) return fail(`longer than ${limit} bytes`);
   const text = buffer.toString('utf8', 0, n);
   if (text.includes('\ufffd')) return fail(`not UTF-8: ${quoteSnippet(escapeControls(text))}`);
   if (CONTROL.test(text)) return fail(`control character in ${quoteSnippet(escapeControls(text))}`);

@@ -136,7 +136,7 @@ function listMatching(dir: string, pattern: RegExp): string[] {
 }
 
 /** nvme2 before nvme10: by the numbers in the name, in order. */
-export function sortByNumbers(names: string[]): string[] {
+function sortByNumbers(names: string[]): string[] {
   const key = (s: string) => (s.match(/\d+/g) ?? []).map(Number);
   return names
     .map((n) => ({ n, k: key(n) }))
