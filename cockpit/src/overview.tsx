@@ -35,7 +35,7 @@ export function Overview({ summary, manager, paged, onReconfigure }: { summary: 
             <div className="mp-big" data-map-count={summary.maps}>
               {summary.maps}
             </div>
-            <div className="mp-sub">
+            <div className="mp-sub" data-maps-optimal={summary.byHealth.optimal}>
               {summary.byHealth.optimal} optimal · {summary.byHealth.degraded} degraded · {summary.byHealth.failed} failed
             </div>
           </CardBody>
