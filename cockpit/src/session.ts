@@ -2,7 +2,7 @@
 // opens a fresh client that reads the whole tree (a re-read is a new session), the event
 // history, and the signals. When nobody owns the name, it finds out why from the config file.
 import { BUS_NAME, CONFIG_FILE, MANAGER, MAP, MAP_SIGNALS, ROOT, emptyObjects, type Objects } from './api';
-import { cockpit, type DBusClient, type DBusError } from './cockpit';
+import { _, cockpit, type DBusClient, type DBusError } from './cockpit';
 import { EventLog, type FetchEvents, type LoggedEvent } from './events';
 import { PagedSource, WatchedSource, type TopologySource } from './topology';
 
@@ -61,7 +61,7 @@ export class Connection {
 
   /** A management method on one of the service's objects; rejects with the service's error. */
   call(path: string, iface: string, method: string, signature: string, args: unknown[]): Promise<unknown[]> {
-    if (!this.session) return Promise.reject({ name: `${BUS_NAME}.Error.Unavailable`, message: 'The multipath service is not running.' });
+    if (!this.session) return Promise.reject({ name: `${BUS_NAME}.Error.Unavailable`, message: _('The multipath service is not running.') });
     return this.session.client.call(path, iface, method, args, { type: signature, flags: 'i' });
   }
 
