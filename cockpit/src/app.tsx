@@ -55,7 +55,7 @@ export function App() {
               <Overview summary={summary} manager={view.objects.manager} paged={state.paged} onReconfigure={() => setAction(reconfigure())} />
             </StackItem>
             <StackItem>
-              <MapsTable maps={rows} act={setAction} />
+              <MapsTable maps={rows} objects={view.objects} act={setAction} expand={(map) => connection.expand(map)} />
             </StackItem>
             <StackItem>
               <EventList events={view.events} names={names} />

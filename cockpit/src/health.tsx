@@ -38,11 +38,11 @@ export const PathStateLabel = ({ path }: { path: PathRow }) =>
     </Label>
   );
 
-/** One dot per path, green or red, so a map's paths read at a glance. */
-export const PathPips = ({ paths }: { paths: PathRow[] }) => (
+/** One dot per path (up to 16), the valid ones green, so a map's paths read at a glance. */
+export const PathPips = ({ total, valid }: { total: number; valid: number }) => (
   <span className="mp-pips" aria-hidden="true">
-    {paths.slice(0, 16).map((p) => (
-      <span key={p.path} className={p.DmState === 'failed' ? 'mp-pip mp-pip-failed' : 'mp-pip'} />
+    {Array.from({ length: Math.min(total, 16) }, (_x, i) => (
+      <span key={i} className={i < valid ? 'mp-pip' : 'mp-pip mp-pip-failed'} />
     ))}
   </span>
 );

@@ -1,6 +1,6 @@
 // Every map: sortable, filterable and paged so that a host with thousands of maps stays
 // usable; a row expands to its path groups and paths.
-import React, { useMemo, useState } from 'react';
+import React, { useEffect, useMemo, useState } from 'react';
 import {
   Button,
   Card,
@@ -19,6 +19,7 @@ import {
   ToggleGroupItem,
   Toolbar,
   ToolbarContent,
+  Spinner,
   ToolbarItem,
 } from '@patternfly/react-core';
 import { ActionsColumn, ExpandableRowContent, Table, Tbody, Td, Th, Thead, Tr, type ThProps } from '@patternfly/react-table';
@@ -27,7 +28,8 @@ import { failPath, reinstatePath, resize, setQueueing, switchGroup, type Action 
 import { N_, _, format } from './cockpit';
 import { HealthLabel, PathPips, PathStateLabel } from './health';
 import { StorageLink } from './storage-link';
-import { HEALTH_ORDER, formatBytes, queueingOn, type GroupRow, type MapRow } from './view';
+import type { Objects } from './api';
+import { HEALTH_ORDER, formatBytes, lastElement, mapGroups, pathsLoaded, queueingOn, type GroupRow, type MapRow } from './view';
 
 type Column = { title: string; width: ThProps['width']; key: (m: MapRow) => string | number };
 const COLUMNS: Column[] = [
@@ -42,10 +44,22 @@ const COLUMNS: Column[] = [
 /** multipathd prints "[undef]" (or nothing) where it does not know. */
 const known = (s: string | undefined): string => (!s || s === '[undef]' ? '—' : s);
 
+/** A map's path devices are the last elements of its Paths (…/paths/sdb): no path object is needed. */
 const matches = (m: MapRow, text: string): boolean =>
-  [m.Name, m.Wwid, m.Vendor, m.Product, m.SysfsName, ...m.pathRows.map((p) => p.Device)].some((s) => s?.toLowerCase().includes(text));
+  [m.Name, m.Wwid, m.Vendor, m.Product, m.SysfsName, ...(m.Paths ?? []).map(lastElement)].some((s) => s?.toLowerCase().includes(text));
 
-export function MapsTable({ maps, act }: { maps: MapRow[]; act: (a: Action) => void }) {
+/** One collator for every comparison: localeCompare with options builds one per call, too slow for thousands of maps. */
+const collator = new Intl.Collator(undefined, { numeric: true });
+
+interface Props {
+  maps: MapRow[];
+  objects: Objects;
+  act: (a: Action) => void;
+  /** The map at this object path is shown expanded (its paths are read). */
+  expand: (map: string) => void;
+}
+
+export function MapsTable({ maps, objects, act, expand }: Props) {
   const [filter, setFilter] = useState('');
   const [problemsOnly, setProblemsOnly] = useState(false);
   const [sort, setSort] = useState<{ index: number; direction: 'asc' | 'desc' }>({ index: 0, direction: 'asc' });
@@ -62,8 +76,8 @@ export function MapsTable({ maps, act }: { maps: MapRow[]; act: (a: Action) => v
       .sort((a, b) => {
         const x = key(a);
         const y = key(b);
-        const c = typeof x === 'number' && typeof y === 'number' ? x - y : String(x).localeCompare(String(y), undefined, { numeric: true });
-        return sign * c || a.Name.localeCompare(b.Name, undefined, { numeric: true });
+        const c = typeof x === 'number' && typeof y === 'number' ? x - y : collator.compare(String(x), String(y));
+        return sign * c || collator.compare(a.Name, b.Name);
       });
   }, [maps, filter, problemsOnly, sort]);
 
@@ -168,7 +182,7 @@ export function MapsTable({ maps, act }: { maps: MapRow[]; act: (a: Action) => v
                       <span className="mp-count">
                         {m.ValidPaths}/{m.NumPaths}
                       </span>
-                      <PathPips paths={m.pathRows} />
+                      <PathPips total={m.NumPaths} valid={m.ValidPaths} />
                     </Td>
                     <Td isActionCell>
                       <ActionsColumn
@@ -181,7 +195,7 @@ export function MapsTable({ maps, act }: { maps: MapRow[]; act: (a: Action) => v
                   </Tr>
                   <Tr isExpanded={isExpanded}>
                     <Td colSpan={COLUMNS.length + 2}>
-                      <ExpandableRowContent>{isExpanded && <MapDetails map={m} act={act} />}</ExpandableRowContent>
+                      <ExpandableRowContent>{isExpanded && <MapDetails map={m} objects={objects} act={act} expand={expand} />}</ExpandableRowContent>
                     </Td>
                   </Tr>
                 </Tbody>
@@ -194,7 +208,10 @@ export function MapsTable({ maps, act }: { maps: MapRow[]; act: (a: Action) => v
   );
 }
 
-function MapDetails({ map, act }: { map: MapRow; act: (a: Action) => void }) {
+function MapDetails({ map, objects, act, expand }: { map: MapRow; objects: Objects; act: (a: Action) => void; expand: (map: string) => void }) {
+  // After every render: a path added to the map, or a new session, is read too.
+  useEffect(() => expand(map.path));
+  const groups = mapGroups(objects, map);
   const facts: [string, string][] = [
     [_('Features'), map.Features],
     [_('Hardware handler'), map.HardwareHandler],
@@ -213,10 +230,11 @@ function MapDetails({ map, act }: { map: MapRow; act: (a: Action) => void }) {
             </Label>
           ))}
       </LabelGroup>
-      {map.groups.length > 0 && !map.groups.some((g) => g.DmState === 'active') && (
+      {!pathsLoaded(objects, map) && <Spinner size="md" aria-label={format(_('Loading the paths of $0'), map.Name)} />}
+      {groups.length > 0 && !groups.some((g) => g.DmState === 'active') && (
         <div className="mp-sub mp-no-active">{_('No path group is active: the kernel takes the one it names next at the next I/O.')}</div>
       )}
-      {map.groups.map((g) => (
+      {groups.map((g) => (
         <GroupDetails key={g.path} map={map} group={g} act={act} />
       ))}
     </div>
