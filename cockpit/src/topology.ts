@@ -49,9 +49,7 @@ class Store {
 
 /**
  * One watch() on the ObjectManager root; the bridge sends the tree and every later change
- * as "notify" batches, which fill the store. Not cockpit's proxies(): Map has both a
- * property and a method named SwitchGroup, and cockpit.js (287) throws "Cannot redefine
- * property" building a proxy for such an interface.
+ * as "notify" batches, which fill the store.
  */
 export class WatchedSource implements TopologySource {
   private watch: ReturnType<DBusClient['watch']> | null = null;

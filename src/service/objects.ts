@@ -60,7 +60,7 @@ function mapProps(map: MapState): Props {
     NumPaths: map.paths.size,
     ValidPaths: validPaths(map),
     PathFaults: map.pathFaults,
-    SwitchGroup: map.switchGroup,
+    GroupSwitches: map.switchGroup,
     MapLoads: map.mapLoads,
     QueueTimeouts: map.queueTimeouts,
     PathGroups: map.groups.map((g) => groupObjectPath(map.wwid, g.number)),

@@ -115,7 +115,7 @@ it('Python with GLib: lists the maps and reports a failure and its reinstatement
   await g.waitFor(new RegExp(`^PathReinstated ${pathObjectPath('sda')} 2 valid paths$`, 'm'), SAYS_MS);
 });
 
-it('Cockpit: the page script reads the Manager and hears a path fail', async () => {
+it("Cockpit: the page script reads the Manager, builds proxies() for every map and path, and hears a path fail", async () => {
   // In the built page (which loads Cockpit's own base1/cockpit.js), in Debian's cockpit-ws and Chromium.
   const cockpit = await openCockpit(h.bus.address);
   try {
@@ -125,8 +125,11 @@ it('Cockpit: the page script reads the Manager and hears a path fail', async () 
     await cockpit.page.evaluate(`{${snippet('cockpit')}}`);
     const says = async (re: RegExp) => expect.poll(() => logged.find((l) => re.test(l)), { timeout: SAYS_MS }).toBeDefined();
     await says(new RegExp(`^health optimal ${h.sim.maps().length} maps$`));
+    // cockpit.js refuses an interface that uses one name for two members ("Cannot redefine property").
+    await says(new RegExp(`^${h.sim.maps().length} map proxies$`));
     failSda();
     await says(new RegExp(`lost ${pathObjectPath('sda')}$`));
+    await says(/^sda is failed$/);
   } finally {
     await cockpit.stop();
   }
