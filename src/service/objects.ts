@@ -65,6 +65,8 @@ function mapProps(map: MapState): Props {
     QueueTimeouts: map.queueTimeouts,
     PathGroups: map.groups.map((g) => groupObjectPath(map.wwid, g.number)),
     Paths: [...map.paths.values()].map(pathObjectFor),
+    // The block device desktop disk tools (udisks) know the map by: dm-N.
+    UDisksBlock: udisksBlockPath(map.sysfsName),
   };
 }
 
