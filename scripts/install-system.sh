@@ -5,6 +5,8 @@
 # It installs what the build made (dist/, the addon, the run-time node_modules) and needs no
 # network: SAN hosts often have none. The unit and the activation file name $PREFIX/bin; the
 # command names the node found now (or NODE=/path/to/node), not whichever PATH finds later.
+# The unit goes to UNITDIR (/etc/systemd/system: the admin's; the Debian package, which
+# stages with this script, puts it in /lib/systemd/system).
 #   scripts/install-system.sh            install
 #   scripts/install-system.sh --remove   remove (the config file stays; --purge removes it too)
 set -euo pipefail
@@ -26,7 +28,9 @@ LIB=$DESTDIR$PREFIX/lib/multipath-dbus
 BIN=$DESTDIR$PREFIX/bin/multipath-dbus
 POLICY=$DESTDIR/usr/share/dbus-1/system.d/org.kernel.linux.storage.multipath1.conf
 ACTIVATION=$DESTDIR/usr/share/dbus-1/system-services/org.kernel.linux.storage.multipath1.service
-UNIT=$DESTDIR/etc/systemd/system/multipath-dbus.service
+UNITDIR=${UNITDIR:-/etc/systemd/system}
+plain_path UNITDIR "$UNITDIR"
+UNIT=$DESTDIR$UNITDIR/multipath-dbus.service
 POLKIT=$DESTDIR/usr/share/polkit-1/actions/org.kernel.linux.storage.multipath1.policy
 CONF=$DESTDIR/etc/multipath-dbus.conf
 # journalctl -x explains the service's structured entries from this catalog.
@@ -90,15 +94,16 @@ plain_path node "$NODE"
 root_only "$NODE" || refuse "node $NODE (or a directory above it) can be changed by a user other than root"
 
 [ -f dist/cli/main.js ] && [ -f build/Release/multipath_native.node ] || { echo "build first: npm ci" >&2; exit 1; }
-MODULES=$("$NODE" scripts/runtime-modules.js) || exit 1
+MODULES=$("$NODE" scripts/runtime-modules.js) || exit 1 # one file a line
 rm -rf "$LIB"
 mkdir -p "$LIB" "$(dirname "$BIN")" "$(dirname "$POLICY")" "$(dirname "$ACTIVATION")" "$(dirname "$UNIT")" "$(dirname "$POLKIT")" "$(dirname "$CONF")"
-cp -r package.json bin dist dbus "$LIB/"
+cp -r package.json bin dbus "$LIB/"
+# dist/ without its source maps: they point into src/, which is not installed.
+find dist -type f ! -name '*.map' -print0 | xargs -0 cp --parents -t "$LIB/"
 sed -i "1s|^#!/usr/bin/env -S node |#!/usr/bin/env -S $NODE |" "$LIB/bin/multipath-dbus"
 head -n 1 "$LIB/bin/multipath-dbus" | grep -q "^#!/usr/bin/env -S $NODE " || { echo "bin/multipath-dbus: unexpected first line" >&2; exit 1; }
 mkdir -p "$LIB/build/Release" && cp build/Release/multipath_native.node "$LIB/build/Release/"
-# shellcheck disable=SC2086 # one directory per word
-cp -r --parents $MODULES "$LIB/"
+printf '%s\n' "$MODULES" | xargs -d '\n' cp --parents -t "$LIB/"
 ln -sf "$PREFIX/lib/multipath-dbus/bin/multipath-dbus" "$BIN"
 # The files in dbus/ name the default PREFIX's command; point them at this one.
 at_prefix() { sed "s|/usr/local/bin/multipath-dbus|$PREFIX/bin/multipath-dbus|g" "$1"; }

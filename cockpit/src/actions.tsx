@@ -5,7 +5,7 @@
 import React, { useState } from 'react';
 import { Alert, Button, Modal, ModalBody, ModalFooter, ModalHeader } from '@patternfly/react-core';
 import { ERROR, MANAGER, MAP, PATH, ROOT } from './api';
-import type { DBusError } from './cockpit';
+import { N_, _, format, type DBusError } from './cockpit';
 import { queueingOn, type GroupRow, type MapRow, type PathRow } from './view';
 
 export interface Action {
@@ -25,17 +25,15 @@ export type Call = (path: string, iface: string, method: string, signature: stri
 export function failPath(map: MapRow, p: PathRow): Action {
   const last = map.ValidPaths <= 1;
   return {
-    title: `Fail path ${p.Device}?`,
+    title: format(_('Fail path $0?'), p.Device),
     body: last ? (
       <>
-        <strong>{p.Device} is the last valid path of {map.Name}.</strong> I/O to {map.Name} will queue or fail until a path is reinstated.
+        <strong>{format(_('$0 is the last valid path of $1.'), p.Device, map.Name)}</strong> {format(_('I/O to $0 will queue or fail until a path is reinstated.'), map.Name)}
       </>
     ) : (
-      <>
-        The kernel stops sending I/O to {p.Device}; {map.Name} keeps {map.ValidPaths - 1} of {map.NumPaths} paths until it is reinstated.
-      </>
+      format(_('The kernel stops sending I/O to $0; $1 keeps $2 of $3 paths until it is reinstated.'), p.Device, map.Name, map.ValidPaths - 1, map.NumPaths)
     ),
-    confirm: 'Fail path',
+    confirm: _('Fail path'),
     danger: true,
     path: p.path,
     iface: PATH,
@@ -46,9 +44,9 @@ export function failPath(map: MapRow, p: PathRow): Action {
 }
 
 export const reinstatePath = (map: MapRow, p: PathRow): Action => ({
-  title: `Reinstate path ${p.Device}?`,
-  body: <>The kernel sends I/O of {map.Name} through {p.Device} again. If the path is still broken, its checker fails it again.</>,
-  confirm: 'Reinstate',
+  title: format(_('Reinstate path $0?'), p.Device),
+  body: format(_('The kernel sends I/O of $0 through $1 again. If the path is still broken, its checker fails it again.'), map.Name, p.Device),
+  confirm: _('Reinstate'),
   danger: false,
   path: p.path,
   iface: PATH,
@@ -58,9 +56,9 @@ export const reinstatePath = (map: MapRow, p: PathRow): Action => ({
 });
 
 export const switchGroup = (map: MapRow, g: GroupRow): Action => ({
-  title: `Switch ${map.Name} to path group ${g.Number}?`,
-  body: <>I/O moves to the {g.paths.length} paths of group {g.Number} now. With failback other than manual, multipathd may switch back later.</>,
-  confirm: 'Switch group',
+  title: format(_('Switch $0 to path group $1?'), map.Name, g.Number),
+  body: format(_('I/O moves to the $0 paths of group $1 now. With failback other than manual, multipathd may switch back later.'), g.paths.length, g.Number),
+  confirm: _('Switch group'),
   danger: false,
   path: map.path,
   iface: MAP,
@@ -72,13 +70,14 @@ export const switchGroup = (map: MapRow, g: GroupRow): Action => ({
 export function setQueueing(map: MapRow): Action {
   const on = queueingOn(map.Queueing);
   return {
-    title: on ? `Stop queueing I/O on ${map.Name}?` : `Restore queueing on ${map.Name}?`,
-    body: on ? (
-      <>With no valid path, I/O to {map.Name} then fails at once instead of waiting for a path. Applications see errors.</>
-    ) : (
-      <>With no valid path, I/O to {map.Name} waits for a path again, as its configuration says.</>
+    title: format(on ? _('Stop queueing I/O on $0?') : _('Restore queueing on $0?'), map.Name),
+    body: format(
+      on
+        ? _('With no valid path, I/O to $0 then fails at once instead of waiting for a path. Applications see errors.')
+        : _('With no valid path, I/O to $0 waits for a path again, as its configuration says.'),
+      map.Name,
     ),
-    confirm: on ? 'Disable queueing' : 'Restore queueing',
+    confirm: on ? _('Disable queueing') : _('Restore queueing'),
     danger: on,
     path: map.path,
     iface: MAP,
@@ -89,9 +88,9 @@ export function setQueueing(map: MapRow): Action {
 }
 
 export const resize = (map: MapRow): Action => ({
-  title: `Resize ${map.Name}?`,
-  body: <>multipathd re-reads the size of {map.Name}'s paths and grows the map to match. Do this after the LUN was grown on the array.</>,
-  confirm: 'Resize',
+  title: format(_('Resize $0?'), map.Name),
+  body: format(_("multipathd re-reads the size of $0's paths and grows the map to match. Do this after the LUN was grown on the array."), map.Name),
+  confirm: _('Resize'),
   danger: false,
   path: map.path,
   iface: MAP,
@@ -101,9 +100,9 @@ export const resize = (map: MapRow): Action => ({
 });
 
 export const reconfigure = (): Action => ({
-  title: 'Reconfigure multipathd?',
-  body: <>multipathd re-reads /etc/multipath.conf and reloads every map. Paths are briefly re-evaluated.</>,
-  confirm: 'Reconfigure',
+  title: _('Reconfigure multipathd?'),
+  body: _('multipathd re-reads /etc/multipath.conf and reloads every map. Paths are briefly re-evaluated.'),
+  confirm: _('Reconfigure'),
   danger: false,
   path: ROOT,
   iface: MANAGER,
@@ -113,12 +112,12 @@ export const reconfigure = (): Action => ({
 });
 
 const REASONS: Record<string, string> = {
-  [`${ERROR}.NotAuthorized`]: 'Not authorized',
-  [`${ERROR}.NotFound`]: 'It no longer exists',
-  [`${ERROR}.Unavailable`]: 'multipathd is not available',
-  [`${ERROR}.Failed`]: 'multipathd refused',
-  'org.freedesktop.DBus.Error.UnknownMethod': 'This version of multipath-dbus cannot do this',
-  'org.freedesktop.DBus.Error.AccessDenied': 'Denied by the D-Bus policy',
+  [`${ERROR}.NotAuthorized`]: N_('Not authorized'),
+  [`${ERROR}.NotFound`]: N_('It no longer exists'),
+  [`${ERROR}.Unavailable`]: N_('multipathd is not available'),
+  [`${ERROR}.Failed`]: N_('multipathd refused'),
+  'org.freedesktop.DBus.Error.UnknownMethod': N_('This version of multipath-dbus cannot do this'),
+  'org.freedesktop.DBus.Error.AccessDenied': N_('Denied by the D-Bus policy'),
 };
 
 export function ActionDialog({ action, call, onClose }: { action: Action; call: Call; onClose: () => void }) {
@@ -138,7 +137,7 @@ export function ActionDialog({ action, call, onClose }: { action: Action; call: 
       <ModalBody>
         {action.body}
         {error && (
-          <Alert variant="danger" isInline title={REASONS[error.name] ?? 'The action failed'} className="mp-action-error" data-error={error.name}>
+          <Alert variant="danger" isInline title={REASONS[error.name] ? _(REASONS[error.name]) : _('The action failed')} className="mp-action-error" data-error={error.name}>
             {error.message}
             <div className="mp-error-name">{error.name}</div>
           </Alert>
@@ -149,7 +148,7 @@ export function ActionDialog({ action, call, onClose }: { action: Action; call: 
           {action.confirm}
         </Button>
         <Button variant="link" onClick={onClose}>
-          Cancel
+          {_('Cancel')}
         </Button>
       </ModalFooter>
     </Modal>

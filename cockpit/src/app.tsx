@@ -3,6 +3,7 @@ import React, { useEffect, useMemo, useState } from 'react';
 import { Flex, FlexItem, PageSection, Stack, StackItem, Title } from '@patternfly/react-core';
 import { ActionDialog, reconfigure, type Action } from './actions';
 import { emptyObjects } from './api';
+import { _ } from './cockpit';
 import { EventList } from './event-list';
 import { HealthLabel } from './health';
 import { MapsTable } from './maps-table';
@@ -29,11 +30,11 @@ export function App() {
 
   return (
     // No PatternFly Page: Cockpit's shell is the page around this one (masthead, navigation).
-    <div className="mp-page" data-page={state.kind} data-paged={state.kind === 'ready' && state.paged}>
+    <main className="mp-page" data-page={state.kind} data-paged={state.kind === 'ready' && state.paged}>
       <PageSection className="mp-header" hasBodyWrapper={false}>
         <Flex alignItems={{ default: 'alignItemsCenter' }}>
           <FlexItem>
-            <Title headingLevel="h1">Multipath</Title>
+            <Title headingLevel="h1">{_("Multipath")}</Title>
           </FlexItem>
           {state.kind === 'ready' && (
             <FlexItem>
@@ -54,7 +55,7 @@ export function App() {
               <Overview summary={summary} manager={view.objects.manager} paged={state.paged} onReconfigure={() => setAction(reconfigure())} />
             </StackItem>
             <StackItem>
-              <MapsTable maps={rows} act={setAction} />
+              <MapsTable maps={rows} objects={view.objects} act={setAction} expand={(map) => connection.expand(map)} />
             </StackItem>
             <StackItem>
               <EventList events={view.events} names={names} />
@@ -63,6 +64,6 @@ export function App() {
         )}
       </PageSection>
       {action && <ActionDialog action={action} call={(...a) => connection.call(...a)} onClose={() => setAction(null)} />}
-    </div>
+    </main>
   );
 }

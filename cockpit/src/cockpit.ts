@@ -41,8 +41,14 @@ export interface Cockpit {
   variant(type: string, value: unknown): { t: string; v: unknown };
   message(problem: unknown): string;
   gettext(s: string): string;
-  format_bytes?(n: number): string;
-  transport: { wait(cb: () => void): void };
+  ngettext(singular: string, plural: string, n: number): string;
+  /** "$0 of $1" with the arguments in place. */
+  format(template: string, ...args: unknown[]): string;
+  /** The language of the session's translations ("de", "en"…). */
+  language: string;
+  /** Navigates the shell (the top frame) to another page, e.g. "/storage#/dm-3". */
+  jump(path: string, host?: string): void;
+  transport: { wait(cb: () => void): void; host: string };
 }
 
 declare global {
@@ -52,3 +58,10 @@ declare global {
 }
 
 export const cockpit: Cockpit = window.cockpit;
+
+/** Every string the page shows goes through these (cockpit/po.mjs extracts their literals). */
+export const _ = (s: string): string => cockpit.gettext(s);
+export const ngettext = (singular: string, plural: string, n: number): string => cockpit.ngettext(singular, plural, n);
+/** Marks a message for extraction where it is translated later, with _() on the variable. */
+export const N_ = (s: string): string => s;
+export const format = (template: string, ...args: unknown[]): string => cockpit.format(template, ...args);

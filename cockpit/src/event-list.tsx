@@ -3,6 +3,7 @@ import React from 'react';
 import { Card, CardBody, CardHeader, CardTitle, Label } from '@patternfly/react-core';
 import { Table, Tbody, Td, Th, Thead, Tr } from '@patternfly/react-table';
 import type { LoggedEvent } from './events';
+import { _, cockpit, format } from './cockpit';
 import { lastElement } from './view';
 
 const COLOR: Record<string, 'red' | 'green' | 'orange' | 'blue' | 'purple' | 'grey'> = {
@@ -26,11 +27,11 @@ function describe(e: LoggedEvent, names: Map<string, string>): string {
   switch (e.kind) {
     case 'PathFailed':
     case 'PathReinstated':
-      return `${lastElement(String(d.Path))} of ${map} · ${d.ValidPaths} valid`;
+      return format(_('$0 of $1 · $2 valid'), lastElement(String(d.Path)), map, d.ValidPaths);
     case 'PolicyChanged':
       return `${map}: ${(d.Properties as string[] | undefined)?.join(', ')}`;
     case 'Resynchronized':
-      return `state re-read (${d.Reason})`;
+      return format(_('state re-read ($0)'), d.Reason);
     case 'MapAdded':
     case 'MapRemoved':
       return `${d.Name ?? map}`;
@@ -44,37 +45,37 @@ export const EventList = React.memo(function EventList({ events, names }: { even
   return (
     <Card className="mp-events">
       <CardHeader>
-        <CardTitle component="h2">Events</CardTitle>
+        <CardTitle component="h2">{_('Events')}</CardTitle>
       </CardHeader>
       <CardBody className="mp-events-body">
         {newest.length === 0 ? (
-          <div className="mp-sub">No events since the service started.</div>
+          <div className="mp-sub">{_('No events since the service started.')}</div>
         ) : (
-          <Table aria-label="Events" variant="compact" borders={false} className="mp-events-table">
+          <Table aria-label={_('Events')} variant="compact" borders={false} className="mp-events-table">
             <Thead>
               <Tr>
-                <Th width={15}>Time</Th>
-                <Th width={10}>Serial</Th>
-                <Th width={20}>Event</Th>
-                <Th>Details</Th>
+                <Th width={15}>{_('Time')}</Th>
+                <Th width={10}>{_('Serial')}</Th>
+                <Th width={20}>{_('Event')}</Th>
+                <Th>{_('Details')}</Th>
               </Tr>
             </Thead>
             <Tbody>
               {newest.map((e) => (
                 <Tr key={e.serial} data-serial={e.serial} data-kind={e.kind}>
-                  <Td dataLabel="Time" className="mp-sub">
-                    {e.received ? e.received.toLocaleTimeString() : 'earlier'}
+                  <Td dataLabel={_('Time')} className="mp-sub">
+                    {e.received ? e.received.toLocaleTimeString(cockpit.language) : _('earlier')}
                   </Td>
-                  <Td dataLabel="Serial" className="mp-mono">
+                  <Td dataLabel={_('Serial')} className="mp-mono">
                     {e.serial}
                   </Td>
-                  <Td dataLabel="Event">
+                  <Td dataLabel={_('Event')}>
                     <Label isCompact color={COLOR[e.kind] ?? 'grey'}>
                       {e.kind}
                     </Label>
-                    {e.details.Synthesized ? <span className="mp-sub"> found by a re-read</span> : null}
+                    {e.details.Synthesized ? <span className="mp-sub"> {_('found by a re-read')}</span> : null}
                   </Td>
-                  <Td dataLabel="Details">{describe(e, names)}</Td>
+                  <Td dataLabel={_('Details')}>{describe(e, names)}</Td>
                 </Tr>
               ))}
             </Tbody>

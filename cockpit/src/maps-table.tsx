@@ -1,6 +1,6 @@
 // Every map: sortable, filterable and paged so that a host with thousands of maps stays
 // usable; a row expands to its path groups and paths.
-import React, { useMemo, useState } from 'react';
+import React, { useEffect, useMemo, useState } from 'react';
 import {
   Button,
   Card,
@@ -19,31 +19,47 @@ import {
   ToggleGroupItem,
   Toolbar,
   ToolbarContent,
+  Spinner,
   ToolbarItem,
 } from '@patternfly/react-core';
 import { ActionsColumn, ExpandableRowContent, Table, Tbody, Td, Th, Thead, Tr, type ThProps } from '@patternfly/react-table';
 import SearchIcon from '@patternfly/react-icons/dist/esm/icons/search-icon';
 import { failPath, reinstatePath, resize, setQueueing, switchGroup, type Action } from './actions';
+import { N_, _, format } from './cockpit';
 import { HealthLabel, PathPips, PathStateLabel } from './health';
-import { HEALTH_ORDER, formatBytes, queueingOn, type GroupRow, type MapRow } from './view';
+import { StorageLink } from './storage-link';
+import type { Objects } from './api';
+import { HEALTH_ORDER, formatBytes, lastElement, mapGroups, pathsLoaded, queueingOn, type GroupRow, type MapRow } from './view';
 
 type Column = { title: string; width: ThProps['width']; key: (m: MapRow) => string | number };
 const COLUMNS: Column[] = [
-  { title: 'Name', width: 15, key: (m) => m.Name },
-  { title: 'WWID', width: 30, key: (m) => m.Wwid },
-  { title: 'Vendor / product', width: 20, key: (m) => `${m.Vendor} ${m.Product}` },
-  { title: 'Size', width: 10, key: (m) => m.Size },
-  { title: 'Health', width: 10, key: (m) => HEALTH_ORDER[m.Health] ?? 2 },
-  { title: 'Paths', width: 15, key: (m) => (m.NumPaths ? m.ValidPaths / m.NumPaths : 1) },
+  { title: N_('Name'), width: 15, key: (m) => m.Name },
+  { title: N_('WWID'), width: 30, key: (m) => m.Wwid },
+  { title: N_('Vendor / product'), width: 20, key: (m) => `${m.Vendor} ${m.Product}` },
+  { title: N_('Size'), width: 10, key: (m) => m.Size },
+  { title: N_('Health'), width: 10, key: (m) => HEALTH_ORDER[m.Health] ?? 2 },
+  { title: N_('Paths'), width: 15, key: (m) => (m.NumPaths ? m.ValidPaths / m.NumPaths : 1) },
 ];
 
 /** multipathd prints "[undef]" (or nothing) where it does not know. */
 const known = (s: string | undefined): string => (!s || s === '[undef]' ? '—' : s);
 
+/** A map's path devices are the last elements of its Paths (…/paths/sdb): no path object is needed. */
 const matches = (m: MapRow, text: string): boolean =>
-  [m.Name, m.Wwid, m.Vendor, m.Product, m.SysfsName, ...m.pathRows.map((p) => p.Device)].some((s) => s?.toLowerCase().includes(text));
+  [m.Name, m.Wwid, m.Vendor, m.Product, m.SysfsName, ...(m.Paths ?? []).map(lastElement)].some((s) => s?.toLowerCase().includes(text));
 
-export function MapsTable({ maps, act }: { maps: MapRow[]; act: (a: Action) => void }) {
+/** One collator for every comparison: localeCompare with options builds one per call, too slow for thousands of maps. */
+const collator = new Intl.Collator(undefined, { numeric: true });
+
+interface Props {
+  maps: MapRow[];
+  objects: Objects;
+  act: (a: Action) => void;
+  /** The map at this object path is shown expanded (its paths are read). */
+  expand: (map: string) => void;
+}
+
+export function MapsTable({ maps, objects, act, expand }: Props) {
   const [filter, setFilter] = useState('');
   const [problemsOnly, setProblemsOnly] = useState(false);
   const [sort, setSort] = useState<{ index: number; direction: 'asc' | 'desc' }>({ index: 0, direction: 'asc' });
@@ -60,8 +76,8 @@ export function MapsTable({ maps, act }: { maps: MapRow[]; act: (a: Action) => v
       .sort((a, b) => {
         const x = key(a);
         const y = key(b);
-        const c = typeof x === 'number' && typeof y === 'number' ? x - y : String(x).localeCompare(String(y), undefined, { numeric: true });
-        return sign * c || a.Name.localeCompare(b.Name, undefined, { numeric: true });
+        const c = typeof x === 'number' && typeof y === 'number' ? x - y : collator.compare(String(x), String(y));
+        return sign * c || collator.compare(a.Name, b.Name);
       });
   }, [maps, filter, problemsOnly, sort]);
 
@@ -85,28 +101,28 @@ export function MapsTable({ maps, act }: { maps: MapRow[]; act: (a: Action) => v
   return (
     <Card className="mp-maps">
       <CardHeader>
-        <CardTitle component="h2">Multipath devices</CardTitle>
+        <CardTitle component="h2">{_('Multipath devices')}</CardTitle>
       </CardHeader>
       <CardBody>
         <Toolbar>
           <ToolbarContent>
             <ToolbarItem>
               <SearchInput
-                placeholder="Filter by name, WWID, vendor or device"
+                placeholder={_('Filter by name, WWID, vendor or device')}
                 value={filter}
                 onChange={(_e, v) => {
                   setFilter(v);
                   setPage(1);
                 }}
                 onClear={() => setFilter('')}
-                aria-label="Filter maps"
+                aria-label={_('Filter maps')}
                 className="mp-filter"
               />
             </ToolbarItem>
             <ToolbarItem>
-              <ToggleGroup aria-label="Which maps">
-                <ToggleGroupItem text={`All ${maps.length}`} isSelected={!problemsOnly} onChange={() => setProblemsOnly(false)} />
-                <ToggleGroupItem text={`Problems ${problems}`} isSelected={problemsOnly} onChange={() => setProblemsOnly(true)} />
+              <ToggleGroup aria-label={_('Which maps')}>
+                <ToggleGroupItem text={format(_('All $0'), maps.length)} isSelected={!problemsOnly} onChange={() => setProblemsOnly(false)} />
+                <ToggleGroupItem text={format(_('Problems $0'), problems)} isSelected={problemsOnly} onChange={() => setProblemsOnly(true)} />
               </ToggleGroup>
             </ToolbarItem>
             <ToolbarItem variant="pagination" align={{ default: 'alignEnd' }}>
@@ -126,20 +142,20 @@ export function MapsTable({ maps, act }: { maps: MapRow[]; act: (a: Action) => v
           </ToolbarContent>
         </Toolbar>
         {shown.length === 0 ? (
-          <EmptyState headingLevel="h3" titleText={maps.length ? 'No map matches' : 'No multipath maps'} icon={SearchIcon} variant="sm">
-            <EmptyStateBody>{maps.length ? 'Change the filter to see more maps.' : 'multipathd has not assembled any map on this host.'}</EmptyStateBody>
+          <EmptyState headingLevel="h3" titleText={maps.length ? _('No map matches') : _('No multipath maps')} icon={SearchIcon} variant="sm">
+            <EmptyStateBody>{maps.length ? _('Change the filter to see more maps.') : _('multipathd has not assembled any map on this host.')}</EmptyStateBody>
           </EmptyState>
         ) : (
-          <Table aria-label="Multipath maps" variant="compact" className="mp-maps-table">
+          <Table aria-label={_('Multipath maps')} variant="compact" className="mp-maps-table">
             <Thead>
               <Tr>
-                <Th screenReaderText="Details" />
+                <Th screenReaderText={_('Details')} />
                 {COLUMNS.map((c, i) => (
                   <Th key={c.title} sort={sortBy(i)} width={c.width} modifier="nowrap">
-                    {c.title}
+                    {_(c.title)}
                   </Th>
                 ))}
-                <Th screenReaderText="Actions" />
+                <Th screenReaderText={_('Actions')} />
               </Tr>
             </Thead>
             {visible.map((m, rowIndex) => {
@@ -148,38 +164,38 @@ export function MapsTable({ maps, act }: { maps: MapRow[]; act: (a: Action) => v
                 <Tbody key={m.path} isExpanded={isExpanded}>
                   <Tr data-map={m.Name} data-health={m.Health} className={`mp-map mp-map-${m.Health}`}>
                     <Td expand={{ rowIndex, isExpanded, onToggle: () => toggle(m.path), expandId: `mp-expand-${m.Name}` }} />
-                    <Td dataLabel="Name" className="mp-name">
+                    <Td dataLabel={_('Name')} className="mp-name">
                       {m.Name}
-                      {m.SysfsName && <span className="mp-sub">{m.SysfsName}</span>}
+                      {m.SysfsName && <StorageLink sysfs={m.SysfsName} />}
                     </Td>
-                    <Td dataLabel="WWID" className="mp-mono" modifier="breakWord">
+                    <Td dataLabel={_('WWID')} className="mp-mono" modifier="breakWord">
                       {m.Wwid}
                     </Td>
-                    <Td dataLabel="Vendor / product">
+                    <Td dataLabel={_('Vendor / product')}>
                       {m.Vendor} {m.Product}
                     </Td>
-                    <Td dataLabel="Size">{formatBytes(m.Size)}</Td>
-                    <Td dataLabel="Health">
+                    <Td dataLabel={_('Size')}>{formatBytes(m.Size)}</Td>
+                    <Td dataLabel={_('Health')}>
                       <HealthLabel health={m.Health} />
                     </Td>
-                    <Td dataLabel="Paths" className="mp-paths-cell">
+                    <Td dataLabel={_('Paths')} className="mp-paths-cell">
                       <span className="mp-count">
                         {m.ValidPaths}/{m.NumPaths}
                       </span>
-                      <PathPips paths={m.pathRows} />
+                      <PathPips total={m.NumPaths} valid={m.ValidPaths} />
                     </Td>
                     <Td isActionCell>
                       <ActionsColumn
                         items={[
-                          { title: queueingOn(m.Queueing) ? 'Disable queueing…' : 'Restore queueing…', onClick: () => act(setQueueing(m)) },
-                          { title: 'Resize…', onClick: () => act(resize(m)) },
+                          { title: queueingOn(m.Queueing) ? _('Disable queueing…') : _('Restore queueing…'), onClick: () => act(setQueueing(m)) },
+                          { title: _('Resize…'), onClick: () => act(resize(m)) },
                         ]}
                       />
                     </Td>
                   </Tr>
                   <Tr isExpanded={isExpanded}>
                     <Td colSpan={COLUMNS.length + 2}>
-                      <ExpandableRowContent>{isExpanded && <MapDetails map={m} act={act} />}</ExpandableRowContent>
+                      <ExpandableRowContent>{isExpanded && <MapDetails map={m} objects={objects} act={act} expand={expand} />}</ExpandableRowContent>
                     </Td>
                   </Tr>
                 </Tbody>
@@ -192,13 +208,16 @@ export function MapsTable({ maps, act }: { maps: MapRow[]; act: (a: Action) => v
   );
 }
 
-function MapDetails({ map, act }: { map: MapRow; act: (a: Action) => void }) {
+function MapDetails({ map, objects, act, expand }: { map: MapRow; objects: Objects; act: (a: Action) => void; expand: (map: string) => void }) {
+  // After every render: a path added to the map, or a new session, is read too.
+  useEffect(() => expand(map.path));
+  const groups = mapGroups(objects, map);
   const facts: [string, string][] = [
-    ['Features', map.Features],
-    ['Hardware handler', map.HardwareHandler],
-    ['Queueing', map.Queueing],
-    ['Failback', map.Failback],
-    ['Path faults', String(map.PathFaults ?? 0)],
+    [_('Features'), map.Features],
+    [_('Hardware handler'), map.HardwareHandler],
+    [_('Queueing'), map.Queueing],
+    [_('Failback'), map.Failback],
+    [_('Path faults'), String(map.PathFaults ?? 0)],
   ];
   return (
     <div className="mp-details" data-details={map.Name}>
@@ -211,10 +230,11 @@ function MapDetails({ map, act }: { map: MapRow; act: (a: Action) => void }) {
             </Label>
           ))}
       </LabelGroup>
-      {map.groups.length > 0 && !map.groups.some((g) => g.DmState === 'active') && (
-        <div className="mp-sub mp-no-active">No path group is active: the kernel takes the one it names next at the next I/O.</div>
+      {!pathsLoaded(objects, map) && <Spinner size="md" aria-label={format(_('Loading the paths of $0'), map.Name)} />}
+      {groups.length > 0 && !groups.some((g) => g.DmState === 'active') && (
+        <div className="mp-sub mp-no-active">{_('No path group is active: the kernel takes the one it names next at the next I/O.')}</div>
       )}
-      {map.groups.map((g) => (
+      {groups.map((g) => (
         <GroupDetails key={g.path} map={map} group={g} act={act} />
       ))}
     </div>
@@ -227,7 +247,7 @@ function GroupDetails({ map, group, act }: { map: MapRow; group: GroupRow; act: 
     <div className={`mp-group${active ? ' mp-group-active' : ''}`} data-group={group.Number}>
       <Flex className="mp-group-head" alignItems={{ default: 'alignItemsCenter' }}>
         <FlexItem>
-          <strong>Path group {group.Number}</strong>
+          <strong>{format(_('Path group $0'), group.Number)}</strong>
         </FlexItem>
         <FlexItem>
           <Label isCompact color={active ? 'blue' : group.DmState === 'disabled' ? 'grey' : 'teal'}>
@@ -235,28 +255,28 @@ function GroupDetails({ map, group, act }: { map: MapRow; group: GroupRow; act: 
           </Label>
         </FlexItem>
         <FlexItem className="mp-sub">
-          {group.Selector} · priority {group.Priority}
-          {group.Marginal ? ' · marginal' : ''}
+          {format(_('$0 · priority $1'), group.Selector, group.Priority)}
+          {group.Marginal ? ` · ${_('marginal')}` : ''}
         </FlexItem>
         {!active && (
           <FlexItem align={{ default: 'alignRight' }}>
             <Button variant="secondary" size="sm" onClick={() => act(switchGroup(map, group))}>
-              Switch to this group
+              {_('Switch to this group')}
             </Button>
           </FlexItem>
         )}
       </Flex>
-      <Table aria-label={`Paths of group ${group.Number}`} variant="compact" borders={false} className="mp-paths-table">
+      <Table aria-label={format(_('Paths of group $0'), group.Number)} variant="compact" borders={false} className="mp-paths-table">
         <Thead>
           <Tr>
-            <Th>Device</Th>
-            <Th>State</Th>
-            <Th>Checker</Th>
-            <Th>Priority</Th>
-            <Th>Host WWPN</Th>
-            <Th>Target WWPN</Th>
-            <Th>Fail count</Th>
-            <Th screenReaderText="Actions" />
+            <Th>{_('Device')}</Th>
+            <Th>{_('State')}</Th>
+            <Th>{_('Checker')}</Th>
+            <Th>{_('Priority')}</Th>
+            <Th>{_('Host WWPN')}</Th>
+            <Th>{_('Target WWPN')}</Th>
+            <Th>{_('Fail count')}</Th>
+            <Th screenReaderText={_('Actions')} />
           </Tr>
         </Thead>
         <Tbody>
@@ -264,33 +284,33 @@ function GroupDetails({ map, group, act }: { map: MapRow; group: GroupRow; act: 
             const failed = p.DmState === 'failed';
             return (
               <Tr key={p.path} data-path={p.Device} data-state={p.DmState} className={failed ? 'mp-path mp-path-failed' : 'mp-path'}>
-                <Td dataLabel="Device" className="mp-mono">
+                <Td dataLabel={_('Device')} className="mp-mono">
                   {p.Device}
                   <span className="mp-sub">{p.DevT}</span>
                 </Td>
-                <Td dataLabel="State">
+                <Td dataLabel={_('State')}>
                   <PathStateLabel path={p} />
                 </Td>
-                <Td dataLabel="Checker">
+                <Td dataLabel={_('Checker')}>
                   {known(p.CheckerState)}
                   {p.Checker && <span className="mp-sub">{p.Checker}</span>}
                 </Td>
-                <Td dataLabel="Priority">{p.Priority}</Td>
-                <Td dataLabel="Host WWPN" className="mp-mono">
+                <Td dataLabel={_('Priority')}>{p.Priority}</Td>
+                <Td dataLabel={_('Host WWPN')} className="mp-mono">
                   {known(p.HostWwpn)}
                 </Td>
-                <Td dataLabel="Target WWPN" className="mp-mono">
+                <Td dataLabel={_('Target WWPN')} className="mp-mono">
                   {known(p.TargetWwpn)}
                 </Td>
-                <Td dataLabel="Fail count">{p.FailCount}</Td>
-                <Td dataLabel="Action" modifier="fitContent">
+                <Td dataLabel={_('Fail count')}>{p.FailCount}</Td>
+                <Td dataLabel={_('Action')} modifier="fitContent">
                   {failed ? (
                     <Button variant="link" size="sm" isInline onClick={() => act(reinstatePath(map, p))}>
-                      Reinstate
+                      {_('Reinstate')}
                     </Button>
                   ) : (
                     <Button variant="link" size="sm" isInline isDanger onClick={() => act(failPath(map, p))}>
-                      Fail
+                      {_('Fail')}
                     </Button>
                   )}
                 </Td>

@@ -2,6 +2,7 @@
 import React from 'react';
 import { Button, Card, CardBody, CardTitle, Flex, FlexItem, Grid, GridItem, Label } from '@patternfly/react-core';
 import type { ManagerProps } from './api';
+import { _, format, ngettext } from './cockpit';
 import { HEALTH } from './health';
 import type { Summary } from './view';
 
@@ -18,53 +19,55 @@ export function Overview({ summary, manager, paged, onReconfigure }: { summary: 
     <Grid hasGutter md={6} xl={3} className="mp-overview">
       <GridItem>
         <Card className={`mp-card mp-health mp-health-${summary.health}`} data-overall={summary.health}>
-          <CardTitle>Health</CardTitle>
+          <CardTitle>{_('Health')}</CardTitle>
           <CardBody>
             <Flex alignItems={{ default: 'alignItemsCenter' }} spaceItems={{ default: 'spaceItemsSm' }}>
               <FlexItem className="mp-health-icon">{h.icon}</FlexItem>
-              <FlexItem className="mp-big">{h.text}</FlexItem>
+              <FlexItem className="mp-big">{_(h.text)}</FlexItem>
             </Flex>
-            <div className="mp-sub">{problems === 0 ? `All ${summary.maps} maps have every path` : `${problems} of ${summary.maps} maps need attention`}</div>
+            <div className="mp-sub">{problems === 0
+                ? format(ngettext('The map has every path', 'All $0 maps have every path', summary.maps), summary.maps)
+                : format(ngettext('$0 of $1 map needs attention', '$0 of $1 maps need attention', summary.maps), problems, summary.maps)}</div>
           </CardBody>
         </Card>
       </GridItem>
       <GridItem>
         <Card className="mp-card">
-          <CardTitle>Maps</CardTitle>
+          <CardTitle>{_('Maps')}</CardTitle>
           <CardBody>
             <div className="mp-big" data-map-count={summary.maps}>
               {summary.maps}
             </div>
-            <div className="mp-sub">
-              {summary.byHealth.optimal} optimal · {summary.byHealth.degraded} degraded · {summary.byHealth.failed} failed
+            <div className="mp-sub" data-maps-optimal={summary.byHealth.optimal}>
+              {format(_('$0 optimal · $1 degraded · $2 failed'), summary.byHealth.optimal, summary.byHealth.degraded, summary.byHealth.failed)}
             </div>
           </CardBody>
         </Card>
       </GridItem>
       <GridItem>
         <Card className="mp-card">
-          <CardTitle>Paths</CardTitle>
+          <CardTitle>{_('Paths')}</CardTitle>
           <CardBody>
             <div className="mp-big">
               {summary.paths - summary.failedPaths}
               <span className="mp-of">/{summary.paths}</span>
             </div>
             <div className={summary.failedPaths ? 'mp-sub mp-bad' : 'mp-sub'} data-failed-paths={summary.failedPaths}>
-              {summary.failedPaths ? `${summary.failedPaths} failed` : 'none failed'}
+              {summary.failedPaths ? format(_('$0 failed'), summary.failedPaths) : _('none failed')}
             </div>
           </CardBody>
         </Card>
       </GridItem>
       <GridItem>
         <Card className="mp-card">
-          <CardTitle>Sources</CardTitle>
+          <CardTitle>{_('Sources')}</CardTitle>
           <CardBody>
             <Flex direction={{ default: 'column' }} spaceItems={{ default: 'spaceItemsXs' }} alignItems={{ default: 'alignItemsFlexStart' }}>
-              <Source ok={manager?.MultipathdAvailable ?? false} yes="multipathd connected" no="multipathd unavailable" />
-              <Source ok={manager?.KernelEventsAvailable ?? false} yes="kernel events live" no="no kernel events" />
+              <Source ok={manager?.MultipathdAvailable ?? false} yes={_('multipathd connected')} no={_('multipathd unavailable')} />
+              <Source ok={manager?.KernelEventsAvailable ?? false} yes={_('kernel events live')} no={_('no kernel events')} />
               {paged && (
-                <Label isCompact color="blue" title="The topology is larger than one D-Bus message: it was read with GetManagedObjectsPage">
-                  read in pages
+                <Label isCompact color="blue" title={_('The topology is larger than one D-Bus message: it was read with GetManagedObjectsPage')}>
+                  {_('read in pages')}
                 </Label>
               )}
             </Flex>
@@ -72,7 +75,7 @@ export function Overview({ summary, manager, paged, onReconfigure }: { summary: 
               <FlexItem>multipath-dbus {manager?.Version}</FlexItem>
               <FlexItem>
                 <Button variant="link" isInline size="sm" onClick={onReconfigure}>
-                  Reconfigure…
+                  {_('Reconfigure…')}
                 </Button>
               </FlexItem>
             </Flex>

@@ -2,7 +2,7 @@
 // opens a fresh client that reads the whole tree (a re-read is a new session), the event
 // history, and the signals. When nobody owns the name, it finds out why from the config file.
 import { BUS_NAME, CONFIG_FILE, MANAGER, MAP, MAP_SIGNALS, ROOT, emptyObjects, type Objects } from './api';
-import { cockpit, type DBusClient, type DBusError } from './cockpit';
+import { _, cockpit, type DBusClient, type DBusError } from './cockpit';
 import { EventLog, type FetchEvents, type LoggedEvent } from './events';
 import { PagedSource, WatchedSource, type TopologySource } from './topology';
 
@@ -59,9 +59,14 @@ export class Connection {
     this.watcher?.close();
   }
 
+  /** The map at this object path is shown expanded: its paths are read and followed. */
+  expand(map: string): void {
+    this.session?.source?.expand(map);
+  }
+
   /** A management method on one of the service's objects; rejects with the service's error. */
   call(path: string, iface: string, method: string, signature: string, args: unknown[]): Promise<unknown[]> {
-    if (!this.session) return Promise.reject({ name: `${BUS_NAME}.Error.Unavailable`, message: 'The multipath service is not running.' });
+    if (!this.session) return Promise.reject({ name: `${BUS_NAME}.Error.Unavailable`, message: _('The multipath service is not running.') });
     return this.session.client.call(path, iface, method, args, { type: signature, flags: 'i' });
   }
 
@@ -169,26 +174,19 @@ class Session {
     this.client.subscribe({ interface: MANAGER, member: 'Resynchronized', path: ROOT }, (path, _i, signal, args) =>
       deliver(Number(args[1]), signal, path, { Reason: args[0] }),
     );
-    this.source = (await this.fitsOnePage()) ? new WatchedSource(this.client, this.changed) : new PagedSource(this.client, this.changed);
-    await this.source.open();
-  }
-
-  /**
-   * Whether the whole tree fits in one of the service's pages (at most 1000 objects, and
-   * never more than one message holds). Then Cockpit's watch() reads it; otherwise the
-   * paged reader does. The bridge cannot be trusted with a tree past the bus limit: when
-   * GetManagedObjects answers LimitsExceeded, it falls back to introspecting every object
-   * one by one, which takes minutes on such a host.
-   */
-  private async fitsOnePage(): Promise<boolean> {
-    try {
-      const [, next] = (await this.client.call(ROOT, MANAGER, 'GetManagedObjectsPage', ['', 0], { type: 'su' })) as [unknown, string];
-      return next === '';
-    } catch (e) {
-      // A service from before the paged reader: its GetManagedObjects is all there is.
-      if ((e as DBusError).name === 'org.freedesktop.DBus.Error.UnknownMethod') return true;
-      throw e;
+    // The paged reader subscribes first; its first page tells whether the tree is small
+    // enough for Cockpit's watch() (one GetManagedObjects, which the bridge then keeps
+    // current). The bridge cannot be trusted with a tree past the bus limit: when
+    // GetManagedObjects answers LimitsExceeded, it falls back to introspecting every object
+    // one by one, which takes minutes on such a host.
+    const paged = new PagedSource(this.client, this.changed);
+    if (await paged.more()) {
+      this.source = paged;
+    } else {
+      paged.close();
+      this.source = new WatchedSource(this.client, this.changed);
     }
+    await this.source.open();
   }
 
   /** Deliver the signals (those that came while the tree was read first). */

@@ -1,5 +1,9 @@
-// The tree as the page shows it: maps with their groups and paths resolved, plus the
+// The tree as the page shows it: maps, the groups and paths of a map shown expanded, and the
 // figures of the overview. Pure functions of the objects, so a render is a function of state.
+// On a host with thousands of maps a render must stay cheap: a map's row is made once per
+// version of its properties, and everything about the paths comes from the map's own
+// counts (NumPaths, ValidPaths, Paths), so that no path object is needed until a map is
+// expanded.
 import type { GroupProps, Health, MapProps, Objects, PathProps } from './api';
 
 export interface PathRow extends PathProps {
@@ -7,13 +11,11 @@ export interface PathRow extends PathProps {
 }
 export interface GroupRow extends GroupProps {
   path: string;
+  /** The group's paths that were read (all of them once the map's paths are loaded). */
   paths: PathRow[];
 }
 export interface MapRow extends MapProps {
   path: string;
-  groups: GroupRow[];
-  /** Paths in group order (the map's own list when a path is in no group). */
-  pathRows: PathRow[];
 }
 
 export interface Summary {
@@ -26,23 +28,38 @@ export interface Summary {
 
 export const HEALTH_ORDER: Record<Health, number> = { failed: 0, degraded: 1, unknown: 2, optimal: 3 };
 
+/** Rows by the identity of the properties they were made from (the store replaces them on a change). */
+const rowOf = new WeakMap<MapProps, MapRow>();
+
 export function mapRows(o: Objects): MapRow[] {
   const rows: MapRow[] = [];
+  for (const [path, m] of o.maps) {
+    let row = rowOf.get(m);
+    if (!row || row.path !== path) {
+      row = { ...m, path };
+      rowOf.set(m, row);
+    }
+    rows.push(row);
+  }
+  return rows;
+}
+
+/** An expanded map's groups in order, each with the paths read so far. */
+export function mapGroups(o: Objects, m: MapRow): GroupRow[] {
   const path = (p: string): PathRow[] => {
     const props = o.paths.get(p);
     return props ? [{ ...props, path: p }] : [];
   };
-  for (const [mapPath, m] of o.maps) {
-    const groups: GroupRow[] = [];
-    for (const g of m.PathGroups ?? []) {
-      const props = o.groups.get(g);
-      if (props) groups.push({ ...props, path: g, paths: (props.Paths ?? []).flatMap(path) });
-    }
-    groups.sort((a, b) => a.Number - b.Number);
-    rows.push({ ...m, path: mapPath, groups, pathRows: (m.Paths ?? []).flatMap(path) });
+  const groups: GroupRow[] = [];
+  for (const g of m.PathGroups ?? []) {
+    const props = o.groups.get(g);
+    if (props) groups.push({ ...props, path: g, paths: (props.Paths ?? []).flatMap(path) });
   }
-  return rows;
+  return groups.sort((a, b) => a.Number - b.Number);
 }
+
+/** Whether every path of the map was read (else its details wait for them). */
+export const pathsLoaded = (o: Objects, m: MapRow): boolean => (m.Paths ?? []).every((p) => o.paths.has(p));
 
 export function summarize(o: Objects, rows: MapRow[]): Summary {
   const byHealth: Record<Health, number> = { optimal: 0, degraded: 0, failed: 0, unknown: 0 };
@@ -50,10 +67,8 @@ export function summarize(o: Objects, rows: MapRow[]): Summary {
   let failedPaths = 0;
   for (const m of rows) {
     byHealth[m.Health in byHealth ? m.Health : 'unknown']++;
-    for (const p of m.pathRows) {
-      paths++;
-      if (p.DmState === 'failed') failedPaths++;
-    }
+    paths += m.NumPaths ?? 0;
+    failedPaths += Math.max(0, (m.NumPaths ?? 0) - (m.ValidPaths ?? 0));
   }
   return { health: o.manager?.Health ?? 'unknown', maps: rows.length, byHealth, paths, failedPaths };
 }

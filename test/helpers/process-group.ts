@@ -23,8 +23,8 @@ export interface GroupRun {
   signal(sig: NodeJS.Signals): number;
 }
 
-export function startGroup(cmd: string, args: string[], opts: { cwd?: string } = {}): GroupRun {
-  const child = spawn(cmd, args, { cwd: opts.cwd, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+export function startGroup(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): GroupRun {
+  const child = spawn(cmd, args, { cwd: opts.cwd, env: { ...process.env, ...opts.env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const watchers = new Set<() => void>();
   const add = (d: Buffer) => {

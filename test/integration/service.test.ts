@@ -40,6 +40,8 @@ describe('objects', () => {
       const map = objects.get(mapObjectPath(m.wwid))!.get(MAP_IFACE)!;
       expect(map).toMatchObject({ Name: m.name, Wwid: m.wwid, SysfsName: m.sysfs, DevT: m.devT, NumPaths: m.paths.length, Health: 'optimal' });
       expect(map.Size).toBeTypeOf('bigint');
+      // udisks escapes every byte outside [A-Za-z0-9] as _xx: dm-3 is block_devices/dm_2d3.
+      expect(map.UDisksBlock).toBe(`/org/freedesktop/UDisks2/block_devices/${m.sysfs.replace('-', '_2d')}`);
       for (const p of m.paths) {
         const path = objects.get(pathObjectPath(p.dev))!.get(PATH_IFACE)!;
         expect(path).toMatchObject({ Device: p.dev, DevT: p.devT, DmState: 'active', Map: mapObjectPath(m.wwid) });

@@ -105,7 +105,8 @@ systemd)
 	# scenarios install the service with npm, whose start crosses 9p file by file.
 	VM_SCENARIO_TIMEOUT=$((VM_SCENARIO_TIMEOUT + 300))
 	VM_TIMEOUT=$((VM_TIMEOUT + 300 * (1 + ${#SCENARIOS[@]})))
-	for u in systemd-firstboot.service systemd-timesyncd.service cockpit.socket; do
+	# packagekit.service: apt's hook wakes it after every dpkg run (a minute under TCG).
+	for u in systemd-firstboot.service systemd-timesyncd.service cockpit.socket packagekit.service; do
 		BOOT_ARGS+=" systemd.mask=$u"
 	done
 	;;
@@ -202,6 +203,15 @@ cp -r "$HERE/systemd" "$RUN/harness/"
 } >"$RUN/job.sh"
 # The whole VM: the scenarios' budgets plus VM_TIMEOUT for booting and tearing down.
 for s in "${SCENARIOS[@]}"; do VM_TIMEOUT=$((VM_TIMEOUT + $(budget_of "$s"))); done
+# A scenario that installs the Debian packages ("# vm-needs: debs" in its first 10 lines)
+# finds them in /vmtest/debs, built here: under TCG a build would take minutes.
+for s in "${SCENARIOS[@]}"; do
+	sed -n '1,10p' "$s" | grep -q '^# vm-needs: debs' || continue
+	echo "vm: building the Debian packages (test/vm/debs.sh)"
+	bash "$HERE/debs.sh" "$RUN/debs" >/dev/null ||
+		missing "test/vm/debs.sh could not build the packages (apt-get install debhelper dpkg-dev)"
+	break
+done
 : >"$RUN/results"
 CONSOLE=$RUN/console.log
 

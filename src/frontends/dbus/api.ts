@@ -45,8 +45,8 @@ export const MAP: InterfaceSpec = {
   name: MAP_IFACE,
   properties: props(`
     Name:s Wwid:s SysfsName:s DevT:s Size:t Vendor:s Product:s Revision:s Features:s HardwareHandler:s WriteProtect:s
-    DmState:s Failback:s Queueing:s Health:s NumPaths:u ValidPaths:u PathFaults:u SwitchGroup:u MapLoads:u
-    QueueTimeouts:u PathGroups:ao Paths:ao`),
+    DmState:s Failback:s Queueing:s Health:s NumPaths:u ValidPaths:u PathFaults:u GroupSwitches:u MapLoads:u
+    QueueTimeouts:u PathGroups:ao Paths:ao UDisksBlock:o`),
   methods: [
     { name: 'SwitchGroup', in: args('group:u options:a{sv}'), out: [] },
     { name: 'SetQueueing', in: args('enabled:b options:a{sv}'), out: [] },

@@ -56,11 +56,13 @@ function mapProps(map: MapState): Props {
     NumPaths: map.paths.size,
     ValidPaths: validPaths(map),
     PathFaults: map.pathFaults,
-    SwitchGroup: map.switchGroup,
+    GroupSwitches: map.switchGroup,
     MapLoads: map.mapLoads,
     QueueTimeouts: map.queueTimeouts,
     PathGroups: map.groups.map((g) => groupObjectPath(map.wwid, g.number)),
     Paths: [...map.paths.values()].map(pathObjectFor),
+    // The block device desktop disk tools (udisks) know the map by: dm-N.
+    UDisksBlock: udisksBlockPath(map.sysfsName),
   };
 }
 

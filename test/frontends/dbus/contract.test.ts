@@ -67,6 +67,13 @@ describe('the introspection contract', () => {
     expect(got.has('org.freedesktop.DBus.Properties')).toBe(true);
   });
 
+  it('no interface uses a name for two members (cockpit.js and other proxy generators refuse it)', () => {
+    for (const [name, i] of contract) {
+      const names = i.members.map((m) => m.split(/[ (]/)[1]);
+      expect(names.filter((n, k) => names.indexOf(n) !== k), name).toEqual([]);
+    }
+  });
+
   it('every property is read-only', () => {
     for (const [, i] of contract) for (const m of i.members.filter((x) => x.startsWith('property'))) expect(m).toMatch(/ read$/);
   });

@@ -2,7 +2,7 @@
 # The service as it runs on a server: a real system dbus-daemon with our policy, the
 # config file enabled, multipathd over scsi_debug on dm-multipath — judged by independent
 # clients (gdbus monitor, busctl) against multipathd's and device-mapper's own view.
-# vm-budget: 240
+# vm-budget: 360
 # shellcheck source=../lib.sh
 . "${VM_LIB:?run me through test/vm/run.sh}"
 

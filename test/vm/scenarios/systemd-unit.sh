@@ -108,6 +108,16 @@ else
 	vm_fail "$S.journal" "no 'serving' entry at priority 6 from $U in the journal"
 fi
 if out=$(node "$VM_REPO/test/vm/coldplug.js" 2 2>&1); then vm_pass "$S.coldplug" "$out"; else vm_fail "$S.coldplug" "$out"; fi
+# Desktop disk tools find the map through udisks: the map's UDisksBlock is udisks' own
+# object for its dm-N (udisksd is activated by the first call), and both name one device.
+MAPA_UDISKS=$(busctl --system get-property "$B" "$R/maps/1Linux_5fscsi_5fdebug_5f2000" "$B.Map" UDisksBlock | sed -E 's/^o "(.*)"$/\1/')
+SYSFS=$(busctl --system get-property "$B" "$R/maps/1Linux_5fscsi_5fdebug_5f2000" "$B.Map" SysfsName | sed -E 's/^s "(.*)"$/\1/')
+if out=$(busctl --system --timeout=60 --json=short get-property org.freedesktop.UDisks2 "$MAPA_UDISKS" org.freedesktop.UDisks2.Block Device 2>&1) &&
+	[ "$(node -e 'process.stdout.write(Buffer.from(JSON.parse(process.argv[1]).data).toString().replace(/\0$/, ""))' "$out")" = "/dev/$SYSFS" ]; then
+	vm_pass "$S.udisks" "the map's UDisksBlock $MAPA_UDISKS is udisksd's block device for /dev/$SYSFS"
+else
+	vm_fail "$S.udisks" "UDisksBlock $MAPA_UDISKS of $SYSFS, udisksd says: $out"
+fi
 # The installed bus policy is in force: uid 65534 reads, and the bus refuses it a method
 # that does not exist.
 if ! out=$(vm_as_nobody busctl --system get-property "$B" "$R" "$B.Manager" Health 2>&1); then

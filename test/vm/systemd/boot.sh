@@ -6,6 +6,9 @@
 # Docker leaves /.dockerenv: systemd would think it runs in a container and skip every
 # unit with ConditionVirtualization=!container, multipathd's among them.
 rm -f /newroot/.dockerenv
+# and a policy-rc.d that forbids every service action from maintainer scripts (exit 101),
+# so a package's scripts could neither restart nor stop its service as on a server.
+rm -f /newroot/usr/sbin/policy-rc.d
 cp /newroot/vmtest/harness/systemd/vmtest.target /newroot/vmtest/harness/systemd/vmtest.service \
 	/newroot/etc/systemd/system/ || fail "cannot install the vmtest units"
 # systemd-tmpfiles empties /tmp at boot ("D /tmp"): the checkout may live there (CI

@@ -67,8 +67,9 @@ vm_journal_wait() { # timeout_s ERE journalctl-matches...: until this boot's jou
 vm_teardown() { # back to the boot's baseline, then a clean kernel
 	local u leftover
 	journalctl -b --no-pager -o short-monotonic >"$VM_LOGS/$VM_SCENARIO.journal.log" 2>&1
-	# What the scenario installed and started, as the uninstaller knows it.
+	# What the scenario installed and started, as the uninstaller and dpkg know it.
 	bash "$VM_REPO/scripts/install-system.sh" --purge >/dev/null 2>&1
+	dpkg --purge multipath-dbus-cockpit multipath-dbus >/dev/null 2>&1
 	leftover=$(comm -13 <(echo "$VM_SD_BASELINE") <(vm_sd_active_units))
 	# shellcheck disable=SC2086 # one unit name per word
 	[ -z "$leftover" ] || systemctl stop $leftover
