@@ -5,13 +5,13 @@
 // tmpfs is not sysfs: the kernel formats each value on read, a few hundred ns more per file.
 /* eslint-disable @typescript-eslint/no-require-imports */
 import * as fs from 'node:fs';
-import type * as Reader from '../src/nvme/reader';
-import type * as Poll from '../src/nvme/silent-poll';
+import type * as Reader from '../src/sources/nvme/reader';
+import type * as Poll from '../src/sources/nvme/silent-poll';
 import type * as Sim from '../src/sim/nvme-sysfs';
 
 // tsc's output, as bench/compiled.ts explains.
-const { readNvme } = require('../dist/nvme/reader') as typeof Reader;
-const { SilentStatePoll } = require('../dist/nvme/silent-poll') as typeof Poll;
+const { readNvme } = require('../dist/sources/nvme/reader') as typeof Reader;
+const { SilentStatePoll } = require('../dist/sources/nvme/silent-poll') as typeof Poll;
 const { NvmeSysfsSim } = require('../dist/sim/nvme-sysfs') as typeof Sim;
 
 const NAMESPACES = Number(process.env.NVME_NAMESPACES ?? 1000);

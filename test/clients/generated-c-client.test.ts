@@ -7,8 +7,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { mapObjectPath, pathObjectPath } from '../../src/dbus/api';
-import { getManagedObjects } from '../../src/dbus/connection';
+import { mapObjectPath, pathObjectPath } from '../../src/frontends/dbus/api';
+import { getManagedObjects } from '../../src/frontends/dbus/bus/connection';
 import { buildGeneratedClient, CONTRACT } from '../helpers/generated-c-client';
 import { BUS_NAME, ROOT_PATH, run, startHarness, type Harness } from '../helpers/service-harness';
 

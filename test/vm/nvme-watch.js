@@ -11,8 +11,8 @@
 'use strict';
 const dist = process.argv[2];
 const root = process.argv[3] || '/sys';
-const { readNvme } = require(`${dist}/nvme/reader`);
-const { SilentStatePoll } = require(`${dist}/nvme/silent-poll`);
+const { readNvme } = require(`${dist}/sources/nvme/reader`);
+const { SilentStatePoll } = require(`${dist}/sources/nvme/silent-poll`);
 
 const word = (s) => String(s).replace(/ /g, '_');
 const out = (line) => process.stdout.write(`${Date.now()} ${line}\n`);

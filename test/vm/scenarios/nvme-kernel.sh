@@ -1,5 +1,5 @@
 #!/bin/bash
-# Native NVMe multipath on a real kernel, read by src/nvme (reader and silent-state poll) on
+# Native NVMe multipath on a real kernel, read by src/sources/nvme (reader and silent-state poll) on
 # the real /sys: an NVMe/TCP target on 127.0.0.1 (nvmet, null_blk) with two ports reporting
 # different ANA states for the namespace's group, the host connected through both (nvme-cli).
 # Coldplug reads one namespace with two paths; what changes with no uevent (a port's ANA
@@ -18,8 +18,8 @@ if ! command -v nvme >/dev/null; then
 	vm_fail "$S.setup" "nvme-cli not installed on the host (apt-get install nvme-cli)"
 	exit 1
 fi
-if [ ! -f "$VM_REPO/dist/nvme/silent-poll.js" ]; then
-	vm_fail "$S.setup" "not built: $VM_REPO/dist/nvme (npx tsc -p tsconfig.json)"
+if [ ! -f "$VM_REPO/dist/sources/nvme/silent-poll.js" ]; then
+	vm_fail "$S.setup" "not built: $VM_REPO/dist/sources/nvme (npx tsc -p tsconfig.json)"
 	exit 1
 fi
 trap nvme_down EXIT

@@ -2,8 +2,8 @@
 // control characters and checked against what the kernel can print; a value that is not
 // costs that field only (empty, 'unknown' or undefined) and one sentence in `problems`.
 import * as fs from 'node:fs';
-import { escapeControls } from '../util/control-chars';
-import { fail, ok, quoteSnippet, type Result } from '../util/result';
+import { escapeControls } from '../../util/control-chars';
+import { fail, ok, quoteSnippet, type Result } from '../../util/result';
 
 // The longest value read (a caller asking for more is held to it), plus its newline and one
 // byte that says "longer".

@@ -6,9 +6,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readNvme } from '../../src/nvme/reader';
-import { SilentStatePoll } from '../../src/nvme/silent-poll';
-import { fixture } from '../helpers/fixtures';
+import { readNvme } from '../../../src/sources/nvme/reader';
+import { SilentStatePoll } from '../../../src/sources/nvme/silent-poll';
+import { fixture } from '../../helpers/fixtures';
 
 let root: string;
 beforeAll(() => {

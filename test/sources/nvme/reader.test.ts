@@ -2,8 +2,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { readNvme } from '../../src/nvme/reader';
-import { NvmeSysfsSim } from '../../src/sim/nvme-sysfs';
+import { readNvme } from '../../../src/sources/nvme/reader';
+import { NvmeSysfsSim } from '../../../src/sim/nvme-sysfs';
 
 const sims: NvmeSysfsSim[] = [];
 function sim(options: ConstructorParameters<typeof NvmeSysfsSim>[0] = {}): NvmeSysfsSim {

@@ -1,9 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { readNvme } from '../../src/nvme/reader';
-import { SilentStatePoll } from '../../src/nvme/silent-poll';
-import { NvmeSysfsSim } from '../../src/sim/nvme-sysfs';
+import { readNvme } from '../../../src/sources/nvme/reader';
+import { SilentStatePoll } from '../../../src/sources/nvme/silent-poll';
+import { NvmeSysfsSim } from '../../../src/sim/nvme-sysfs';
 
 const sims: NvmeSysfsSim[] = [];
 afterEach(() => {
