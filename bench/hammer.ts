@@ -7,7 +7,7 @@
 // wait would (test/integration/forged-signals.test.ts). SIGTERM ends it early, with the report
 // of the calls answered so far (calls still waiting are not counted).
 import { BUS_NAME, MANAGER_IFACE, ROOT_PATH } from '../src/frontends/dbus/api';
-import { callMethod, connectBus, DBusCallError, disconnect, type BusConnection } from '../src/frontends/dbus/bus/connection';
+import { BUS_DRIVER, callDriver, callMethod, connectBus, DBusCallError, disconnect, type BusConnection } from '../src/frontends/dbus/bus/connection';
 
 type Call = [path: string, iface: string, member: string, signature: string, args: unknown[]];
 
@@ -19,11 +19,10 @@ export type Method = (typeof METHODS)[number] | (typeof MANAGEMENT)[number];
 /** dbus-daemon refuses a connection more than 128 calls awaiting replies: more calls in flight take more connections. */
 const CALLS_PER_CONNECTION = 100;
 
-const DRIVER = 'org.freedesktop.DBus';
 
 /** A NameOwnerChanged saying `name` left the bus, as only the bus driver may say, sent from `bus` to `destination` alone. */
 export function forgeLeaving(bus: BusConnection, destination: string, name = bus.uniqueName): void {
-  bus.sendSignal('/org/freedesktop/DBus', DRIVER, 'NameOwnerChanged', 'sss', [name, name, ''], destination);
+  bus.sendSignal(BUS_DRIVER.path, BUS_DRIVER.iface, 'NameOwnerChanged', 'sss', [name, name, ''], destination);
 }
 
 async function main(): Promise<void> {
@@ -34,7 +33,7 @@ async function main(): Promise<void> {
   if (!accepted.includes(method)) throw new Error(`method must be one of ${accepted.join(', ')}`);
   if (mode !== undefined && mode !== 'forge') throw new Error(`the fifth argument may only be "forge"`);
   const buses = await Promise.all(Array.from({ length: Math.ceil(inFlight / CALLS_PER_CONNECTION) }, () => connectBus(address)));
-  const [service] = mode === 'forge' ? ((await callMethod(buses[0], DRIVER, '/org/freedesktop/DBus', DRIVER, 'GetNameOwner', 's', [BUS_NAME])) as [string]) : [''];
+  const [service] = mode === 'forge' ? ((await callDriver(buses[0], 'GetNameOwner', 's', [BUS_NAME])) as [string]) : [''];
   let cursor = '';
   const next = (): Call => {
     switch (method) {

@@ -6,9 +6,8 @@
 // GetEvents (a serial the history does not know is no event at all). A new owner is asked
 // for its InstanceId: a new instance numbers its events from 1 again (README, D-Bus API).
 import { BUS_NAME, MANAGER_IFACE, MAP_IFACE, ROOT_PATH } from '../frontends/dbus/api';
-import { callMethod, onSignal, type BusConnection, type ReceivedSignal } from '../frontends/dbus/bus/connection';
+import { BUS_DRIVER, callDriver, callMethod, onSignal, type BusConnection, type ReceivedSignal } from '../frontends/dbus/bus/connection';
 
-const DRIVER = 'org.freedesktop.DBus';
 /** GetEvents' own cap. */
 const PAGE = 1000;
 
@@ -73,14 +72,14 @@ export class ServiceFeed {
 
   /** Subscribe and learn the owner; before the service's state is read, so nothing falls between. */
   async subscribe(): Promise<void> {
-    await onSignal(this.bus, { sender: DRIVER, iface: DRIVER, member: 'NameOwnerChanged', arg0: BUS_NAME }, (s) => {
+    await onSignal(this.bus, { sender: BUS_DRIVER.name, iface: BUS_DRIVER.iface, member: 'NameOwnerChanged', arg0: BUS_NAME }, (s) => {
       // The daemon's own signals carry its name as sender; nobody else can.
-      if (s.sender !== DRIVER || s.args[0] !== BUS_NAME) return;
+      if (s.sender !== BUS_DRIVER.name || s.args[0] !== BUS_NAME) return;
       this.setOwner((s.args[2] as string) || null);
     });
     await onSignal(this.bus, { sender: BUS_NAME, pathNamespace: ROOT_PATH }, (s) => this.receive(s));
     // Newer than any NameOwnerChanged that came before it, older than any after.
-    this.owner = await callMethod(this.bus, DRIVER, '/org/freedesktop/DBus', DRIVER, 'GetNameOwner', 's', [BUS_NAME]).then(
+    this.owner = await callDriver(this.bus, 'GetNameOwner', 's', [BUS_NAME]).then(
       ([o]) => o as string,
       () => null,
     );

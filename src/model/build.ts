@@ -4,7 +4,7 @@
 import { cleanText } from './value-limits';
 import { cleanMap, type RepairWarn } from './clean-values';
 import type { GroupDmState, GroupState, MapState, PathState, Topology } from './topology';
-import type { DmMapView, DmMultipathStatus, DmMultipathTable, MpdGroup, MpdMap, MpdPath, SourceReadings } from './readings';
+import type { DmMapView, MpdGroup, MpdMap, MpdPath, SourceReadings } from './readings';
 
 function wwidFromDmUuid(uuid: string): string | undefined {
   return uuid.startsWith('mpath-') ? uuid.slice('mpath-'.length) : undefined;

@@ -1,14 +1,13 @@
 // A local user forging the service's signals: sent by uid 65534 straight to a client's
 // connection (the system bus lets any uid address a signal to any unique name), naming the
 // service's paths and interfaces. Only the sender's unique name tells them from the real ones.
-import { callMethod, type BusConnection } from '../../src/frontends/dbus/bus/connection';
+import { BUS_DRIVER, callDriver, type BusConnection } from '../../src/frontends/dbus/bus/connection';
 import { BUS_NAME, MAP_IFACE, ROOT_PATH } from '../../src/frontends/dbus/api';
 import { NOBODY, runAs } from './dbus-daemon';
 import { worldReadable } from './world-readable-copy';
 
-const DRIVER = 'org.freedesktop.DBus';
 const driver = (bus: BusConnection, member: string, signature: string, args: unknown[]) =>
-  callMethod(bus, DRIVER, '/org/freedesktop/DBus', DRIVER, member, signature, args);
+  callDriver(bus, member, signature, args);
 
 /** A map that does not exist: whoever prints an event about it was fooled. */
 export const FORGED_MAP = `${ROOT_PATH}/maps/forged`;
@@ -40,7 +39,7 @@ export async function forge(address: string, targets: string[], forgeries: Forge
       'mapFailed' in f
         ? { destination, path: FORGED_MAP, interface: MAP_IFACE, member: 'Failed', signature: 't', body: [{ uint64: f.mapFailed.toString() }] }
         : 'nameTakenFromUs' in f
-          ? { destination, path: '/org/freedesktop/DBus', interface: DRIVER, member: 'NameOwnerChanged', signature: 'sss', body: [BUS_NAME, f.nameTakenFromUs, { self: true }] }
+          ? { destination, path: BUS_DRIVER.path, interface: BUS_DRIVER.iface, member: 'NameOwnerChanged', signature: 'sss', body: [BUS_NAME, f.nameTakenFromUs, { self: true }] }
           : {
               destination,
               path: f.mapHealthFailed,

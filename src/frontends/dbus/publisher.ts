@@ -92,7 +92,7 @@ export class Publisher implements Sink {
     this.owners.clear();
     this.exported.clear();
     this.names.clear();
-    for (const [wwid, objects] of next) for (const [path, { named }] of objects) this.names.set(path, named);
+    for (const [, objects] of next) for (const [path, { named }] of objects) this.names.set(path, named);
     for (const [path, wwid] of wanted) this.owners.set(path, wwid);
     for (const [wwid, objects] of next) this.exported.set(wwid, new Set(objects.keys()));
   }

@@ -21,7 +21,7 @@ export class UeventSource implements Source {
   private events: SourceEvents | undefined;
 
   /** `open` undefined: no socket (the demo and tests feed datagrams through `datagram`). */
-  constructor(open: OpenMonitor | undefined, receiveBufferBytes: number, private readonly log: Logger, timers: Timers) {
+  constructor(open: OpenMonitor | undefined, receiveBufferBytes: number, log: Logger, timers: Timers) {
     this.warnMalformed = rateLimited((m) => log.warning(m), 10_000, () => timers.now());
     this.socket =
       open &&

@@ -4,9 +4,8 @@
 // holds at most the connections that are alive and have called us. Each call asks once, when
 // it is admitted (the object server carries that uid to its handler and to the charge for its
 // reply): one answer to "who is this" per call, whatever the bus says afterwards.
-import { callMethod, onSignal, type BusConnection } from './connection';
+import { BUS_DRIVER, callDriver, onSignal, type BusConnection } from './connection';
 
-const DRIVER = { name: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus' };
 
 export interface Credentials {
   uid: number;
@@ -22,7 +21,7 @@ export class Callers {
 
   /** Follow the bus driver's NameOwnerChanged (onSignal checks it is the driver's), so names that leave are forgotten. */
   async start(): Promise<void> {
-    this.unsubscribe = await onSignal(this.bus, { sender: DRIVER.name, iface: DRIVER.name, member: 'NameOwnerChanged' }, (s) => {
+    this.unsubscribe = await onSignal(this.bus, { sender: BUS_DRIVER.name, iface: BUS_DRIVER.iface, member: 'NameOwnerChanged' }, (s) => {
       const [name, , newOwner] = s.args as [string, string, string];
       if (newOwner === '') this.lookups.delete(name);
     });
@@ -36,7 +35,7 @@ export class Callers {
   credentials(sender: string): Promise<Credentials | undefined> {
     let lookup = this.lookups.get(sender);
     if (!lookup) {
-      lookup = callMethod(this.bus, DRIVER.name, DRIVER.path, DRIVER.name, 'GetConnectionCredentials', 's', [sender]).then(
+      lookup = callDriver(this.bus, 'GetConnectionCredentials', 's', [sender]).then(
         ([creds]) => {
           const { UnixUserID: uid, ProcessID: pid } = creds as Record<string, unknown>;
           if (typeof uid !== 'number') throw new Error('no UnixUserID');

@@ -248,14 +248,20 @@ export async function callMethod(
   return unwrap((reply as unknown as { body: unknown[] }).body ?? []) as unknown[];
 }
 
-const DBUS = { destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', interface: 'org.freedesktop.DBus' };
+/** The bus daemon itself: its well-known name (also the sender of its signals), object and interface. */
+export const BUS_DRIVER = { name: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', iface: 'org.freedesktop.DBus' } as const;
+
+/** A method of the bus daemon (RequestName, AddMatch, GetNameOwner, GetConnectionCredentials, ...). */
+export function callDriver(bus: BusConnection, member: string, signature: string, args: unknown[], options: CallOptions = {}): Promise<unknown[]> {
+  return callMethod(bus, BUS_DRIVER.name, BUS_DRIVER.path, BUS_DRIVER.iface, member, signature, args, options);
+}
 
 /** Own a name outright (no queueing, no replacing), or fail saying why. */
 export async function requestName(bus: BusConnection, name: string): Promise<void> {
   const DO_NOT_QUEUE = 4;
   let code: number;
   try {
-    [code] = (await callMethod(bus, DBUS.destination, DBUS.path, DBUS.interface, 'RequestName', 'su', [name, DO_NOT_QUEUE])) as [number];
+    [code] = (await callDriver(bus, 'RequestName', 'su', [name, DO_NOT_QUEUE])) as [number];
   } catch (e) {
     throw new Error(`cannot own ${name}: ${(e as Error).message}`);
   }
@@ -263,7 +269,7 @@ export async function requestName(bus: BusConnection, name: string): Promise<voi
 }
 
 export async function releaseName(bus: BusConnection, name: string, timeoutMs?: number): Promise<void> {
-  await callMethod(bus, DBUS.destination, DBUS.path, DBUS.interface, 'ReleaseName', 's', [name], { timeoutMs });
+  await callDriver(bus, 'ReleaseName', 's', [name], { timeoutMs });
 }
 
 export type Props = Record<string, unknown>;
@@ -307,7 +313,7 @@ export async function onSignal(bus: BusConnection, match: SignalMatch, cb: (s: R
   // The match rule only chooses what the daemon broadcasts to us: a signal any peer sends to
   // our unique name arrives whatever it says. The daemon writes each message's real sender,
   // so the bus driver's own name, or a unique name, is checked here.
-  const exactSender = match.sender === DBUS.destination || match.sender?.startsWith(':') ? match.sender : undefined;
+  const exactSender = match.sender === BUS_DRIVER.name || match.sender?.startsWith(':') ? match.sender : undefined;
   const listener = (m: dbus.Message) => {
     const msg = m as unknown as { type: number; path: string; interface: string; member: string; sender: string; body?: unknown[] };
     if (msg.type !== dbus.MessageType.SIGNAL) return;
@@ -317,9 +323,9 @@ export async function onSignal(bus: BusConnection, match: SignalMatch, cb: (s: R
     cb({ path: msg.path, iface: msg.interface, member: msg.member, sender: msg.sender, args: unwrap(msg.body ?? []) as unknown[] });
   };
   bus.raw.on('message', listener);
-  await callMethod(bus, DBUS.destination, DBUS.path, DBUS.interface, 'AddMatch', 's', [rule]);
+  await callDriver(bus, 'AddMatch', 's', [rule]);
   return async () => {
     bus.raw.removeListener('message', listener);
-    await callMethod(bus, DBUS.destination, DBUS.path, DBUS.interface, 'RemoveMatch', 's', [rule]).catch(() => undefined);
+    await callDriver(bus, 'RemoveMatch', 's', [rule]).catch(() => undefined);
   };
 }
