@@ -105,44 +105,57 @@ describe('a bus that stops reading', () => {
     { historySize: 8192, complete: false },
     { historySize: 16_384, complete: true },
   ])('a client that follows the protocol converges (history_size $historySize: GetEvents complete = $complete)', async ({ historySize, complete }) => {
-    const h = await start(historySize);
-    // The client's start: EventSerial, then every object.
-    let last = (await callMethod(h.client, BUS_NAME, ROOT_PATH, 'org.freedesktop.DBus.Properties', 'Get', 'ss', [MANAGER_IFACE, 'EventSerial']))[0] as bigint;
-    let view = await readAll(h);
-    h.signals.length = 0;
-    await stormWhileStopped(h);
-    await h.waitFor((s) => s.some((x) => x.member === 'Resynchronized' && x.args[0] === 'backpressure'), 'Resynchronized(backpressure)', 20_000);
+    // A storm whose delivered signals happen to leave the client right already (seen once in a
+    // loaded full run) cannot tell a converged client from one that is not: it is run once more
+    // on a fresh service, and that one must.
+    for (let attempt = 1; ; attempt++) {
+      if (await followTheProtocol(historySize, complete, attempt === 2)) return;
+      await h?.stop();
+      h = undefined;
+    }
+  }, 120_000);
+});
 
-    // It applies the signals until one's serial is not the previous one plus one.
-    const numbered = h.signals.flatMap((s) => {
-      const serial = serialOf(s);
-      return serial === undefined ? [] : [{ s, serial }];
-    });
-    const gap = numbered.findIndex(({ serial }, i) => serial !== (i === 0 ? last : numbered[i - 1].serial) + 1n);
-    expect(gap).toBeGreaterThan(0);
-    for (const { s, serial } of numbered.slice(0, gap)) {
-      apply(view, s.member, s.args[0]);
+async function followTheProtocol(historySize: number, complete: boolean, lastTry: boolean): Promise<boolean> {
+  const h = await start(historySize);
+  // The client's start: EventSerial, then every object.
+  let last = (await callMethod(h.client, BUS_NAME, ROOT_PATH, 'org.freedesktop.DBus.Properties', 'Get', 'ss', [MANAGER_IFACE, 'EventSerial']))[0] as bigint;
+  let view = await readAll(h);
+  h.signals.length = 0;
+  await stormWhileStopped(h);
+  await h.waitFor((s) => s.some((x) => x.member === 'Resynchronized' && x.args[0] === 'backpressure'), 'Resynchronized(backpressure)', 20_000);
+
+  // It applies the signals until one's serial is not the previous one plus one.
+  const numbered = h.signals.flatMap((s) => {
+    const serial = serialOf(s);
+    return serial === undefined ? [] : [{ s, serial }];
+  });
+  const gap = numbered.findIndex(({ serial }, i) => serial !== (i === 0 ? last : numbered[i - 1].serial) + 1n);
+  expect(gap).toBeGreaterThan(0);
+  for (const { s, serial } of numbered.slice(0, gap)) {
+    apply(view, s.member, s.args[0]);
+    last = serial;
+  }
+  // What the signals alone leave it with is wrong: the test can tell a converged client from one that is not.
+  if (!lastTry && JSON.stringify([...view]) === JSON.stringify([...truth(h)])) return false;
+  expect(view).not.toEqual(truth(h));
+
+  // Then it asks the history for what it missed, page by page, and re-reads if that is incomplete.
+  let whole = true;
+  for (;;) {
+    const [ok, events] = (await callMethod(h.client, BUS_NAME, ROOT_PATH, MANAGER_IFACE, 'GetEvents', 'tu', [last, 1000])) as [
+      boolean,
+      [bigint, string, string, Record<string, unknown>][],
+    ];
+    if (!ok) whole = false;
+    if (!ok || events.length === 0) break;
+    for (const [serial, name, , data] of events) {
+      apply(view, name, data.Path);
       last = serial;
     }
-    // What the signals alone leave it with is wrong: the test can tell a converged client from one that is not.
-    expect(view).not.toEqual(truth(h));
-
-    // Then it asks the history for what it missed, page by page, and re-reads if that is incomplete.
-    let whole = true;
-    for (;;) {
-      const [ok, events] = (await callMethod(h.client, BUS_NAME, ROOT_PATH, MANAGER_IFACE, 'GetEvents', 'tu', [last, 1000])) as [
-        boolean,
-        [bigint, string, string, Record<string, unknown>][],
-      ];
-      if (!ok) whole = false;
-      if (!ok || events.length === 0) break;
-      for (const [serial, name, , data] of events) {
-        apply(view, name, data.Path);
-        last = serial;
-      }
-    }
-    expect(whole).toBe(complete);
-    if (!whole) view = await readAll(h);
-    expect(view).toEqual(truth(h));
-  }, 60_000);
-});
+  }
+  expect(whole).toBe(complete);
+  if (!whole) view = await readAll(h);
+  expect(view).toEqual(truth(h));
+  return true;
+}
