@@ -1,4 +1,4 @@
-// `multipath-dbus events`: dm-multipath events straight from the kernel, one line each.
+// `multipath-dbus events`: dm-multipath and NVMe multipath events straight from the kernel, one line each.
 import { parseUevent } from '../sources/uevents/parse';
 import { openUeventMonitor, type UeventMonitor } from '../native/addon';
 import { stopRequested } from './stop-signal';
@@ -22,8 +22,10 @@ export function events(opts: { json: boolean; receiveBuffer?: number }): Promise
               { type: e.action === 'failed' ? 'PathFailed' : 'PathReinstated', ...e },
               `${e.mapName} (${e.wwid}) path ${e.pathDevT} ${e.action}, ${e.validPaths} valid, DM_SEQNUM ${e.dmSeqnum}`,
             );
-          } else {
+          } else if (e.kind === 'map') {
             print({ type: `map-${e.action}`, ...e }, `${e.sysfs} ${e.action}${e.mapName ? ` (${e.mapName})` : ''}`);
+          } else {
+            print({ type: `nvme-${e.action}`, ...e }, `${e.device} ${e.action}`);
           }
         },
         onOverflow: () => print({ type: 'overflow' }, 'OVERFLOW: the kernel dropped events (receive buffer full)'),
@@ -38,7 +40,7 @@ export function events(opts: { json: boolean; receiveBuffer?: number }): Promise
   const stopping = stopRequested();
   // The socket is bound: from here on no uevent is missed. On stderr, so stdout stays one
   // line per event; scripts wait for this line before they make the kernel act.
-  process.stderr.write('multipath-dbus events: listening for dm-multipath uevents; Ctrl-C stops\n');
+  process.stderr.write('multipath-dbus events: listening for multipath uevents; Ctrl-C stops\n');
   return stopping.then(() => {
     monitor.close();
     return 0;

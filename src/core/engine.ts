@@ -16,7 +16,7 @@ import { ShownState } from './commands/shown-state';
 import type { CoreEvent, ManagerState, Sink } from './events';
 import { EventHistory } from './history';
 import { InternalErrors } from './internal-errors';
-import { realTimers, type AuditRecord, type Authority, type CommandChannel, type Source, type SourceRead, type Timers } from './ports';
+import { realTimers, type AuditRecord, type Authority, type CommandChannel, type Source, type SourceEvents, type SourceRead, type Timers } from './ports';
 import { EventStream } from './stream';
 
 export interface EngineOptions {
@@ -62,6 +62,8 @@ export class Engine {
   private readonly history: EventHistory;
   private readonly stream: EventStream;
   private readonly refresher: Coalescer;
+  /** Reads of one source alone (it saw a change no event announced, or an event only it reads for). */
+  private readonly alone = new Map<Source, Coalescer>();
   /** Unprivileged refreshes share this: one read per interval, later callers join the pending one. */
   private readonly unprivilegedRefresher: Coalescer;
   private readonly timers: Timers;
@@ -142,14 +144,16 @@ export class Engine {
 
   /** Coldplug: every source read and published once. A read that throws was reported and is retried: serve what there is. */
   async start(): Promise<void> {
-    this.options.events?.start?.({
+    const events = (source: Source): SourceEvents => ({
       event: this.errors.guard('a kernel datagram', (ev: KernelEvent) => this.applyKernelEvent(ev)),
       lost: (reason) => {
         this.lost.set(reason, (this.lost.get(reason) ?? 0) + 1);
         this.resync(reason);
       },
       healthChanged: () => this.stream.managerChanged(),
+      changed: () => this.readAlone(source),
     });
+    for (const source of [...this.options.readers, ...(this.options.events ? [this.options.events] : [])]) source.start?.(events(source));
     await this.refresher.request().catch(() => undefined);
     this.stream.flush();
     this.armSafetyNet();
@@ -160,6 +164,7 @@ export class Engine {
     this.stopped = true;
     this.refresher.stop();
     this.unprivilegedRefresher.stop();
+    for (const c of this.alone.values()) c.stop();
     for (const t of [this.safetyTimer, this.retryTimer]) if (t !== undefined) this.timers.clearTimeout(t);
     this.options.events?.stop();
     for (const s of this.options.readers) s.stop();
@@ -216,6 +221,10 @@ export class Engine {
   }
 
   private applyKernelEvent(ev: KernelEvent): void {
+    if (ev.kind === 'nvme') {
+      for (const source of this.options.readers) if (source.wants?.(ev)) this.readAlone(source);
+      return;
+    }
     if (ev.kind === 'map') {
       // Plain dm add/remove/change carry no DM_UUID from the kernel: ask the sources.
       if (ev.action !== 'change') this.store.forgetSeqnum(ev.sysfs);
@@ -252,13 +261,24 @@ export class Engine {
     );
   }
 
-  private async read(): Promise<void> {
+  /** Read `source` alone, soon (coalesced): what the others said stays as it was. */
+  private readAlone(source: Source): void {
+    let reader = this.alone.get(source);
+    if (!reader) {
+      reader = new Coalescer(() => this.read([source]), this.options.minRefreshIntervalMs ?? 1000, this.timers, (e) => this.errors.report(`a read of ${source.name}`, e));
+      this.alone.set(source, reader);
+    }
+    reader.schedule();
+  }
+
+  /** Read `sources` (all of them unless told) and publish what changed. */
+  private async read(sources = this.options.readers): Promise<void> {
     this.stats.reads++;
     // A loss after this point may postdate what the sources tell this read.
     const begun = this.lossCount;
     const readings: SourceReadings = {};
     let read = false;
-    for (const source of this.options.readers) {
+    for (const source of sources) {
       const pending = source.read!();
       // A source that answers at once is not awaited: nothing may run between two readings.
       const r: SourceRead = pending instanceof Promise ? await pending : pending;
@@ -276,7 +296,8 @@ export class Engine {
     const changes = this.store.applyReadings(readings, (m) => repaired.push(m));
     this.reportRepairs(repaired);
     this.stream.mapsChanged(changes, true);
-    if (read) this.confirmResync(begun);
+    // Only a read of every source repairs what lost events hid.
+    if (read && sources === this.options.readers) this.confirmResync(begun);
     this.stream.managerChanged();
     this.options.releaseMemory?.();
   }

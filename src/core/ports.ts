@@ -71,16 +71,22 @@ export interface SourceRead {
   retryAfterMs?: number;
 }
 
-/** What a source that pushes events (the kernel's uevents) tells the engine between reads. */
+/** What a started source tells the engine between reads. */
 export interface SourceEvents {
+  /** A kernel uevent (the uevent source). */
   event(ev: KernelEvent): void;
   /** Events were lost (`reason`): re-read everything, then say Resynchronized. */
   lost(reason: string): void;
   /** Whether the source is available changed. */
   healthChanged(): void;
+  /**
+   * What this source reads changed with no event to say so (a poll of state the kernel
+   * changes silently): read this source alone, soon, and publish what it says.
+   */
+  changed(): void;
 }
 
-/** A source of the model: read on demand, events pushed (optional), its health. */
+/** A source of the model: read on demand, events pushed or polled (optional), its health. */
 export interface Source {
   readonly name: string;
   /** Whether the source answers now. */
@@ -89,6 +95,8 @@ export interface Source {
   read?(): SourceRead | Promise<SourceRead>;
   /** The next read reads everything again (multipathd: its settings too). */
   readAllNext?(): void;
+  /** A kernel event this source must be read again for (true), or none of its business. */
+  wants?(ev: KernelEvent): boolean;
   start?(events: SourceEvents): void;
   stop(): void;
 }

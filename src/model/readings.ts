@@ -1,6 +1,7 @@
 // What the sources tell the model, in the model's own terms: each source's parser produces
 // these, and the model (build.ts, apply-event.ts) reads nothing else of a source. A new
 // source adds its reading here and its merge in build.ts.
+import type { NvmeReading } from './nvme-reading';
 
 export interface MpdPath {
   dev: string;
@@ -121,7 +122,12 @@ export type KernelEvent =
       /** The kernel's global SEQNUM. */
       seqnum: number;
     }
-  | { kind: 'map'; action: 'add' | 'remove' | 'change'; sysfs: string; mapDevT: string; seqnum: number; mapName?: string; wwid?: string };
+  | { kind: 'map'; action: 'add' | 'remove' | 'change'; sysfs: string; mapDevT: string; seqnum: number; mapName?: string; wwid?: string }
+  /**
+   * An NVMe subsystem, controller (NVME_EVENT=connected among them) or multipath head came,
+   * went or changed: what it means only a read of sysfs can say.
+   */
+  | { kind: 'nvme'; action: 'add' | 'remove' | 'change'; device: string; seqnum: number };
 
 /** One multipath map as device-mapper reports it. */
 export interface DmMapView {
@@ -135,8 +141,12 @@ export interface DmMapView {
   resolveName?: (devT: string) => string | undefined;
 }
 
-/** What one read of the sources produced; undefined means "that source could not be read". */
+/**
+ * What one read of the sources produced; undefined means "that source could not be read", or
+ * was not read this time (a read of one source alone leaves the others' maps as they were).
+ */
 export interface SourceReadings {
   multipathd?: readonly MpdMap[];
   dm?: readonly DmMapView[];
+  nvme?: NvmeReading;
 }

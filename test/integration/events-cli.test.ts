@@ -15,7 +15,7 @@ describe.skipIf(skipReason !== undefined)(`events, when the kernel drops uevents
   ] as const)('prints the overflow line (%s), keeps listening, and one SIGINT still ends it with 0', async (_name, flags, line) => {
     const g = startGroup(CLI, ['events', '--netlink-buffer', '65536', ...flags]);
     try {
-      await g.waitFor(/listening for dm-multipath uevents/);
+      await g.waitFor(/listening for multipath uevents/);
       g.signal('SIGSTOP');
       // 64 KiB (the kernel doubles it) holds a few hundred uevents at most.
       for (let i = 0; i < 3000; i++) trigger();

@@ -148,7 +148,7 @@ describe.skipIf(process.getuid?.() !== 0)('events', () => {
   it('says when it listens; one SIGINT: exit 0', async () => {
     const g = startGroup(CLI, ['events']);
     try {
-      await g.waitFor(/listening for dm-multipath uevents/);
+      await g.waitFor(/listening for multipath uevents/);
       expectCleanExit(await stopWith(g, 'SIGINT'), g.output());
     } finally {
       killGroup(g);

@@ -22,7 +22,7 @@ import {
   type NvmePath,
   type NvmeReading,
   type NvmeSubsystem,
-} from './topology';
+} from '../../model/nvme-reading';
 
 const SUBSYSTEM = /^nvme-subsys(\d{1,9})$/;
 const CONTROLLER = /^nvme(\d{1,9})$/;

@@ -14,7 +14,7 @@
 // paths) / sweepPolls reads, not controllers × namespaces (bench/nvme-poll.ts).
 import * as fs from 'node:fs';
 import { readAttribute } from './attributes';
-import { ANA_STATES, CONTROLLER_STATES, type AnaState, type ControllerState, type NvmeReading } from './topology';
+import { ANA_STATES, CONTROLLER_STATES, type AnaState, type ControllerState, type NvmeReading } from '../../model/nvme-reading';
 
 export type SilentChange =
   | { kind: 'ana-state'; path: string; namespace: string; controller: string; previous: AnaState; current: AnaState }

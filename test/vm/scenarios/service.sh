@@ -114,7 +114,7 @@ else
 fi
 $CLI events --json >/tmp/events.out 2>&1 &
 EV=$!
-vm_listening /tmp/events.out 'listening for dm-multipath uevents'
+vm_listening /tmp/events.out 'listening for multipath uevents'
 vm_mpd "fail path sdb" >/dev/null
 vm_wait 15 grep -q '"type":"PathFailed"' /tmp/events.out
 kill -INT $EV; wait $EV; evrc=$?

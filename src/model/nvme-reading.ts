@@ -1,6 +1,6 @@
-// What native NVMe multipath looks like, as read from sysfs: subsystems -> namespaces (the
-// multipath heads, nvmeXnY) -> paths (one per controller, nvmeXcYnZ), with the controller
-// each path goes through. Plain data: the reader fills it, the poll and the model read it.
+// What native NVMe multipath looks like, as the NVMe source reads it from sysfs: subsystems ->
+// namespaces (the multipath heads, nvmeXnY) -> paths (one per controller, nvmeXcYnZ), with the
+// controller each path goes through. Plain data: the source fills it, the model reads it.
 
 /** A path's ANA state as the kernel prints it (multipath.c nvme_ana_state_names). */
 export const ANA_STATES = ['optimized', 'non-optimized', 'inaccessible', 'persistent-loss', 'change'] as const;
