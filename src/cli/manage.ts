@@ -83,6 +83,8 @@ function explain(e: DBusCallError, what: string): string {
       return `${what}: multipathd is not available: ${e.detail}`;
     case 'Failed':
       return `${what}: failed: ${e.detail}`;
+    case 'org.freedesktop.DBus.Error.NotSupported':
+      return `${what}: not supported: ${e.detail}`;
     case 'org.freedesktop.DBus.Error.AccessDenied':
       return `${what}: the D-Bus policy does not let this user call ${BUS_NAME}: ${e.detail}`;
     case 'org.freedesktop.DBus.Error.ServiceUnknown':

@@ -86,6 +86,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
     log,
     multipathd: new MultipathdClient({ socket: config.socket, warn: (m) => log.warning(m) }),
     dm: opts.kernel ? kernelDm : undefined,
+    nvme: opts.kernel ? { root: '/sys', pollIntervalMs: config.kernelPollInterval * 1000 } : undefined,
     openMonitor: opts.kernel ? openUeventMonitor : undefined,
     sinks: outputs.sinks,
     journal: (entry, line) => outputs.journal.write(entry, line),

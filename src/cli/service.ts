@@ -15,6 +15,7 @@ import { Audit, logEntries, type WriteEntry } from '../outputs/journal/audit';
 import type { DmSource } from '../sources/device-mapper/reader';
 import { DeviceMapperSource } from '../sources/device-mapper/source';
 import { MultipathdSource, unreachable } from '../sources/multipathd/source';
+import { NvmeSource } from '../sources/nvme/source';
 import type { OpenMonitor } from '../sources/uevents/socket';
 import { UeventSource } from '../sources/uevents/source';
 import type { Logger } from '../util/log';
@@ -26,6 +27,8 @@ export interface ServiceDeps {
   multipathd: CommandChannel;
   /** device-mapper; undefined where there is none (the simulator without its fake). */
   dm: DmSource | undefined;
+  /** Native NVMe multipath: the sysfs root to read (/sys, or a simulated tree) and the poll's interval; undefined: none. */
+  nvme?: { root: string; pollIntervalMs: number };
   /** Kernel uevents; undefined to run without them (the demo injects datagrams itself). */
   openMonitor: OpenMonitor | undefined;
   timers?: Timers;
@@ -66,7 +69,11 @@ export class MultipathService {
       historySize: config.historySize,
       refreshInterval: config.refreshInterval,
       // multipathd first: device-mapper's answer is then at least as new as every event applied.
-      readers: [new MultipathdSource(deps.multipathd, log), ...(deps.dm ? [new DeviceMapperSource(deps.dm, log)] : [])],
+      readers: [
+        new MultipathdSource(deps.multipathd, log),
+        ...(deps.dm ? [new DeviceMapperSource(deps.dm, log)] : []),
+        ...(deps.nvme ? [new NvmeSource({ ...deps.nvme, log, timers })] : []),
+      ],
       events: this.uevents,
       multipathd: deps.multipathd,
       unreachable,
@@ -115,7 +122,7 @@ export class MultipathService {
     await this.dbus.open();
     this.deps.log.info(
       `serving ${this.engine.topology.size} maps on ${BUS_NAME}; multipathd ${this.engine.manager().multipathdAvailable ? 'available' : 'unavailable'}, ` +
-        `kernel events ${this.uevents.available ? 'on' : 'off'}, device-mapper ${this.deps.dm ? 'on' : 'off'}`,
+        `kernel events ${this.uevents.available ? 'on' : 'off'}, device-mapper ${this.deps.dm ? 'on' : 'off'}, NVMe ${this.deps.nvme ? 'on' : 'off'}`,
     );
   }
 

@@ -107,10 +107,10 @@ export class EventStream {
     switch (t.type) {
       case 'path-failed':
       case 'path-reinstated': {
-        const path = next!.paths.get(t.devT)!;
+        const path = next!.paths.get(t.key)!;
         const name = t.type === 'path-failed' ? 'PathFailed' : 'PathReinstated';
-        const { devT, validPaths, dmSeqnum } = t;
-        return this.emit({ serial, name, wwid, devT, device: path.device, validPaths, dmSeqnum, synthesized }, { map: next, path });
+        const { validPaths, dmSeqnum } = t;
+        return this.emit({ serial, name, wwid, devT: path.devT, device: path.device, validPaths, dmSeqnum, synthesized }, { map: next, path });
       }
       case 'map-failed':
       case 'map-restored':
@@ -124,10 +124,10 @@ export class EventStream {
       }
       case 'path-added':
       case 'path-removed': {
-        const map = (next?.paths.has(t.devT) ? next : prev)!;
-        const path: PathState = map.paths.get(t.devT)!;
+        const map = (next?.paths.has(t.key) ? next : prev)!;
+        const path: PathState = map.paths.get(t.key)!;
         const name = t.type === 'path-added' ? 'PathAdded' : 'PathRemoved';
-        return this.emit({ serial, name, wwid, devT: t.devT, device: path.device, synthesized }, { map, path });
+        return this.emit({ serial, name, wwid, devT: path.devT, device: path.device, synthesized }, { map, path });
       }
     }
   }

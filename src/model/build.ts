@@ -3,7 +3,8 @@
 // is all we have when multipathd is down; the previous snapshot fills what neither says now.
 import { cleanText } from './value-limits';
 import { cleanMap, type RepairWarn } from './clean-values';
-import type { GroupDmState, GroupState, MapState, PathState, Topology } from './topology';
+import { buildNvmeMaps } from './build-nvme';
+import { pathKey, type GroupDmState, type GroupState, type MapState, type PathState, type Topology } from './topology';
 import type { DmMapView, MpdGroup, MpdMap, MpdPath, SourceReadings } from './readings';
 
 function wwidFromDmUuid(uuid: string): string | undefined {
@@ -17,6 +18,23 @@ function wwidFromDmUuid(uuid: string): string | undefined {
  * it (a newcomer repeating it is ignored), else to the first map listed; a path to the first map.
  */
 export function buildTopology(readings: SourceReadings, previous: Topology, warn: RepairWarn = () => undefined): Topology {
+  if (readings.multipathd === undefined && readings.dm === undefined && readings.nvme === undefined) return previous;
+  const next = new Map<string, MapState>();
+  const owners = new Map<string, string>();
+  const add = (map: MapState) => {
+    if (next.has(map.wwid)) warn(`WWID ${map.wwid} is both dm-multipath map ${next.get(map.wwid)!.name} and NVMe namespace ${map.name}: publishing ${next.get(map.wwid)!.name}`);
+    else next.set(map.wwid, claimPaths(cleanMap(map, warn), owners, warn));
+  };
+  // A source not read this time leaves its kind of map as it was.
+  const dmRead = readings.multipathd !== undefined || readings.dm !== undefined;
+  const dm = dmRead ? buildDmMaps(readings, previous, warn) : [...previous.values()].filter((m) => m.kind === 'dm-multipath');
+  const nvme = readings.nvme ? buildNvmeMaps(readings.nvme, previous, warn) : [...previous.values()].filter((m) => m.kind === 'nvme');
+  for (const m of [...dm, ...nvme]) add(m);
+  return next;
+}
+
+/** The dm-multipath maps that multipathd's and device-mapper's readings describe. */
+function buildDmMaps(readings: SourceReadings, previous: Topology, warn: RepairWarn): MapState[] {
   const mpdByWwid = new Map<string, MpdMap>();
   for (const m of readings.multipathd ?? []) if (m.wwid) keepOne(mpdByWwid, cleanText(m.wwid), m, previous, 'multipathd', warn);
   const dmByWwid = new Map<string, DmMapView>();
@@ -26,7 +44,6 @@ export function buildTopology(readings: SourceReadings, previous: Topology, warn
   }
 
   let wwids: Iterable<string>;
-  if (readings.multipathd === undefined && readings.dm === undefined) return previous;
   if (readings.dm !== undefined) {
     // The kernel decides which maps exist; multipathd may list a map a moment before or after.
     wwids = new Set([...dmByWwid.keys(), ...(readings.multipathd ? mpdByWwid.keys() : [])]);
@@ -34,13 +51,12 @@ export function buildTopology(readings: SourceReadings, previous: Topology, warn
     wwids = mpdByWwid.keys();
   }
 
-  const next = new Map<string, MapState>();
-  const owners = new Map<string, string>();
+  const maps: MapState[] = [];
   for (const wwid of wwids) {
     const map = buildMap(wwid, mpdByWwid.get(wwid), dmByWwid.get(wwid), previous.get(wwid));
-    if (map) next.set(wwid, claimPaths(cleanMap(map, warn), owners, warn));
+    if (map) maps.push(map);
   }
-  return next;
+  return maps;
 }
 
 /** Record `m` under `wwid` unless another map holds it; the map published under it last time keeps it. */
@@ -65,7 +81,7 @@ function claimPaths(map: MapState, owners: Map<string, string>, warn: RepairWarn
     const claims = [`object ${p.device || p.devT}`, ...(p.devT ? [`dev_t ${p.devT}`] : [])];
     const taken = claims.find((c) => owners.has(c));
     if (taken) {
-      dropped.add(p.devT);
+      dropped.add(pathKey(p));
       warn(`${taken} is listed by map ${owners.get(taken)} and by map ${map.name}: published under ${owners.get(taken)} only`);
       continue;
     }
@@ -82,8 +98,8 @@ function claimPaths(map: MapState, owners: Map<string, string>, warn: RepairWarn
     return true;
   });
   if (dropped.size === 0 && unique.length === map.groups.length) return map;
-  const paths = new Map([...map.paths].filter(([devT]) => !dropped.has(devT)));
-  const groups = unique.map((g) => (g.paths.some((d) => dropped.has(d)) ? { ...g, paths: g.paths.filter((d) => !dropped.has(d)) } : g));
+  const paths = new Map([...map.paths].filter(([key]) => !dropped.has(key)));
+  const groups = unique.map((g) => (g.paths.some((k) => dropped.has(k)) ? { ...g, paths: g.paths.filter((k) => !dropped.has(k)) } : g));
   return { ...map, paths, groups };
 }
 
@@ -116,6 +132,11 @@ function buildMap(wwid: string, mpd: MpdMap | undefined, dm: DmMapView | undefin
       marginal: rich?.marginal ?? old?.marginal ?? false,
       failCount: failCount ?? old?.failCount ?? 0,
       group,
+      anaState: '',
+      controller: '',
+      controllerState: '',
+      transport: '',
+      address: '',
     });
   };
 
@@ -153,6 +174,7 @@ function buildMap(wwid: string, mpd: MpdMap | undefined, dm: DmMapView | undefin
 
   const sysfsName = mpd?.sysfs || prev?.sysfsName || (dm ? `dm-${dm.devT.split(':')[1]}` : '');
   return {
+    kind: 'dm-multipath',
     wwid,
     name: mpd?.name || dm?.name || prev?.name || wwid,
     sysfsName,
@@ -171,6 +193,8 @@ function buildMap(wwid: string, mpd: MpdMap | undefined, dm: DmMapView | undefin
     switchGroup: mpd?.switchGroup ?? prev?.switchGroup ?? 0,
     mapLoads: mpd?.mapLoads ?? prev?.mapLoads ?? 0,
     queueTimeouts: mpd?.qTimeouts ?? prev?.queueTimeouts ?? 0,
+    subsystemNqn: '',
+    ioPolicy: '',
     groups,
     nextGroup: dm ? dm.status.nextGroup : 0,
     paths,

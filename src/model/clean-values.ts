@@ -6,7 +6,7 @@
 // of range is clamped, and each repair is reported naming the map or path and the field.
 // Object paths need nothing here: every element is escaped (api.ts) and so always valid.
 import { cleanText, fitInteger, U64_MAX } from './value-limits';
-import type { GroupState, MapState, PathState } from './topology';
+import { pathKey, type GroupState, type MapState, type PathState } from './topology';
 import type { MultipathSettings } from './readings';
 
 /** Told about each repaired value: which object, which field (its D-Bus name), what was done. */
@@ -18,13 +18,14 @@ const MAP_FIELDS: [keyof MapState, Kind][] = [
   ['wwid', 's'], ['name', 's'], ['sysfsName', 's'], ['devT', 's'], ['vendor', 's'], ['product', 's'],
   ['revision', 's'], ['features', 's'], ['hardwareHandler', 's'], ['writeProtect', 's'], ['dmState', 's'],
   ['failback', 's'], ['queueing', 's'], ['pathFaults', 'u'], ['switchGroup', 'u'], ['mapLoads', 'u'],
-  ['queueTimeouts', 'u'], ['dmSeqnum', 'u'],
+  ['queueTimeouts', 'u'], ['dmSeqnum', 'u'], ['subsystemNqn', 's'], ['ioPolicy', 's'],
 ];
 const GROUP_FIELDS: [keyof GroupState, Kind][] = [['number', 'u'], ['selector', 's'], ['priority', 'i']];
 const PATH_FIELDS: [keyof PathState, Kind][] = [
   ['devT', 's'], ['device', 's'], ['deviceState', 's'], ['checkerState', 's'], ['checker', 's'], ['priority', 'i'],
   ['hostWwnn', 's'], ['hostWwpn', 's'], ['targetWwnn', 's'], ['targetWwpn', 's'], ['hostAdapter', 's'], ['lun', 's'],
-  ['failCount', 'u'], ['group', 'u'],
+  ['failCount', 'u'], ['group', 'u'], ['anaState', 's'], ['controller', 's'], ['controllerState', 's'], ['transport', 's'],
+  ['address', 's'],
 ];
 
 const propertyName = (field: string) => field[0].toUpperCase() + field.slice(1);
@@ -52,7 +53,7 @@ function gateRecord<T extends object>(record: T, fields: [keyof T, Kind][], subj
   return out ?? record;
 }
 
-/** A map snapshot every value of which D-Bus can carry; paths re-keyed by their repaired dev_t. */
+/** A map snapshot every value of which D-Bus can carry; paths re-keyed by their repaired key. */
 export function cleanMap(map: MapState, warn: RepairWarn): MapState {
   const out = gateRecord(map, MAP_FIELDS, () => `map ${map.name} (${map.wwid})`, warn);
   const mapName = out.name;
@@ -70,7 +71,7 @@ export function cleanMap(map: MapState, warn: RepairWarn): MapState {
   for (const p of map.paths.values()) {
     const fixed = gateRecord(p, PATH_FIELDS, () => `path ${p.device || p.devT} of map ${mapName}`, warn);
     if (fixed !== p) changed = true;
-    paths.set(fixed.devT, fixed);
+    paths.set(pathKey(fixed), fixed);
   }
   if (!changed && clamped === map.size) return map;
   return { ...out, size: clamped, groups, paths };

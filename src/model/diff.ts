@@ -1,13 +1,14 @@
 // The transitions between two snapshots of one map. Property changes are not listed here:
 // the D-Bus layer compares published values itself; these are the events a client is told about.
+// Paths are named by their key in the map (pathKey: dev_t, or the kernel name of an NVMe path).
 import { chosenGroup, validPaths, type MapState } from './topology';
 
 export type Transition =
   | { type: 'map-added'; wwid: string }
   | { type: 'map-removed'; wwid: string; map: MapState }
-  | { type: 'path-added'; wwid: string; devT: string }
-  | { type: 'path-removed'; wwid: string; devT: string; device: string }
-  | { type: 'path-failed' | 'path-reinstated'; wwid: string; devT: string; validPaths: number; dmSeqnum: number }
+  | { type: 'path-added'; wwid: string; key: string }
+  | { type: 'path-removed'; wwid: string; key: string; device: string }
+  | { type: 'path-failed' | 'path-reinstated'; wwid: string; key: string; validPaths: number; dmSeqnum: number }
   | { type: 'map-failed' | 'map-restored'; wwid: string }
   | { type: 'policy-changed'; wwid: string; properties: string[] };
 
@@ -16,7 +17,7 @@ export function diffMap(prev: MapState | undefined, next: MapState | undefined):
   if (!next) {
     const p = prev!;
     return [
-      ...[...p.paths.values()].map((x): Transition => ({ type: 'path-removed', wwid: p.wwid, devT: x.devT, device: x.device })),
+      ...[...p.paths].map(([key, x]): Transition => ({ type: 'path-removed', wwid: p.wwid, key, device: x.device })),
       { type: 'map-removed', wwid: p.wwid, map: p },
     ];
   }
@@ -24,17 +25,17 @@ export function diffMap(prev: MapState | undefined, next: MapState | undefined):
   const wwid = next.wwid;
   if (!prev) {
     out.push({ type: 'map-added', wwid });
-    for (const devT of next.paths.keys()) out.push({ type: 'path-added', wwid, devT });
+    for (const key of next.paths.keys()) out.push({ type: 'path-added', wwid, key });
     return out;
   }
-  for (const [devT, p] of next.paths) {
-    const before = prev.paths.get(devT);
-    if (!before) out.push({ type: 'path-added', wwid, devT });
+  for (const [key, p] of next.paths) {
+    const before = prev.paths.get(key);
+    if (!before) out.push({ type: 'path-added', wwid, key });
     else if (before.dmState !== p.dmState) {
       out.push({
         type: p.dmState === 'failed' ? 'path-failed' : 'path-reinstated',
         wwid,
-        devT,
+        key,
         validPaths: validPaths(next),
         dmSeqnum: next.dmSeqnum ?? 0,
       });
@@ -47,9 +48,17 @@ export function diffMap(prev: MapState | undefined, next: MapState | undefined):
 
   const policy = policyChanges(prev, next);
   if (policy.length > 0) out.push({ type: 'policy-changed', wwid, properties: policy });
-  for (const [devT, p] of prev.paths) {
-    if (!next.paths.has(devT)) out.push({ type: 'path-removed', wwid, devT, device: p.device });
+  for (const [key, p] of prev.paths) {
+    if (!next.paths.has(key)) out.push({ type: 'path-removed', wwid, key, device: p.device });
   }
+  return out;
+}
+
+/** The ANA states of the map's usable paths, in key order ('' for dm maps, which have none). */
+function anaStates(m: MapState): string {
+  if (m.kind !== 'nvme') return '';
+  let out = '';
+  for (const [key, p] of m.paths) if (p.dmState === 'active') out += `${key}=${p.anaState} `;
   return out;
 }
 
@@ -62,6 +71,9 @@ function policyChanges(prev: MapState, next: MapState): string[] {
     ['HardwareHandler', prev.hardwareHandler !== next.hardwareHandler],
     ['Failback', prev.failback !== next.failback],
     ['Queueing', prev.queueing !== next.queueing],
+    ['IoPolicy', prev.ioPolicy !== next.ioPolicy],
+    // NVMe: a path that stays usable moved between optimized and non-optimized (where I/O goes).
+    ['AnaState', anaStates(prev) !== anaStates(next)],
   ];
   return checks.filter(([, changed]) => changed).map(([name]) => name);
 }

@@ -1,15 +1,23 @@
-// The topology model: immutable per-map snapshots keyed by WWID, paths keyed by dev_t.
-// A map owns its groups and paths, so one map can be replaced without copying the rest —
-// a storm of path events on a host with a thousand LUNs touches one map at a time.
+// The topology model: immutable per-map snapshots keyed by WWID, paths keyed by dev_t (by
+// kernel name for NVMe paths, which have none: see pathKey). Two kinds of map share it:
+// device-mapper multipath maps and native NVMe multipath namespaces, whose ANA groups are the
+// groups and whose controller paths are the paths. A map owns its groups and paths, so one map
+// can be replaced without copying the rest — a storm of path events on a host with a thousand
+// LUNs touches one map at a time.
 
 export type PathDmState = 'active' | 'failed';
 export type GroupDmState = 'active' | 'enabled' | 'disabled';
 export type Health = 'optimal' | 'degraded' | 'failed' | 'unknown';
+export type MapKind = 'dm-multipath' | 'nvme';
+
+/** The key of a path within its map: its dev_t, or its kernel name where it has none (NVMe paths are hidden devices). */
+export const pathKey = (p: { readonly devT: string; readonly device: string }): string => p.devT || p.device;
 
 export interface PathState {
   readonly devT: string;
   /** Kernel name (sdb); '' until multipathd or sysfs told us. */
   readonly device: string;
+  /** Whether the kernel sends I/O down it: dm-mpath's A/F, or for NVMe a live controller with a usable ANA state. */
   readonly dmState: PathDmState;
   readonly deviceState: string;
   readonly checkerState: string;
@@ -23,8 +31,15 @@ export interface PathState {
   readonly lun: string;
   readonly marginal: boolean;
   readonly failCount: number;
-  /** 1-based group number within the map. */
+  /** 1-based group number within the map (for NVMe, the ANA group id). */
   readonly group: number;
+  /** NVMe: the path's ANA state (optimized, non-optimized, inaccessible, persistent-loss, change); '' for dm. */
+  readonly anaState: string;
+  /** NVMe: the controller this path goes through (nvme0) and its state, transport and address; '' for dm. */
+  readonly controller: string;
+  readonly controllerState: string;
+  readonly transport: string;
+  readonly address: string;
 }
 
 export interface GroupState {
@@ -33,11 +48,12 @@ export interface GroupState {
   readonly priority: number;
   readonly dmState: GroupDmState;
   readonly marginal: boolean;
-  /** dev_t of the member paths, in table order. */
+  /** The member paths' keys (pathKey), in table order. */
   readonly paths: readonly string[];
 }
 
 export interface MapState {
+  readonly kind: MapKind;
   readonly wwid: string;
   readonly name: string;
   readonly sysfsName: string;
@@ -56,6 +72,9 @@ export interface MapState {
   readonly switchGroup: number;
   readonly mapLoads: number;
   readonly queueTimeouts: number;
+  /** NVMe: the subsystem's NQN and I/O policy (numa, round-robin, queue-depth); '' for dm. */
+  readonly subsystemNqn: string;
+  readonly ioPolicy: string;
   readonly groups: readonly GroupState[];
   /**
    * The group dm-mpath named next in its status (1-based; 0 without a dm reading). After

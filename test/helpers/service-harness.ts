@@ -60,6 +60,8 @@ export interface HarnessOptions {
   authority?: Authority;
   /** Each unprivileged uid's budget (small ones make throttling show in a short test). */
   budget?: BudgetLimits;
+  /** Native NVMe multipath read from this sysfs tree (a simulated one), polled this often. */
+  nvme?: ServiceDeps['nvme'];
   /** The service's own waits, where a test needs them shorter than the defaults. */
   timing?: Pick<ServiceDeps, 'manageTimeoutMs' | 'unprivilegedRefreshIntervalMs'>;
 }
@@ -105,6 +107,7 @@ export async function startHarness(
       // The simulator runs in this process, as whoever runs the tests.
       multipathd: new MultipathdClient({ socket, timeoutMs: 1500, expectedUid: process.getuid?.(), warn: (m) => log.warning(m) }),
       dm: sim,
+      nvme: options.nvme,
       openMonitor: options.simulatedMonitor ? simulated : openMonitor,
       minRefreshIntervalMs: 50,
       maxOutboundBytes,

@@ -6,7 +6,7 @@ import type { AuditRecord, Authority, Caller, CommandChannel, Timers } from '../
 import type { ShownState } from './shown-state';
 import { COMMANDS, type CommandArgs, type CommandName, type Target } from './table';
 
-export type CommandErrorKind = 'not-found' | 'invalid' | 'not-authorized' | 'unavailable' | 'failed';
+export type CommandErrorKind = 'not-found' | 'invalid' | 'not-supported' | 'not-authorized' | 'unavailable' | 'failed';
 
 /** Why a command was not done; anything else a command throws is a bug or the front end's own refusal. */
 export class CommandError extends Error {
@@ -73,6 +73,10 @@ export class Commands {
       if (req.invalid !== undefined) throw new CommandError('invalid', req.invalid);
       const asked = req.target && row.prepare(req.target, this.deps.shown.topology, req.args);
       if (asked === undefined) throw new CommandError('not-found', `no such object: ${req.object}`);
+      // multipathd's commands act on dm-multipath maps only; native NVMe multipath has no such controls.
+      if (req.target!.kind !== 'manager' && this.deps.shown.topology.get(req.target!.wwid)?.kind === 'nvme') {
+        throw new CommandError('not-supported', `${req.method} has no meaning for an NVMe namespace: the kernel's native multipath chooses its paths, and multipathd does not manage it`);
+      }
       if (typeof asked === 'string') throw new CommandError('invalid', asked);
 
       // Authorize.

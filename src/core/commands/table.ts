@@ -3,7 +3,7 @@
 // and how the effect shows in the published state. Everything else (authorization, sending,
 // waiting, the audit) is the same for every row and lives in commands.ts. Targets are named
 // by the model's identities; each front end maps its own names onto them.
-import { chosenGroup, type MapState, type PathState, type Topology } from '../../model/topology';
+import { chosenGroup, pathKey, type MapState, type PathState, type Topology } from '../../model/topology';
 import type { Permission } from '../ports';
 
 /** What a command acts on: the service, a map (by WWID), a path (by dev_t and the kernel name the caller used). */
@@ -91,7 +91,7 @@ function findPath(target: Target, topology: Topology): OnPath | undefined {
   if (target.kind !== 'path') return undefined;
   const name = target.device || target.devT;
   const map = topology.get(target.wwid);
-  const path = map?.paths.get(target.devT);
+  const path = map?.paths.get(pathKey(target));
   if (map && path && (path.device || path.devT) === name) return { map, path };
   for (const m of topology.values()) for (const p of m.paths.values()) if ((p.device || p.devT) === name) return { map: m, path: p };
   return undefined;
@@ -131,7 +131,7 @@ const cmd = (verb: string, word: Word, rest = '') => (typeof word === 'string' ?
 const pathIdentity = ({ path }: OnPath) => `dev_t ${path.devT}`;
 const mapIdentity = (map: MapState) => map.wwid;
 
-const pathIs = ({ map, path }: OnPath, state: PathState['dmState']) => (now: Topology) => now.get(map.wwid)?.paths.get(path.devT)?.dmState === state;
+const pathIs = ({ map, path }: OnPath, state: PathState['dmState']) => (now: Topology) => now.get(map.wwid)?.paths.get(pathKey(path))?.dmState === state;
 
 export const COMMANDS: ReadonlyMap<CommandName, Command> = new Map(
   [

@@ -46,7 +46,7 @@ export const MAP: InterfaceSpec = {
   properties: props(`
     Name:s Wwid:s SysfsName:s DevT:s Size:t Vendor:s Product:s Revision:s Features:s HardwareHandler:s WriteProtect:s
     DmState:s Failback:s Queueing:s Health:s NumPaths:u ValidPaths:u PathFaults:u GroupSwitches:u MapLoads:u
-    QueueTimeouts:u PathGroups:ao Paths:ao UDisksBlock:o`),
+    QueueTimeouts:u PathGroups:ao Paths:ao UDisksBlock:o Kind:s SubsystemNqn:s IoPolicy:s`),
   methods: [
     { name: 'SwitchGroup', in: args('group:u options:a{sv}'), out: [] },
     { name: 'SetQueueing', in: args('enabled:b options:a{sv}'), out: [] },
@@ -72,7 +72,8 @@ export const PATH: InterfaceSpec = {
   name: PATH_IFACE,
   properties: props(`
     Device:s DevT:s DmState:s DeviceState:s CheckerState:s Checker:s Priority:i HostWwnn:s HostWwpn:s TargetWwnn:s
-    TargetWwpn:s HostAdapter:s Lun:s Marginal:b FailCount:u Map:o PathGroup:o UDisksBlock:o`),
+    TargetWwpn:s HostAdapter:s Lun:s Marginal:b FailCount:u Map:o PathGroup:o UDisksBlock:o AnaState:s Controller:s
+    ControllerState:s Transport:s Address:s`),
   methods: [
     { name: 'Fail', in: args('options:a{sv}'), out: [] },
     { name: 'Reinstate', in: args('options:a{sv}'), out: [] },

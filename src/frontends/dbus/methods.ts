@@ -38,6 +38,7 @@ const ERROR_NAMES: Record<CommandErrorKind, string> = {
   unavailable: `${ERROR_PREFIX}Unavailable`,
   failed: `${ERROR_PREFIX}Failed`,
   invalid: 'org.freedesktop.DBus.Error.InvalidArgs',
+  'not-supported': 'org.freedesktop.DBus.Error.NotSupported',
 };
 
 /** The management methods' handlers: each call charged to its caller (see BudgetLimits.managementCallBytes) before anything is asked. */

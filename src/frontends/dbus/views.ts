@@ -61,8 +61,11 @@ function mapProps(map: MapState): Props {
     QueueTimeouts: map.queueTimeouts,
     PathGroups: map.groups.map((g) => groupObjectPath(map.wwid, g.number)),
     Paths: [...map.paths.values()].map(pathObjectFor),
-    // The block device desktop disk tools (udisks) know the map by: dm-N.
+    // The block device desktop disk tools (udisks) know the map by: dm-N, or the NVMe head.
     UDisksBlock: udisksBlockPath(map.sysfsName),
+    Kind: map.kind,
+    SubsystemNqn: map.subsystemNqn,
+    IoPolicy: map.ioPolicy,
   };
 }
 
@@ -74,8 +77,8 @@ function groupProps(map: MapState, g: MapState['groups'][number]): Props {
     DmState: g.dmState,
     Marginal: g.marginal,
     Map: mapObjectPath(map.wwid),
-    Paths: g.paths.flatMap((devT) => {
-      const p = map.paths.get(devT);
+    Paths: g.paths.flatMap((key) => {
+      const p = map.paths.get(key);
       return p ? [pathObjectFor(p)] : [];
     }),
   };
@@ -100,6 +103,12 @@ function pathProps(map: MapState, p: PathState): Props {
     FailCount: p.failCount,
     Map: mapObjectPath(map.wwid),
     PathGroup: groupObjectPath(map.wwid, p.group),
-    UDisksBlock: udisksBlockPath(p.device),
+    // An NVMe path (no dev_t) is a hidden device: udisks has no object for it.
+    UDisksBlock: udisksBlockPath(p.devT ? p.device : ''),
+    AnaState: p.anaState,
+    Controller: p.controller,
+    ControllerState: p.controllerState,
+    Transport: p.transport,
+    Address: p.address,
   };
 }

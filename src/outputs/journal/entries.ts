@@ -13,7 +13,9 @@ interface Kind {
 }
 
 const named = (m: MapState | undefined) => (m ? `${m.name} (${m.wwid})` : 'an unknown map');
-const pathOf = ({ path }: EventSubject) => `${path?.device || 'path'} (${path?.devT})`;
+// A dm path by name and dev_t; an NVMe path (no dev_t) by name, ANA state and controller.
+const pathOf = ({ path: p }: EventSubject) =>
+  !p ? 'path' : p.devT ? `${p.device || 'path'} (${p.devT})` : `${p.device} (ANA ${p.anaState || 'none'}, controller ${p.controller} ${p.controllerState})`;
 const counted = (m: MapState | undefined) => (m ? `${validPaths(m)} of ${m.paths.size} paths valid` : '');
 
 export const JOURNAL_KINDS: Partial<Record<EventName, Kind>> = {
@@ -67,7 +69,15 @@ export function journalEntry(e: CoreEvent, about: EventSubject): JournalEntry | 
   // The device the entry is about: the path for path entries, the map's dm device otherwise.
   add('MULTIPATH_DEVICE', path ? path.device : m?.sysfsName);
   add('MULTIPATH_DEVT', path ? path.devT : m?.devT);
-  add('MULTIPATH_DM_SEQNUM', 'dmSeqnum' in e ? e.dmSeqnum : m?.dmSeqnum);
+  if (m?.kind === 'nvme') {
+    add('MULTIPATH_KIND', m.kind);
+    add('MULTIPATH_SUBSYSTEM_NQN', m.subsystemNqn);
+    add('MULTIPATH_ANA_STATE', path?.anaState);
+    add('MULTIPATH_CONTROLLER', path?.controller);
+    add('MULTIPATH_CONTROLLER_STATE', path?.controllerState);
+  } else {
+    add('MULTIPATH_DM_SEQNUM', 'dmSeqnum' in e ? e.dmSeqnum : m?.dmSeqnum);
+  }
   if (e.name === 'PolicyChanged') add('MULTIPATH_PROPERTIES', e.properties.join(','));
   if (e.name === 'Resynchronized') add('MULTIPATH_REASON', e.reason);
   else add('MULTIPATH_SYNTHESIZED', e.synthesized ? 1 : 0);

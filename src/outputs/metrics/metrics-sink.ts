@@ -4,11 +4,11 @@
 // counts. Everything is rendered at scrape time from the state kept here.
 //
 // A removed map or path loses its series (a scrape after the removal no longer shows
-// it), but its counts are remembered, keyed by WWID and dev_t: when the map is created
+// it), but its counts are remembered, keyed by WWID and path key (dev_t, or an NVMe path's name): when the map is created
 // again its counters resume where they were instead of starting from zero. Up to
 // RETAINED_ABSENT removed paths are remembered, so a host that churns LUNs stays bounded.
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import { mapHealth, validPaths, type Health, type MapState, type PathState, type Topology } from '../../model/topology';
+import { mapHealth, pathKey, validPaths, type Health, type MapState, type PathState, type Topology } from '../../model/topology';
 import type { Burst, CoreEvent, ManagerState, Sink } from '../../core/events';
 
 const HEALTHS: readonly Health[] = ['optimal', 'degraded', 'failed', 'unknown'];
@@ -22,8 +22,8 @@ interface PathCounts {
   reinstatements: number;
 }
 
-// dev_t never holds a space; the WWID (outside data) might.
-const pathKey = (wwid: string, devT: string) => `${wwid} ${devT}`;
+// A path key (dev_t, or an NVMe path's kernel name) never holds a space; the WWID (outside data) might.
+const countKey = (wwid: string, path: { devT: string; device: string }) => `${wwid} ${pathKey(path)}`;
 const mapLabels = (m: MapState) => ({ map: m.name, wwid: m.wwid });
 // Until its kernel name is known a path is named by its dev_t, so two paths never share a series.
 const pathLabels = (m: MapState, p: PathState) => ({ ...mapLabels(m), device: p.device || p.devT });
@@ -87,7 +87,7 @@ export class MetricsSink implements Sink {
 
   event(e: CoreEvent): void {
     if (e.name === 'PathFailed' || e.name === 'PathReinstated') {
-      const key = pathKey(e.wwid, e.devT);
+      const key = countKey(e.wwid, e);
       const c = this.counts.get(key) ?? { failures: 0, reinstatements: 0 };
       if (e.name === 'PathFailed') c.failures++;
       else c.reinstatements++;
@@ -112,7 +112,7 @@ export class MetricsSink implements Sink {
   }
 
   private countsOf(m: MapState, p: PathState): PathCounts | undefined {
-    return this.counts.get(pathKey(m.wwid, p.devT));
+    return this.counts.get(countKey(m.wwid, p));
   }
 
   /** Keep the counts of at most RETAINED_ABSENT paths that are not there any more. */
@@ -123,8 +123,8 @@ export class MetricsSink implements Sink {
     for (const key of this.counts.keys()) {
       if (excess <= 0) return;
       const cut = key.lastIndexOf(' ');
-      const [wwid, devT] = [key.slice(0, cut), key.slice(cut + 1)];
-      if (this.topology.get(wwid)?.paths.has(devT)) continue;
+      const [wwid, path] = [key.slice(0, cut), key.slice(cut + 1)];
+      if (this.topology.get(wwid)?.paths.has(path)) continue;
       this.counts.delete(key);
       excess--;
     }

@@ -1,6 +1,7 @@
 // Kernel uevent datagrams -> the few events this service acts on. The kernel sends
 // "action@devpath\0KEY=VALUE\0..." for every device in the system; only dm-N block devices
-// matter here, and among them dm-mpath's PATH_FAILED / PATH_REINSTATED change events.
+// matter here (among them dm-mpath's PATH_FAILED / PATH_REINSTATED change events), and NVMe
+// subsystems, controllers and multipath heads, whose events only say "read sysfs again".
 import { U32_MAX } from '../../model/value-limits';
 import type { KernelEvent } from '../../model/readings';
 import { fail, ok, quoteSnippet, type Result } from '../../util/result';
@@ -16,6 +17,9 @@ const LIBUDEV_MAGIC = Buffer.from('libudev\0', 'latin1');
 const MPATH_UUID_PREFIX = 'mpath-';
 const DEV_T = /^\d{1,10}:\d{1,10}$/;
 const DM_SYSFS = /^dm-\d{1,10}$/;
+const NVME_CONTROLLER = /^nvme\d{1,9}$/;
+const NVME_SUBSYSTEM = /^nvme-subsys\d{1,9}$/;
+const NVME_HEAD = /^nvme\d{1,9}n\d{1,9}$/;
 
 export function splitUevent(datagram: Buffer): Result<{ header: string; vars: Map<string, string> }> {
   if (datagram.length === 0) return fail('empty datagram');
@@ -59,8 +63,12 @@ export function parseUevent(datagram: Buffer): UeventParse {
     return malformed(`DEVPATH ${quoteSnippet(varDevpath)} differs from the header's ${quoteSnippet(devpath)}`);
   }
 
-  if (vars.get('SUBSYSTEM') !== 'block') return { kind: 'ignored' };
-  const sysfs = vars.get('DEVNAME') ?? devpath.slice(devpath.lastIndexOf('/') + 1);
+  const subsystem = vars.get('SUBSYSTEM');
+  const device = devpath.slice(devpath.lastIndexOf('/') + 1);
+  if (subsystem === 'nvme' || subsystem === 'nvme-subsystem') return nvmeEvent(vars, action, device, subsystem === 'nvme' ? NVME_CONTROLLER : NVME_SUBSYSTEM);
+  if (subsystem !== 'block') return { kind: 'ignored' };
+  const sysfs = vars.get('DEVNAME') ?? device;
+  if (NVME_HEAD.test(sysfs)) return nvmeEvent(vars, action, sysfs, NVME_HEAD);
   if (!DM_SYSFS.test(sysfs)) return { kind: 'ignored' };
 
   return vars.has('DM_ACTION') ? pathEvent(vars, sysfs) : mapEvent(vars, action, sysfs);
@@ -117,6 +125,15 @@ function mapEvent(vars: Map<string, string>, action: string, sysfs: string): Uev
   const uuid = vars.get('DM_UUID');
   if (uuid && uuid.startsWith(MPATH_UUID_PREFIX) && uuid.length > MPATH_UUID_PREFIX.length) event.wwid = uuid.slice(MPATH_UUID_PREFIX.length);
   return { kind: 'event', event };
+}
+
+/** A subsystem, controller (NVME_EVENT=connected is a change) or head came, went or changed. */
+function nvmeEvent(vars: Map<string, string>, action: string, device: string, name: RegExp): UeventParse {
+  if (action !== 'add' && action !== 'remove' && action !== 'change') return { kind: 'ignored' };
+  if (!name.test(device)) return { kind: 'ignored' };
+  const nums = readNumbers(vars, ['SEQNUM']);
+  if (!nums.ok) return malformed(nums.error);
+  return { kind: 'event', event: { kind: 'nvme', action, device, seqnum: nums.value[0] } };
 }
 
 function readNumbers(vars: Map<string, string>, keys: string[]): Result<number[]> {

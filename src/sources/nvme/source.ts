@@ -1,0 +1,117 @@
+// Native NVMe multipath as a source of the model. A full read of sysfs (reader.ts) at start,
+// on every NVMe uevent (subsystems, controllers and heads coming, going, reconnecting) and when
+// the engine asks; between them, a poll every interval of what the kernel changes silently
+// (silent-poll.ts: ANA states and controller states), whose findings are applied to the last
+// reading and announced with changed() so the engine reads this source alone. Without native
+// multipath or without a subsystem there is nothing to poll, and no timer runs.
+import type { SourceEvents, Source, SourceRead, Timers } from '../../core/ports';
+import type { NvmeController, NvmePath, NvmeReading } from '../../model/nvme-reading';
+import type { KernelEvent } from '../../model/readings';
+import type { Logger } from '../../util/log';
+import { readNvme } from './reader';
+import { SilentStatePoll, type SilentChange } from './silent-poll';
+
+export interface NvmeSourceOptions {
+  /** The sysfs root: /sys, or a simulated tree. */
+  root: string;
+  /** Milliseconds between two polls of the silent state; 0: no poll (uevents and reads only). */
+  pollIntervalMs: number;
+  log: Logger;
+  timers: Timers;
+}
+
+const EMPTY: NvmeReading = { nativeMultipath: undefined, subsystems: [], problems: [] };
+
+export class NvmeSource implements Source {
+  readonly name = 'nvme';
+  readonly available = true;
+  private reading: NvmeReading = EMPTY;
+  private readAll = true;
+  private poll: SilentStatePoll | undefined;
+  private timer: unknown;
+  private events: SourceEvents | undefined;
+  private stopped = false;
+  /** The reading's paths and controllers by kernel name, where the poll's findings are written. */
+  private paths = new Map<string, NvmePath>();
+  private controllers = new Map<string, NvmeController>();
+  private problemsReported = new Set<string>();
+
+  constructor(private readonly options: NvmeSourceOptions) {}
+
+  read(): SourceRead {
+    if (this.readAll) this.readTree();
+    return { readings: { nvme: this.reading } };
+  }
+
+  readAllNext(): void {
+    this.readAll = true;
+  }
+
+  wants(ev: KernelEvent): boolean {
+    if (ev.kind !== 'nvme') return false;
+    this.readAll = true;
+    return true;
+  }
+
+  start(events: SourceEvents): void {
+    this.events = events;
+    this.arm();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer !== undefined) this.options.timers.clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private readTree(): void {
+    const reading = readNvme(this.options.root);
+    this.readAll = false;
+    // Native multipath off: the kernel shows each controller's namespaces on their own, and
+    // multipathd may gather them into dm maps; there is nothing here to publish.
+    this.reading = reading.nativeMultipath === false ? { ...EMPTY, nativeMultipath: false } : reading;
+    this.paths = new Map(this.reading.subsystems.flatMap((s) => s.namespaces.flatMap((ns) => ns.paths.map((p) => [p.name, p]))));
+    this.controllers = new Map(this.reading.subsystems.flatMap((s) => s.controllers.map((c) => [c.name, c])));
+    this.reportProblems(reading.problems);
+    this.poll = this.reading.subsystems.length > 0 ? new SilentStatePoll(this.reading, this.options.root) : undefined;
+    this.arm();
+  }
+
+  /** Each unreadable or refused value once while it lasts (its text is escaped by the reader). */
+  private reportProblems(problems: string[]): void {
+    const now = new Set(problems);
+    for (const p of now) if (!this.problemsReported.has(p)) this.options.log.warning(`NVMe sysfs: ${p}`);
+    this.problemsReported = now;
+  }
+
+  private arm(): void {
+    if (this.timer !== undefined || this.stopped || !this.events || !this.poll || this.options.pollIntervalMs <= 0) return;
+    this.timer = this.options.timers.setTimeout(() => {
+      this.timer = undefined;
+      try {
+        const changes = this.poll?.poll() ?? [];
+        for (const c of changes) this.apply(c);
+        if (changes.length > 0) this.events?.changed();
+      } catch (e) {
+        // A bug here must not end the service, nor leave the model behind: read it all again.
+        this.options.log.error(`NVMe poll failed: ${(e as Error).message}; re-reading sysfs`);
+        this.readAll = true;
+        this.events?.changed();
+      }
+      this.arm();
+    }, this.options.pollIntervalMs);
+  }
+
+  private apply(c: SilentChange): void {
+    if (c.kind === 'ana-state') {
+      const p = this.paths.get(c.path);
+      if (p) p.anaState = c.current;
+    } else if (c.kind === 'controller-state') {
+      const ctrl = this.controllers.get(c.controller);
+      if (ctrl) ctrl.state = c.current;
+    } else {
+      // A device left: its uevent is coming, but the tree is read again regardless.
+      this.readAll = true;
+    }
+  }
+}
