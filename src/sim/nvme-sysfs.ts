@@ -3,7 +3,8 @@
 // reader a root with no kernel. Each subsystem is reached through `ports` target ports, one
 // host controller per port; namespace i is in ANA group (i - 1) % anaGroups + 1, and a port
 // reports one state per group, as an NVMe target does (nvmet: ports/N/ana_groups/G/ana_state).
-// Every change writes what the kernel would write and nothing else: no uevent is simulated.
+// Every change writes what the kernel would write and nothing else; the uevents the kernel
+// sends for controllers coming, going and reconnecting are built by controllerUevent().
 // As on the kernel, paths (hidden block devices) have no dev attribute and a subsystem's
 // model is blank-padded (test/fixtures/kernel-6.1/nvme-sysfs.txt is a real tree).
 import * as fs from 'node:fs';
@@ -38,6 +39,7 @@ export class NvmeSysfsSim {
   private readonly portAna: string[][];
   private nextController = 0;
   private nextMinor = 0;
+  private seqnum = 0;
 
   constructor(options: NvmeSimOptions = {}) {
     this.opts = { ...DEFAULTS, ...options };
@@ -124,6 +126,26 @@ export class NvmeSysfsSim {
     for (let ns = 1; ns <= this.opts.namespaces; ns++) this.remove(`block/${this.headName(c.subsystem, ns)}`);
     this.remove(`class/nvme-subsystem/nvme-subsys${c.subsystem}`);
     this.remove(this.subsystemDir(c.subsystem));
+  }
+
+  /**
+   * The uevent the kernel sends for controller `name` (class nvme): add and remove, and the
+   * change carrying NVME_EVENT=connected once a reconnect brought it back live.
+   */
+  controllerUevent(action: 'add' | 'remove' | 'change', name: string): Buffer {
+    const devpath = `/devices/virtual/nvme-fabrics/ctl/${name}`;
+    const vars: [string, string][] = [
+      ['ACTION', action],
+      ['DEVPATH', devpath],
+      ['SUBSYSTEM', 'nvme'],
+      ...(action === 'change' ? [['NVME_EVENT', 'connected'] as [string, string]] : []),
+      ['NVME_TRTYPE', 'tcp'],
+      ['MAJOR', '242'],
+      ['MINOR', name.slice(4)],
+      ['DEVNAME', name],
+      ['SEQNUM', String(++this.seqnum)],
+    ];
+    return Buffer.from(`${action}@${devpath}\0${vars.map(([k, v]) => `${k}=${v}\0`).join('')}`, 'latin1');
   }
 
   /** Deletes the whole tree. */

@@ -162,6 +162,22 @@ describe('parseUevent', () => {
     });
   });
 
+  it('turns NVMe controller, subsystem and head events into "read sysfs again", and nothing else of NVMe', () => {
+    const ctl = { ACTION: 'change', DEVPATH: '/devices/virtual/nvme-fabrics/ctl/nvme1', SUBSYSTEM: 'nvme', NVME_EVENT: 'connected', MAJOR: '242', MINOR: '1', DEVNAME: 'nvme1', SEQNUM: '40' };
+    expect(parseUevent(datagram('change@/devices/virtual/nvme-fabrics/ctl/nvme1', ctl))).toEqual({ kind: 'event', event: { kind: 'nvme', action: 'change', device: 'nvme1', seqnum: 40 } });
+    const subsys = { ACTION: 'remove', DEVPATH: '/devices/virtual/nvme-subsystem/nvme-subsys0', SUBSYSTEM: 'nvme-subsystem', SEQNUM: '41' };
+    expect(parseUevent(datagram('remove@/devices/virtual/nvme-subsystem/nvme-subsys0', subsys))).toMatchObject({ event: { kind: 'nvme', device: 'nvme-subsys0' } });
+    const head = { ACTION: 'add', DEVPATH: '/devices/virtual/nvme-subsystem/nvme-subsys0/nvme0n1', SUBSYSTEM: 'block', MAJOR: '259', MINOR: '0', DEVNAME: 'nvme0n1', SEQNUM: '42' };
+    expect(parseUevent(datagram('add@/devices/virtual/nvme-subsystem/nvme-subsys0/nvme0n1', head))).toMatchObject({ event: { kind: 'nvme', action: 'add', device: 'nvme0n1' } });
+    // A partition of the head, another subsystem's name, an action that is not a change of state: not ours.
+    const part = { ...head, DEVPATH: `${head.DEVPATH}/nvme0n1p1`, DEVNAME: 'nvme0n1p1' };
+    expect(parseUevent(datagram(`add@${part.DEVPATH}`, part))).toEqual({ kind: 'ignored' });
+    const odd = { ...ctl, DEVPATH: '/devices/virtual/nvme-fabrics/ctl/nvme-fabrics', DEVNAME: 'nvme-fabrics' };
+    expect(parseUevent(datagram(`change@${odd.DEVPATH}`, odd))).toEqual({ kind: 'ignored' });
+    expect(parseUevent(datagram('bind@/devices/virtual/nvme-fabrics/ctl/nvme1', { ...ctl, ACTION: 'bind' }))).toEqual({ kind: 'ignored' });
+    expect(parseUevent(datagram('change@/devices/virtual/nvme-fabrics/ctl/nvme1', { ...ctl, SEQNUM: 'x' }))).toMatchObject({ kind: 'malformed' });
+  });
+
   it('reports damaged framing instead of guessing', () => {
     expect(parseUevent(Buffer.alloc(0))).toMatchObject({ kind: 'malformed' });
     expect(parseUevent(Buffer.from('change@/devices/virtual/block/dm-0'))).toMatchObject({ kind: 'malformed', reason: expect.stringContaining('NUL') });
