@@ -1,19 +1,28 @@
-// `multipath-dbus demo`: the real service on a private bus, fed by the multipathd simulator
-// and by simulated kernel datagrams that enter exactly where real ones do.
+// `multipath-dbus demo`: the real service on a private bus, fed by the multipathd simulator,
+// by simulated kernel datagrams that enter exactly where real ones do, and by a simulated NVMe
+// sysfs tree whose ANA states change silently, as the kernel changes them.
 import { connectBus, disconnect } from '../frontends/dbus/bus/connection';
 import { DEFAULT_CONFIG } from '../config/config-file';
 import { MultipathdClient } from '../sources/multipathd/client';
 import { MultipathService } from './service';
 import { MultipathdSimulator } from '../sim/simulator';
+import { NvmeSysfsSim } from '../sim/nvme-sysfs';
 import { createLogger } from '../util/log';
 import { monitor } from './monitor';
 import { startPrivateBus } from './private-bus';
 import { stopRequested } from './stop-signal';
 import { BUS_NAME, ROOT_PATH } from '../frontends/dbus/api';
 
-/** The next simulated change: fail a path, or bring one back, now and then a whole map. */
-function* script(sim: MultipathdSimulator): Generator<{ say: string; datagrams: () => Buffer[] }> {
+/** The next simulated change: fail a path, or bring one back, now and then a whole map or an NVMe path. */
+function* script(sim: MultipathdSimulator, nvme: NvmeSysfsSim): Generator<{ say: string; datagrams: () => Buffer[] }> {
+  // The kernel raises no uevent for an ANA change: the service's poll finds it.
+  const ana = (state: string) => () => {
+    nvme.setPortAnaState(1, 1, state);
+    return [];
+  };
   for (;;) {
+    yield { say: 'NVMe target port 1 reports ANA group 1 inaccessible (no uevent)', datagrams: ana('inaccessible') };
+    yield { say: 'NVMe target port 1 reports ANA group 1 non-optimized again', datagrams: ana('non-optimized') };
     for (const map of sim.maps()) {
       const [first, ...rest] = map.paths;
       yield { say: `fail path ${first.dev} of ${map.name}`, datagrams: () => sim.failPath(first.dev) };
@@ -30,12 +39,14 @@ export async function demo(opts: { intervalSeconds: number }): Promise<number> {
   const say = (s: string) => process.stdout.write(`${s}\n`);
   const stopping = stopRequested();
   say('multipath-dbus demo: THIS IS A SIMULATION. No multipath hardware, no system bus, nothing on this host is touched.');
-  say('A private dbus-daemon, a simulated multipathd and simulated kernel events drive the real service.\n');
+  say('A private dbus-daemon, a simulated multipathd, simulated kernel events and a simulated NVMe sysfs tree drive the real service.\n');
 
   const bus = await startPrivateBus({ ownerUid: process.getuid?.() });
   const socket = `@multipath-dbus-demo-${process.pid}`;
   const sim = new MultipathdSimulator({ socket, topology: { maps: 3, pathsPerMap: 4, groupsPerMap: 2 } });
   await sim.listen();
+  // One subsystem through two target ports, two namespaces in two ANA groups.
+  const nvme = new NvmeSysfsSim({ namespaces: 2, ports: 2, anaGroups: 2 });
   const conn = await connectBus(bus.address);
   const log = createLogger('notice');
   const service = new MultipathService({
@@ -45,6 +56,7 @@ export async function demo(opts: { intervalSeconds: number }): Promise<number> {
     // The simulator is ours, so it runs as whoever runs the demo.
     multipathd: new MultipathdClient({ socket, expectedUid: process.getuid?.(), warn: (m) => log.warning(m) }),
     dm: sim,
+    nvme: { root: nvme.root, pollIntervalMs: 1000 },
     openMonitor: undefined,
   });
   await service.start();
@@ -72,7 +84,7 @@ export async function demo(opts: { intervalSeconds: number }): Promise<number> {
   await Promise.race([listening, watching, stopping]);
   say(`\nEvery ${opts.intervalSeconds} s a path fails or comes back. Ctrl-C stops and cleans up.\n`);
 
-  const steps = script(sim);
+  const steps = script(sim, nvme);
   const timer = setInterval(() => {
     const step = steps.next().value!;
     say(`simulate: ${step.say}`);
@@ -88,6 +100,7 @@ export async function demo(opts: { intervalSeconds: number }): Promise<number> {
   await service.stop();
   disconnect(conn);
   await sim.close();
+  nvme.destroy();
   await bus.stop();
   return 0;
 }

@@ -43,21 +43,31 @@ function humanSize(bytes: bigint): string {
   return i === 0 ? `${v}` : `${v.toFixed(1)}${units[i]}`;
 }
 
-/** Like `multipath -ll`, plus the health multipath never states. */
+/**
+ * Like `multipath -ll`, plus the health multipath never states. An NVMe namespace shows what
+ * `nvme list-subsys` would: its subsystem and I/O policy, its ANA groups, and each path's
+ * controller, transport, address, controller state and ANA state.
+ */
 export function renderTree(maps: TreeMap[]): string {
   const lines: string[] = [];
   for (const { map, groups } of maps) {
+    const nvme = map.Kind === 'nvme';
     const vp = `${map.ValidPaths}/${map.NumPaths}`;
-    lines.push(`${map.Name} (${map.Wwid}) ${map.SysfsName} ${map.Vendor},${map.Product} [${map.Health}, ${vp} paths valid]`);
-    lines.push(`size=${humanSize(BigInt(map.Size as bigint))} features='${map.Features}' hwhandler='${map.HardwareHandler}' wp=${map.WriteProtect}`);
+    const size = `size=${humanSize(BigInt(map.Size as bigint))}`;
+    lines.push(`${map.Name} (${map.Wwid}) ${map.SysfsName} ${nvme ? 'NVMe' : map.Vendor},${map.Product} [${map.Health}, ${vp} paths valid]`);
+    lines.push(nvme ? `${size} subsystem=${map.SubsystemNqn} iopolicy=${map.IoPolicy}` : `${size} features='${map.Features}' hwhandler='${map.HardwareHandler}' wp=${map.WriteProtect}`);
     groups.forEach(({ group, paths }, gi) => {
       const lastGroup = gi === groups.length - 1;
-      lines.push(`${lastGroup ? '`' : '|'}-+- policy='${group.Selector}' prio=${group.Priority} status=${group.DmState}`);
+      lines.push(`${lastGroup ? '`' : '|'}-+- ${nvme ? `ana-group=${group.Number}` : `policy='${group.Selector}' prio=${group.Priority}`} status=${group.DmState}`);
       paths.forEach((p, pi) => {
         const lead = lastGroup ? '  ' : '| ';
         const branch = pi === paths.length - 1 ? '`-' : '|-';
         const dmState = p.DmState === 'failed' ? 'failed' : 'active';
-        lines.push(`${lead}${branch} ${p.Device} ${String(p.DevT).padEnd(6)} ${dmState} ${p.CheckerState || '-'} ${p.DeviceState || '-'}`);
+        lines.push(
+          nvme
+            ? `${lead}${branch} ${p.Device} ${p.Controller} ${p.Transport} ${p.Address} ${dmState} ${p.ControllerState} ${p.AnaState || '-'}`
+            : `${lead}${branch} ${p.Device} ${String(p.DevT).padEnd(6)} ${dmState} ${p.CheckerState || '-'} ${p.DeviceState || '-'}`,
+        );
       });
     });
   }

@@ -54,12 +54,14 @@ export function diffMap(prev: MapState | undefined, next: MapState | undefined):
   return out;
 }
 
-/** The ANA states of the map's usable paths, in key order ('' for dm maps, which have none). */
-function anaStates(m: MapState): string {
-  if (m.kind !== 'nvme') return '';
-  let out = '';
-  for (const [key, p] of m.paths) if (p.dmState === 'active') out += `${key}=${p.anaState} `;
-  return out;
+/** NVMe: a path usable before and after whose ANA state changed (between optimized and non-optimized). */
+function anaStateMoved(prev: MapState, next: MapState): boolean {
+  if (next.kind !== 'nvme') return false;
+  for (const [key, p] of next.paths) {
+    const before = prev.paths.get(key);
+    if (before && before.dmState === 'active' && p.dmState === 'active' && before.anaState !== p.anaState) return true;
+  }
+  return false;
 }
 
 function policyChanges(prev: MapState, next: MapState): string[] {
@@ -72,8 +74,8 @@ function policyChanges(prev: MapState, next: MapState): string[] {
     ['Failback', prev.failback !== next.failback],
     ['Queueing', prev.queueing !== next.queueing],
     ['IoPolicy', prev.ioPolicy !== next.ioPolicy],
-    // NVMe: a path that stays usable moved between optimized and non-optimized (where I/O goes).
-    ['AnaState', anaStates(prev) !== anaStates(next)],
+    // Where NVMe I/O goes: a path that stays usable moved between optimized and non-optimized.
+    ['AnaState', anaStateMoved(prev, next)],
   ];
   return checks.filter(([, changed]) => changed).map(([name]) => name);
 }

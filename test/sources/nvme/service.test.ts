@@ -7,7 +7,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { groupObjectPath, MAP_IFACE, mapObjectPath, PATH_GROUP_IFACE, PATH_IFACE, pathObjectPath } from '../../../src/frontends/dbus/api';
 import { callMethod, DBusCallError, getManagedObjects } from '../../../src/frontends/dbus/bus/connection';
 import { NvmeSysfsSim } from '../../../src/sim/nvme-sysfs';
-import { BUS_NAME, startHarness, type Harness, type Signal } from '../../helpers/service-harness';
+import { BUS_NAME, CLI, run, startHarness, type Harness, type Signal } from '../../helpers/service-harness';
 
 // Namespace 1 is in ANA group 1: optimized through port 0 (controller nvme0), non-optimized
 // through port 1 (nvme1). Namespace 2 is in group 2, the other way round.
@@ -84,6 +84,22 @@ describe('NVMe namespaces as maps', () => {
     for (const m of h.sim.maps()) expect(all.get(mapObjectPath(m.wwid))!.get(MAP_IFACE)).toMatchObject({ Kind: 'dm-multipath', SubsystemNqn: '' });
   });
 
+  it('status and show print the NVMe namespaces as they print dm maps, with the NVMe fields', async () => {
+    const status = await run(CLI, ['status', '--bus', h.bus.address]);
+    expect(status.stdout).toMatch(new RegExp(`^nvme0n1 +${WWID1.replace(/\./g, '\\.')} +optimal +2/2 paths$`, 'm'));
+    const show = await run(CLI, ['show', '--bus', h.bus.address, 'nvme0n1']);
+    expect(show.stdout).toBe(
+      [
+        `nvme0n1 (${WWID1}) nvme0n1 NVMe,Linux [optimal, 2/2 paths valid]`,
+        `size=1.0G subsystem=${nvme.nqn(0)} iopolicy=numa`,
+        '`-+- ana-group=1 status=active',
+        '  |- nvme0c0n1 nvme0 tcp traddr=127.0.0.1,trsvcid=4420,src_addr=127.0.0.1 active live optimized',
+        '  `- nvme0c1n1 nvme1 tcp traddr=127.0.0.1,trsvcid=4421,src_addr=127.0.0.1 active live non-optimized',
+        '',
+      ].join('\n'),
+    );
+  });
+
   it('an ANA state set with no uevent: PathFailed and a degraded map; both paths: Failed; back: PathReinstated and Restored', async () => {
     nvme.setPortAnaState(1, 1, 'inaccessible');
     await seen(MAP1, 'PathFailed');
@@ -102,6 +118,9 @@ describe('NVMe namespaces as maps', () => {
     await seen(MAP1, 'Restored');
     await seen(MAP1, 'PathReinstated', 2);
     expect(await props(MAP1, MAP_IFACE)).toMatchObject({ Health: 'optimal', ValidPaths: 2 });
+    // A path failing or coming back is not a policy change.
+    // (ActiveGroup does change: with no usable path there is none.)
+    expect(h.signals.filter(on(MAP1, 'PolicyChanged')).map((s) => s.args[0])).toEqual([['ActiveGroup'], ['ActiveGroup']]);
     // Namespace 2 (group 2) was never touched.
     expect(h.signals.filter((s) => s.path === mapObjectPath('uuid.00000000-0000-4000-8000-000000000002') && s.member !== 'PropertiesChanged')).toEqual([]);
   });
