@@ -11,6 +11,7 @@ import { AUDIT_MESSAGE_IDS } from '../../../src/outputs/journal/audit';
 import { encodeJournalEntry } from '../../../src/outputs/journal/native-protocol';
 import { listenDatagrams, parseJournalEntry, type DatagramReceiver } from '../../helpers/journal';
 import { run, startHarness, type Harness } from '../../helpers/service-harness';
+import { NvmeSysfsSim } from '../../../src/sim/nvme-sysfs';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mpdbus-journal-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -69,6 +70,37 @@ describe('journal entries', () => {
     // Serials are the service's (the numbers GetEvents and the signals carry), in order.
     const serials = entries.map((e) => BigInt(e.get('MULTIPATH_SERIAL')!));
     expect(serials).toEqual(serials.map((_, i) => serial + BigInt(i)));
+  });
+
+  it('an NVMe path failing with no uevent (its ANA state): the entry names its ANA state and controller, with no dev_t', async () => {
+    const socket = path.join(tmp, 'journal-nvme.socket');
+    receiver = await listenDatagrams(socket);
+    const sink = new JournalSink(new JournalWriter(journaldTransport(socket), { error() {}, warning() {}, notice() {}, info() {}, debug() {} }));
+    const nvme = new NvmeSysfsSim({ namespaces: 1, ports: 2, anaGroups: 1 });
+    try {
+      h = await startHarness('small', {}, undefined, { sinks: [sink], nvme: { root: nvme.root, pollIntervalMs: 100 } });
+      nvme.setPortAnaState(1, 1, 'inaccessible');
+      const [down] = (await receiver.waitFor(1)).map(parseJournalEntry);
+      expect(Object.fromEntries(down)).toEqual({
+        MESSAGE: 'path nvme0c1n1 (ANA inaccessible, controller nvme1 live) of nvme0n1 (uuid.00000000-0000-4000-8000-000000000001) failed; 1 of 2 paths valid',
+        MESSAGE_ID: ID.PathFailed,
+        PRIORITY: '4',
+        SYSLOG_IDENTIFIER: 'multipath-dbus',
+        MULTIPATH_SERIAL: expect.stringMatching(/^\d+$/),
+        MULTIPATH_MAP: 'nvme0n1',
+        MULTIPATH_WWID: 'uuid.00000000-0000-4000-8000-000000000001',
+        MULTIPATH_DEVICE: 'nvme0c1n1',
+        MULTIPATH_VALID_PATHS: '1',
+        MULTIPATH_KIND: 'nvme',
+        MULTIPATH_SUBSYSTEM_NQN: nvme.nqn(0),
+        MULTIPATH_ANA_STATE: 'inaccessible',
+        MULTIPATH_CONTROLLER: 'nvme1',
+        MULTIPATH_CONTROLLER_STATE: 'live',
+        MULTIPATH_SYNTHESIZED: '1',
+      });
+    } finally {
+      nvme.destroy();
+    }
   });
 
   it('a resynchronization is an entry with its reason', async () => {

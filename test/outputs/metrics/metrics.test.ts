@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { MetricsSink } from '../../../src/outputs/metrics/metrics-sink';
 import { promtoolCheckMetrics, sampleValue, samples } from '../../helpers/prometheus';
 import { startHarness, type Harness } from '../../helpers/service-harness';
+import { NvmeSysfsSim } from '../../../src/sim/nvme-sysfs';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -84,6 +85,27 @@ describe('metrics', () => {
     text = await until(scrape, (t) => sampleValue(t, 'multipath_map_paths', { map: path.map }) === 2, 'the map back');
     expect(sampleValue(text, 'multipath_path_failures_total', path)).toBe(1);
     expect(sampleValue(text, 'multipath_path_reinstatements_total', path)).toBe(1);
+  });
+
+  it('an NVMe path is a series like any other: its ANA state going inaccessible and back counts once each', async () => {
+    const metrics = new MetricsSink();
+    const nvme = new NvmeSysfsSim({ namespaces: 1, ports: 2, anaGroups: 1 });
+    try {
+      h = await startHarness('small', {}, undefined, { sinks: [metrics], nvme: { root: nvme.root, pollIntervalMs: 100 } });
+      const scrape = () => metrics.withProcess.metrics();
+      const path = { map: 'nvme0n1', wwid: 'uuid.00000000-0000-4000-8000-000000000001', device: 'nvme0c1n1' };
+      expect(sampleValue(await scrape(), 'multipath_path_up', path)).toBe(1);
+      nvme.setPortAnaState(1, 1, 'inaccessible');
+      let text = await until(scrape, (t) => sampleValue(t, 'multipath_path_up', path) === 0, 'the NVMe path down');
+      expect(sampleValue(text, 'multipath_map_health', { map: 'nvme0n1', health: 'degraded' })).toBe(1);
+      nvme.setPortAnaState(1, 1, 'non-optimized');
+      text = await until(scrape, (t) => sampleValue(t, 'multipath_path_up', path) === 1, 'the NVMe path up');
+      expect(sampleValue(text, 'multipath_path_failures_total', path)).toBe(1);
+      expect(sampleValue(text, 'multipath_path_reinstatements_total', path)).toBe(1);
+      expect(promtoolCheckMetrics(text)).toEqual({ code: 0, output: '' });
+    } finally {
+      nvme.destroy();
+    }
   });
 
   it('multipathd down, resyncs by reason and dropped signals are counted', async () => {
