@@ -46,7 +46,9 @@ async function watch(bus: BusConnection, opts: MonitorOptions, until: Promise<un
       out(JSON.stringify({ ...l, serial: l.serial?.toString(), target: label(l.object) }, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)) + '\n');
       return;
     }
+    // An empty field says nothing (an NVMe path has no dev_t).
     const details = Object.entries(l.data)
+      .filter(([, v]) => v !== '')
       .map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(',') : typeof v === 'string' && names.has(v) ? names.get(v) : String(v)}`)
       .join(' ');
     out(terminalText(`${l.serial !== undefined ? `#${l.serial} ` : ''}${l.name} ${label(l.object)}${details ? ` ${details}` : ''}`) + '\n');
