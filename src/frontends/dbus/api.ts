@@ -27,6 +27,12 @@ const props = (list: string): PropertySpec[] =>
 
 const args = (list: string): ArgSpec[] => (list ? props(list) : []);
 
+/**
+ * One map in Manager.GetMapSummaries: object path, Name, Wwid, SysfsName, Vendor, Product,
+ * Size, Health, NumPaths, ValidPaths, Queueing (the Map properties), and its paths' kernel names.
+ */
+export const MAP_SUMMARY = '(ossssstsuusas)';
+
 export const MANAGER: InterfaceSpec = {
   name: MANAGER_IFACE,
   properties: props(`
@@ -36,6 +42,7 @@ export const MANAGER: InterfaceSpec = {
     { name: 'GetEvents', in: args('since:t max:u'), out: args('complete:b events:a(tsoa{sv})') },
     { name: 'Refresh', in: [], out: [] },
     { name: 'GetManagedObjectsPage', in: args('after:s max:u'), out: args('objects:a{oa{sa{sv}}} next:s') },
+    { name: 'GetMapSummaries', in: args('after:s max:u options:a{sv}'), out: args(`maps:a${MAP_SUMMARY} next:s serial:t`) },
     { name: 'Reconfigure', in: args('options:a{sv}'), out: [] },
   ],
   signals: [{ name: 'Resynchronized', args: args('reason:s serial:t') }],

@@ -66,6 +66,30 @@ function mapProps(map: MapState): Props {
   };
 }
 
+/**
+ * What Manager.GetMapSummaries says of a map, in the order of its struct (MAP_SUMMARY in
+ * api.ts): what a client lists of every map, a few hundred bytes where the map's object and
+ * its groups take kilobytes. The values are the Map properties of the same names.
+ */
+export function mapSummary(map: MapState): unknown[] {
+  const p = mapProps(map);
+  return [
+    mapObjectPath(map.wwid),
+    p.Name,
+    p.Wwid,
+    p.SysfsName,
+    p.Vendor,
+    p.Product,
+    p.Size,
+    p.Health,
+    p.NumPaths,
+    p.ValidPaths,
+    p.Queueing,
+    // Each path's last object-path element unescaped: its kernel name, or its dev_t until it has one.
+    [...map.paths.values()].map((x) => x.device || x.devT),
+  ];
+}
+
 function groupProps(map: MapState, g: MapState['groups'][number]): Props {
   return {
     Number: g.number,
