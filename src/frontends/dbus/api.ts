@@ -27,10 +27,9 @@ const props = (list: string): PropertySpec[] =>
 
 const args = (list: string): ArgSpec[] => (list ? props(list) : []);
 
-/**
- * One map in Manager.GetMapSummaries: object path, Name, Wwid, SysfsName, Vendor, Product,
- * Size, Health, NumPaths, ValidPaths, Queueing (the Map properties), and its paths' kernel names.
- */
+/** The Map properties in a map's Manager.GetMapSummaries struct, in order, after its object path and before its paths' kernel names. */
+export const MAP_SUMMARY_FIELDS = ['Name', 'Wwid', 'SysfsName', 'Vendor', 'Product', 'Size', 'Health', 'NumPaths', 'ValidPaths', 'Queueing'] as const;
+/** That struct's type (the fields' types as the Map table gives them: a test holds the two together). */
 export const MAP_SUMMARY = '(ossssstsuusas)';
 
 export const MANAGER: InterfaceSpec = {
