@@ -82,5 +82,11 @@ export interface Objects {
 
 export const emptyObjects = (): Objects => ({ manager: null, maps: new Map(), groups: new Map(), paths: new Map() });
 
+/**
+ * Manager.GetMapSummaries(after, max, options) -> (maps, next, serial): each map as its object
+ * path, these Map properties in this order, then its paths' kernel names.
+ */
+export const MAP_SUMMARY_FIELDS = ['Name', 'Wwid', 'SysfsName', 'Vendor', 'Product', 'Size', 'Health', 'NumPaths', 'ValidPaths', 'Queueing', 'Kind'] as const;
+
 /** The map-level signals, each ending with the service-wide serial. */
 export const MAP_SIGNALS = ['PathFailed', 'PathReinstated', 'Failed', 'Restored', 'PolicyChanged'];

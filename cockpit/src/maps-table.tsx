@@ -29,7 +29,7 @@ import { N_, _, format } from './cockpit';
 import { HealthLabel, PathPips, PathStateLabel } from './health';
 import { StorageLink } from './storage-link';
 import type { Objects } from './api';
-import { HEALTH_ORDER, formatBytes, lastElement, mapGroups, pathsLoaded, queueingOn, type GroupRow, type MapRow } from './view';
+import { HEALTH_ORDER, detailsLoaded, formatBytes, lastElement, mapGroups, queueingOn, type GroupRow, type MapRow } from './view';
 
 type Column = { title: string; width: ThProps['width']; key: (m: MapRow) => string | number };
 const COLUMNS: Column[] = [
@@ -230,7 +230,7 @@ function MapDetails({ map, objects, act, expand }: { map: MapRow; objects: Objec
             </Label>
           ))}
       </LabelGroup>
-      {!pathsLoaded(objects, map) && <Spinner size="md" aria-label={format(_('Loading the paths of $0'), map.Name)} />}
+      {!detailsLoaded(objects, map) && <Spinner size="md" aria-label={format(_('Loading the paths of $0'), map.Name)} />}
       {groups.length > 0 && !groups.some((g) => g.DmState === 'active') && (
         <div className="mp-sub mp-no-active">{_('No path group is active: the kernel takes the one it names next at the next I/O.')}</div>
       )}

@@ -66,7 +66,7 @@ export function Overview({ summary, manager, paged, onReconfigure }: { summary: 
               <Source ok={manager?.MultipathdAvailable ?? false} yes={_('multipathd connected')} no={_('multipathd unavailable')} />
               <Source ok={manager?.KernelEventsAvailable ?? false} yes={_('kernel events live')} no={_('no kernel events')} />
               {paged && (
-                <Label isCompact color="blue" title={_('The topology is larger than one D-Bus message: it was read with GetManagedObjectsPage')}>
+                <Label isCompact color="blue" title={_("Too many objects to read at once: every map was read in brief with GetMapSummaries, and a map's paths are read when it is expanded")}>
                   {_('read in pages')}
                 </Label>
               )}

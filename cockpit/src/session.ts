@@ -4,7 +4,7 @@
 import { BUS_NAME, CONFIG_FILE, MANAGER, MAP, MAP_SIGNALS, ROOT, emptyObjects, type Objects } from './api';
 import { _, cockpit, type DBusClient, type DBusError } from './cockpit';
 import { EventLog, type FetchEvents, type LoggedEvent } from './events';
-import { PagedSource, WatchedSource, type TopologySource } from './topology';
+import { SummarySource, WatchedSource, type TopologySource } from './topology';
 
 export type Absence = 'not-installed' | 'disabled' | 'stopped';
 
@@ -21,6 +21,8 @@ export interface View {
 }
 
 const OPTIONS = { bus: 'system', superuser: 'try' } as const;
+/** The most objects one GetManagedObjectsPage returns. */
+const OBJECTS_PER_PAGE = 1000;
 
 /** `enable = yes` (or true or 1) in the config file, as src/config/config-file.ts reads it. */
 export function configEnables(text: string): boolean {
@@ -86,7 +88,7 @@ export class Connection {
           this.log.fetch = session.fetchEvents;
         }
         const log = this.log;
-        this.set({ kind: 'ready', paged: session.source instanceof PagedSource });
+        this.set({ kind: 'ready', paged: session.source instanceof SummarySource });
         await log.start(manager?.EventSerial ?? 0);
         session.follow((serial, kind, object, details) => log.signal(serial, kind, object, details));
       })
@@ -174,19 +176,25 @@ class Session {
     this.client.subscribe({ interface: MANAGER, member: 'Resynchronized', path: ROOT }, (path, _i, signal, args) =>
       deliver(Number(args[1]), signal, path, { Reason: args[0] }),
     );
-    // The paged reader subscribes first; its first page tells whether the tree is small
-    // enough for Cockpit's watch() (one GetManagedObjects, which the bridge then keeps
-    // current). The bridge cannot be trusted with a tree past the bus limit: when
-    // GetManagedObjects answers LimitsExceeded, it falls back to introspecting every object
-    // one by one, which takes minutes on such a host.
-    const paged = new PagedSource(this.client, this.changed);
-    if (await paged.more()) {
-      this.source = paged;
-    } else {
-      paged.close();
+    // The summaries tell whether the tree may be small enough for Cockpit's watch() (one
+    // GetManagedObjects, which the bridge then keeps current); one page of the service's
+    // objects says whether it is. The bridge cannot be trusted with a tree past the bus
+    // limit: when GetManagedObjects answers LimitsExceeded, it falls back to introspecting
+    // every object one by one, which takes minutes on such a host.
+    const summaries = new SummarySource(this.client, this.changed);
+    await summaries.open();
+    if (summaries.small(OBJECTS_PER_PAGE) && (await this.fitsOnePage())) {
+      summaries.close();
       this.source = new WatchedSource(this.client, this.changed);
+      await this.source.open();
+    } else {
+      this.source = summaries;
     }
-    await this.source.open();
+  }
+
+  private async fitsOnePage(): Promise<boolean> {
+    const [, next] = (await this.client.call(ROOT, MANAGER, 'GetManagedObjectsPage', ['', OBJECTS_PER_PAGE], { type: 'su' })) as [unknown, string];
+    return next === '';
   }
 
   /** Deliver the signals (those that came while the tree was read first). */

@@ -1,9 +1,10 @@
 // Two ways to read the service's tree and keep it current, behind one interface so the
 // session does not care which: Cockpit's own watch() (one GetManagedObjects, then the
 // bridge's cache follows the signals), and, for hosts whose tree is more than one of the
-// service's pages (GetManagedObjects may answer LimitsExceeded), its paged reader, which
-// reads the maps (all the page shows) and a map's paths only when it is expanded.
-import { GROUP, MANAGER, MAP, PATH, ROOT, emptyObjects, type Objects } from './api';
+// service's pages (GetManagedObjects may answer LimitsExceeded), a reader of every map's
+// summary (all the table and the overview show) that reads a map's groups and paths only
+// when it is expanded.
+import { GROUP, MANAGER, MAP, MAP_SUMMARY_FIELDS, PATH, ROOT, emptyObjects, type Objects } from './api';
 import type { DBusClient, Subscription } from './cockpit';
 
 export interface TopologySource {
@@ -90,32 +91,44 @@ export class WatchedSource implements TopologySource {
 type Variant = { t: string; v: unknown };
 type Ifaces = Record<string, Record<string, Variant>>;
 const plain = (props: Record<string, Variant>) => Object.fromEntries(Object.entries(props).map(([k, v]) => [k, v.v]));
+const PROPERTIES = 'org.freedesktop.DBus.Properties';
 
-/** Objects sort by path: the manager, each map followed by its groups, then every path. */
-const PATHS_FROM = `${ROOT}/paths/`;
 /** What the page shows of the manager (not its Maps and Paths: 40,000 object paths on a big host). */
 const MANAGER_SHOWN = ['Version', 'InstanceId', 'EventSerial', 'Health', 'MultipathdAvailable', 'KernelEventsAvailable'];
 
+/** A path's object path from its kernel name, escaped as the service escapes an element (every byte outside [A-Za-z0-9] as _xx). */
+function pathObject(device: string): string {
+  let out = '';
+  for (const b of new TextEncoder().encode(device)) {
+    const alnum = (b >= 48 && b <= 57) || (b >= 65 && b <= 90) || (b >= 97 && b <= 122);
+    out += alnum ? String.fromCharCode(b) : `_${b.toString(16).padStart(2, '0')}`;
+  }
+  return `${ROOT}/paths/${out || '_'}`;
+}
+
+type Summary = [string, ...unknown[]];
+
 /**
- * Manager.GetManagedObjectsPage with the ObjectManager and PropertiesChanged signals
- * subscribed first (when it is made), so that nothing that changes while the pages are read
- * is missed (signals and replies arrive in the order the service sent them). Only what the
- * page shows is read: the manager's properties one by one, and the maps (with their groups,
- * which sort among them) page by page until the paths begin; a map's paths are read with
- * Properties.GetAll when it is expanded, and followed from then on.
+ * Manager.GetMapSummaries with the ObjectManager and PropertiesChanged signals subscribed
+ * first (when it is made), so that nothing that changes while the summaries are read is
+ * missed (signals and replies arrive in the order the service sent them). Only what the page
+ * shows is read: the manager's properties one by one and every map's summary (what the table
+ * and the overview show); an expanded map's own properties, groups and paths are read with
+ * Properties.GetAll, and followed from then on.
  */
-export class PagedSource implements TopologySource {
+export class SummarySource implements TopologySource {
   private readonly store = new Store();
   private readonly subs: Subscription[];
   private readonly reading = new Set<string>();
-  private after = ROOT;
+  /** Objects in the tree, counted from the summaries: a map, its paths, and at most as many groups. */
+  private objectsAtMost = 1;
 
   constructor(
     private readonly client: DBusClient,
     private readonly changed: () => void,
   ) {
     this.subs = [
-      client.subscribe({ interface: 'org.freedesktop.DBus.Properties', member: 'PropertiesChanged', path_namespace: ROOT }, (path, _i, _s, args) => {
+      client.subscribe({ interface: PROPERTIES, member: 'PropertiesChanged', path_namespace: ROOT }, (path, _i, _s, args) => {
         this.store.set(path, args[0] as string, plain(args[1] as Record<string, Variant>), 'update');
         this.changed();
       }),
@@ -128,47 +141,58 @@ export class PagedSource implements TopologySource {
     ];
   }
 
-  /** Reads the first page after the manager; whether there are more (else one watch() holds the tree). */
-  async more(): Promise<boolean> {
-    this.after = await this.page(this.after);
-    return this.after !== '';
-  }
-
+  /** Reads the manager's properties and every map's summary. */
   async open(): Promise<void> {
     const manager = async () => {
-      const values = await Promise.all(MANAGER_SHOWN.map((p) => this.client.call(ROOT, 'org.freedesktop.DBus.Properties', 'Get', [MANAGER, p], { type: 'ss' })));
+      const values = await Promise.all(MANAGER_SHOWN.map((p) => this.client.call(ROOT, PROPERTIES, 'Get', [MANAGER, p], { type: 'ss' })));
       this.store.set(ROOT, MANAGER, Object.fromEntries(MANAGER_SHOWN.map((p, i) => [p, (values[i][0] as Variant).v])), 'upsert');
     };
     const maps = async () => {
-      while (this.after !== '' && this.after < PATHS_FROM) this.after = await this.page(this.after);
+      let after = '';
+      do {
+        const [summaries, next] = (await this.client.call(ROOT, MANAGER, 'GetMapSummaries', [after, 0, {}], { type: 'sua{sv}' })) as [Summary[], string];
+        for (const [path, ...values] of summaries) {
+          const props: Record<string, unknown> = Object.fromEntries(MAP_SUMMARY_FIELDS.map((f, i) => [f, values[i]]));
+          props.Paths = (values[MAP_SUMMARY_FIELDS.length] as string[]).map(pathObject);
+          this.objectsAtMost += 1 + 2 * Math.max(1, props.NumPaths as number);
+          // Merged: an InterfacesAdded that came first said as much, and more.
+          this.store.set(path, MAP, props, 'upsert');
+        }
+        after = next;
+      } while (after !== '');
     };
     await Promise.all([manager(), maps()]);
     this.changed();
   }
 
-  /** One page into the store; resolves with the cursor of the next. */
-  private async page(after: string): Promise<string> {
-    const [objects, next] = (await this.client.call(ROOT, MANAGER, 'GetManagedObjectsPage', [after, 1000], { type: 'su' })) as [Record<string, Ifaces>, string];
-    for (const [path, ifaces] of Object.entries(objects)) for (const [iface, props] of Object.entries(ifaces)) this.store.set(path, iface, plain(props), 'replace');
-    return next;
+  /** At most this many objects: one watch() of them all would be as cheap. */
+  small(limit: number): boolean {
+    return this.objectsAtMost <= limit;
   }
 
+  /** The map's own properties, then its groups and paths; called again after each render while it is shown expanded. */
   expand(map: string): void {
-    for (const p of this.store.objects.maps.get(map)?.Paths ?? []) {
-      if (this.store.objects.paths.has(p) || this.reading.has(p)) continue;
-      this.reading.add(p);
-      this.client
-        .call(p, 'org.freedesktop.DBus.Properties', 'GetAll', [PATH], { type: 's' })
-        .then(
-          ([props]) => {
-            this.store.set(p, PATH, plain(props as Record<string, Variant>), 'replace');
-            this.changed();
-          },
-          // Gone meanwhile: InterfacesRemoved says so.
-          () => {},
-        )
-        .finally(() => this.reading.delete(p));
-    }
+    const m = this.store.objects.maps.get(map);
+    if (!m) return;
+    if (m.PathGroups === undefined) return this.read(map, MAP);
+    for (const g of m.PathGroups) if (!this.store.objects.groups.has(g)) this.read(g, GROUP);
+    for (const p of m.Paths ?? []) if (!this.store.objects.paths.has(p)) this.read(p, PATH);
+  }
+
+  private read(path: string, iface: string): void {
+    if (this.reading.has(path)) return;
+    this.reading.add(path);
+    this.client
+      .call(path, PROPERTIES, 'GetAll', [iface], { type: 's' })
+      .then(
+        ([props]) => {
+          this.store.set(path, iface, plain(props as Record<string, Variant>), 'upsert');
+          this.changed();
+        },
+        // Gone meanwhile: InterfacesRemoved says so.
+        () => {},
+      )
+      .finally(() => this.reading.delete(path));
   }
 
   objects(): Objects {

@@ -58,8 +58,9 @@ export function mapGroups(o: Objects, m: MapRow): GroupRow[] {
   return groups.sort((a, b) => a.Number - b.Number);
 }
 
-/** Whether every path of the map was read (else its details wait for them). */
-export const pathsLoaded = (o: Objects, m: MapRow): boolean => (m.Paths ?? []).every((p) => o.paths.has(p));
+/** Whether the map's own properties, groups and paths were read (else its details wait for them). */
+export const detailsLoaded = (o: Objects, m: MapRow): boolean =>
+  m.PathGroups !== undefined && m.PathGroups.every((g) => o.groups.has(g)) && (m.Paths ?? []).every((p) => o.paths.has(p));
 
 export function summarize(o: Objects, rows: MapRow[]): Summary {
   const byHealth: Record<Health, number> = { optimal: 0, degraded: 0, failed: 0, unknown: 0 };

@@ -3,15 +3,20 @@
 // every map's health known (the count and the health of all of them in the overview); then
 // how long a path failure takes to show, the tab's JavaScript heap and the bridge's memory.
 // The figures are printed. The goals (2 s, 4 s, 1 s) are for an idle machine; the bounds
-// are eight times the first two (on 2 cores at load 10 to 12 this page took 6.6-7.5 s and
-// 15.8-21 s; the page before this design took 11.5 s and 35.8 s at load 5, which the
-// bounds refuse) and three times the last.
+// are three times each, so that they hold on a machine three times slower, and the larger
+// host may take at most the goals' ratio (2) of the smaller one's time in the same run.
+// On 2 cores at load 7 to 8, back to back: reading Manager.GetMapSummaries this page took
+// 1.7 s and 1.5 s; reading the maps and their groups with GetManagedObjectsPage, 3.5 s and
+// 11.8 s (a ratio of 3.35, refused).
 import * as fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../helpers/service-harness';
 import { openCockpit, type CockpitSession } from '../helpers/cockpit';
 
 type Clock = { shownAt?: number; failedAt?: Promise<number> };
+
+/** Each host's time to the first page, in this run: the larger host is held to the smaller's, as the goals are (4 s / 2 s). */
+const shownMs = new Map<number, { ms: number; goal: number }>();
 
 describe.each([
   { maps: 2000, goal: 2000 },
@@ -53,7 +58,15 @@ describe.each([
     const ms = await cockpit.page.waitForFunction(() => (window as unknown as Clock).shownAt, undefined, { timeout: 120_000, polling: 100 });
     const shown = Math.round((await ms.jsonValue()) as number);
     console.log(`${maps} x 4: first page of maps, every map's health known, ${shown} ms after the navigation (goal ${goal} ms)`);
-    expect(shown).toBeLessThan(8 * goal);
+    expect(shown).toBeLessThan(3 * goal);
+    const smaller = [...shownMs].find(([n]) => n < maps)?.[1];
+    shownMs.set(maps, { ms: shown, goal });
+    if (smaller) {
+      // Machine speed cancels out: 4 times the maps may cost what the goals allow, no more.
+      const ratio = shown / smaller.ms;
+      console.log(`${maps} x 4 took ${ratio.toFixed(2)} x the smaller host's time in this run (goal at most ${goal / smaller.goal} x)`);
+      expect(ratio).toBeLessThanOrEqual(goal / smaller.goal);
+    }
   }, 150_000);
 
   it('shows a path failure in time, and reports the memory it took', async () => {

@@ -1,7 +1,8 @@
 // A topology too large for one D-Bus message: a real dbus-daemon with a small
 // max_message_size (as the system bus has 32 MiB), so GetManagedObjects answers
-// LimitsExceeded; the page then reads it with GetManagedObjectsPage and follows the
-// signals, in Debian's cockpit-ws/bridge and Chromium.
+// LimitsExceeded; the page then reads every map's summary (Manager.GetMapSummaries), a map's
+// groups and paths when it is expanded, and follows the signals, in Debian's
+// cockpit-ws/bridge and Chromium.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MANAGER_IFACE } from '../../src/frontends/dbus/api';
 import { BUS_NAME, busctl, ROOT_PATH, startHarness, type Harness } from '../helpers/service-harness';
@@ -24,7 +25,7 @@ afterAll(async () => {
 });
 
 describe('the Cockpit page on a topology past the bus limit', () => {
-  it('is refused GetManagedObjects, reads the pages instead, and shows every map', async () => {
+  it('is refused GetManagedObjects, reads the summaries instead, and shows every map', async () => {
     const whole = await busctl(h, 'call', BUS_NAME, ROOT_PATH, 'org.freedesktop.DBus.ObjectManager', 'GetManagedObjects');
     expect(whole.stderr).toMatch(/LimitsExceeded|too large|GetManagedObjectsPage/i);
 
@@ -32,7 +33,7 @@ describe('the Cockpit page on a topology past the bus limit', () => {
     await cockpit.page.goto(cockpit.ws.pageUrl);
     await cockpit.page.locator('[data-page="ready"][data-paged="true"]').waitFor({ timeout: 20_000 });
     await expect.poll(() => cockpit.page.locator('[data-map-count]').getAttribute('data-map-count'), { timeout: 10_000 }).toBe(String(MAPS));
-    console.log(`${MAPS} maps read in pages and shown in ${Date.now() - t0} ms`);
+    console.log(`${MAPS} maps read in summaries and shown in ${Date.now() - t0} ms`);
     await expect(cockpit.page.locator('[data-overall]').getAttribute('data-overall')).resolves.toBe('optimal');
   });
 

@@ -27,6 +27,11 @@ const props = (list: string): PropertySpec[] =>
 
 const args = (list: string): ArgSpec[] => (list ? props(list) : []);
 
+/** The Map properties in a map's Manager.GetMapSummaries struct, in order, after its object path and before its paths' kernel names. */
+export const MAP_SUMMARY_FIELDS = ['Name', 'Wwid', 'SysfsName', 'Vendor', 'Product', 'Size', 'Health', 'NumPaths', 'ValidPaths', 'Queueing', 'Kind'] as const;
+/** That struct's type (the fields' types as the Map table gives them: a test holds the two together). */
+export const MAP_SUMMARY = '(ossssstsuussas)';
+
 export const MANAGER: InterfaceSpec = {
   name: MANAGER_IFACE,
   properties: props(`
@@ -36,6 +41,7 @@ export const MANAGER: InterfaceSpec = {
     { name: 'GetEvents', in: args('since:t max:u'), out: args('complete:b events:a(tsoa{sv})') },
     { name: 'Refresh', in: [], out: [] },
     { name: 'GetManagedObjectsPage', in: args('after:s max:u'), out: args('objects:a{oa{sa{sv}}} next:s') },
+    { name: 'GetMapSummaries', in: args('after:s max:u options:a{sv}'), out: args(`maps:a${MAP_SUMMARY} next:s serial:t`) },
     { name: 'Reconfigure', in: args('options:a{sv}'), out: [] },
   ],
   signals: [{ name: 'Resynchronized', args: args('reason:s serial:t') }],

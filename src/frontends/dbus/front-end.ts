@@ -10,6 +10,7 @@ import type { Callers } from './bus/callers';
 import { releaseName, requestName, type BusConnection } from './bus/connection';
 import { DEFAULT_MAX_OUTBOUND_BYTES, ObjectServer } from './bus/object-server';
 import { CallerBudgets, type BudgetLimits } from './caller-budgets';
+import { MapSummaries } from './map-summaries';
 import { managementHandlers, managerHandlers } from './methods';
 import { ObjectNames } from './naming';
 import { Publisher } from './publisher';
@@ -53,6 +54,7 @@ export class DBusFrontEnd {
     // a quarter of it as asked (it reports twice that, which is what it may charge).
     const bound = options.maxOutboundBytes ?? DEFAULT_MAX_OUTBOUND_BYTES;
     const inKernel = bus.reserveSendBuffer(bound / 4);
+    const summaries = new MapSummaries();
     this.server = new ObjectServer(bus, {
       objectManagerPath: ROOT_PATH,
       interfaces: [MANAGER, MAP, PATH_GROUP, PATH],
@@ -79,13 +81,14 @@ export class DBusFrontEnd {
         if (uid !== 0) this.budgets.charge(uid, bytes);
       },
       handlers: {
-        ...managerHandlers(engine, () => this.server),
+        ...managerHandlers(engine, () => this.server, summaries),
         ...managementHandlers(engine.commands, names, ({ uid = UNKNOWN_UID }) => {
           if (uid !== 0) this.budgets.charge(uid, this.budgets.limits.managementCallBytes);
         }),
       },
     });
     engine.addSink(new Publisher(this.server, names));
+    engine.addSink(summaries);
   }
 
   /** Follow callers' names, so the uids of those that leave are forgotten (before the name is owned). */

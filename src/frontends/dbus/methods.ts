@@ -8,10 +8,13 @@ import type { Engine } from '../../core/engine';
 import { ERROR_PREFIX, MANAGER_IFACE, MAP_IFACE, PATH_IFACE } from './api';
 import { DBusError, type MethodCall, type MethodHandler, type ObjectServer } from './bus/object-server';
 import { align8, sizeOf } from './bus/wire';
+import type { MapSummaries } from './map-summaries';
 import { eventData, eventObject, type ObjectNames } from './naming';
 
 /** Objects per GetManagedObjectsPage call at most, as events per GetEvents call. */
 const MAX_OBJECTS_PER_PAGE = 1000;
+/** Maps per GetMapSummaries call at most: about as many bytes as a page of objects. */
+const MAX_SUMMARIES_PER_PAGE = 10_000;
 
 export interface ManagedMethod {
   iface: string;
@@ -72,8 +75,8 @@ export function managementHandlers(commands: Commands, names: ObjectNames, charg
   );
 }
 
-/** The Manager's readers: GetEvents, Refresh, GetManagedObjectsPage. */
-export function managerHandlers(engine: Engine, server: () => ObjectServer): Record<string, MethodHandler> {
+/** The Manager's readers: GetEvents, Refresh, GetManagedObjectsPage, GetMapSummaries. */
+export function managerHandlers(engine: Engine, server: () => ObjectServer, summaries: MapSummaries): Record<string, MethodHandler> {
   return {
     [`${MANAGER_IFACE}.GetEvents`]: (call) => getEvents(engine, server(), call),
     [`${MANAGER_IFACE}.Refresh`]: async (call) => {
@@ -89,6 +92,14 @@ export function managerHandlers(engine: Engine, server: () => ObjectServer): Rec
       const [after, max] = call.args as [string, number];
       const page = server().page(after, max === 0 || max > MAX_OBJECTS_PER_PAGE ? MAX_OBJECTS_PER_PAGE : max);
       return [page.objects, page.next];
+    },
+    [`${MANAGER_IFACE}.GetMapSummaries`]: (call) => {
+      const [after, max, options] = call.args as [string, number, Record<string, unknown>];
+      // Counted, not named: the keys are the caller's text.
+      const unknown = Object.keys(options).length;
+      if (unknown > 0) throw new DBusError('org.freedesktop.DBus.Error.InvalidArgs', `GetMapSummaries takes no options; got ${unknown}`);
+      const page = summaries.page(after, max === 0 || max > MAX_SUMMARIES_PER_PAGE ? MAX_SUMMARIES_PER_PAGE : max, server().replyBudget);
+      return [page.maps, page.next, page.serial];
     },
   };
 }

@@ -1,6 +1,6 @@
 // The model as D-Bus objects: pure functions from snapshots to property values, so the
 // export layer only reads what the model holds.
-import { groupObjectPath, MAP_IFACE, mapObjectPath, PATH_GROUP_IFACE, PATH_IFACE } from './api';
+import { groupObjectPath, MAP_IFACE, MAP_SUMMARY_FIELDS, mapObjectPath, PATH_GROUP_IFACE, PATH_IFACE } from './api';
 import type { Props, PropsView } from './bus/object-server';
 import { pathObjectFor, udisksBlockPath, type Named } from './naming';
 import { mapHealth, validPaths, type MapState, type PathState } from '../../model/topology';
@@ -67,6 +67,21 @@ function mapProps(map: MapState): Props {
     SubsystemNqn: map.subsystemNqn,
     IoPolicy: map.ioPolicy,
   };
+}
+
+/**
+ * What Manager.GetMapSummaries says of a map (MAP_SUMMARY in api.ts): what a client lists of
+ * every map, a few hundred bytes where the map's object and its groups take kilobytes. The
+ * values are those of the Map properties of the same names.
+ */
+export function mapSummary(map: MapState): unknown[] {
+  const p = mapProps(map);
+  return [
+    mapObjectPath(map.wwid),
+    ...MAP_SUMMARY_FIELDS.map((f) => p[f]),
+    // Each path's last object-path element unescaped: its kernel name, or its dev_t until it has one.
+    [...map.paths.values()].map((x) => x.device || x.devT),
+  ];
 }
 
 function groupProps(map: MapState, g: MapState['groups'][number]): Props {

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { groupObjectPath, MANAGER, MAP, mapObjectPath, PATH, PATH_GROUP, pathObjectPath } from '../../../src/frontends/dbus/api';
+import { groupObjectPath, MANAGER, MAP, MAP_SUMMARY, MAP_SUMMARY_FIELDS, mapObjectPath, PATH, PATH_GROUP, pathObjectPath } from '../../../src/frontends/dbus/api';
 import type { ArgSpec, InterfaceSpec } from '../../../src/frontends/dbus/bus/interface-spec';
 import { BUS_NAME, ROOT_PATH, run, startHarness, type Harness } from '../../helpers/service-harness';
 
@@ -98,6 +98,12 @@ describe('what else states the API agrees with the contract', () => {
     expect(describeSpec(spec)).toEqual(contract.get(spec.name)!.members);
   });
 
+  it("GetMapSummaries' struct is its object path, the Map properties it names with their types, and its paths' names", () => {
+    const map = propertiesOf('Map');
+    expect(MAP_SUMMARY).toBe(`(o${MAP_SUMMARY_FIELDS.map((f) => map.get(f)).join('')}as)`);
+    expect(contract.get(`${BUS_NAME}.Manager`)!.members).toContain(`method GetMapSummaries(in s after, in u max, in a{sv} options, out a${MAP_SUMMARY} maps, out s next, out t serial)`);
+  });
+
   it("the Cockpit page's property types (cockpit/src/api.ts) name contract properties, with the TypeScript type of their D-Bus type", () => {
     const source = fs.readFileSync(path.join(REPO, 'cockpit/src/api.ts'), 'utf8');
     const ifaceOf: Record<string, string> = { ManagerProps: 'Manager', MapProps: 'Map', GroupProps: 'PathGroup', PathProps: 'Path' };
@@ -114,6 +120,8 @@ describe('what else states the API agrees with the contract', () => {
       }
     }
     expect([...seen].sort()).toEqual(['Manager', 'Map', 'Path', 'PathGroup']);
+    const summaryFields = [...(source.match(/MAP_SUMMARY_FIELDS = \[([^\]]*)\]/)?.[1] ?? '').matchAll(/'(\w+)'/g)].map((m) => m[1]);
+    expect(summaryFields, "the page reads GetMapSummaries' fields in the service's order").toEqual([...MAP_SUMMARY_FIELDS]);
     const signals = contract.get(`${BUS_NAME}.Map`)!.members.filter((m) => m.startsWith('signal ')).map((m) => m.slice(7, m.indexOf('(')));
     const pageSignals = [...(source.match(/MAP_SIGNALS = \[([^\]]*)\]/)?.[1] ?? '').matchAll(/'(\w+)'/g)].map((m) => m[1]);
     expect(pageSignals.sort()).toEqual(signals.sort());

@@ -176,6 +176,7 @@ describe.skipIf(process.getuid?.() !== 0)('the D-Bus surface, fuzzed from uid 65
       [`${PROPS}.Set`]: fc.tuple(ifaces, props, bodyArb('v').map(([v]) => v)),
       [`${MANAGER_IFACE}.GetEvents`]: fc.tuple(fc.oneof(fc.bigInt({ min: 0n, max: 20n }), fc.constant(2n ** 64n - 1n)), fc.oneof(fc.nat(20), fc.constant(0xffffffff))),
       [`${MANAGER_IFACE}.GetManagedObjectsPage`]: fc.tuple(fc.oneof(fc.constantFrom('', ...before.all), stringArb), fc.oneof(fc.nat(5), fc.constant(0xffffffff))),
+      [`${MANAGER_IFACE}.GetMapSummaries`]: fc.tuple(fc.oneof(fc.constantFrom('', ...before.all), stringArb), fc.oneof(fc.nat(5), fc.constant(0xffffffff)), optionsArb),
       [`${MAP_IFACE}.SwitchGroup`]: fc.tuple(fc.oneof(fc.nat(4), fc.constant(0xffffffff)), optionsArb),
       [`${MAP_IFACE}.SetQueueing`]: fc.tuple(fc.boolean(), optionsArb),
     };

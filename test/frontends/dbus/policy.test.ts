@@ -56,6 +56,7 @@ const ALLOWED: Record<string, () => Call> = {
   [`${MANAGER_IFACE}.GetEvents`]: () => at(ROOT_PATH, 'tu', 0, 10),
   [`${MANAGER_IFACE}.Refresh`]: () => at(ROOT_PATH),
   [`${MANAGER_IFACE}.GetManagedObjectsPage`]: () => at(ROOT_PATH, 'su', '', 10),
+  [`${MANAGER_IFACE}.GetMapSummaries`]: () => at(ROOT_PATH, 'sua{sv}', '', 10, {}),
 };
 
 /** Each denied call, with what the service itself answers root (who may send anything). */

@@ -323,6 +323,18 @@ export function premarshalObject(path: string, interfaces: ObjectInterfaces): Pr
   return out;
 }
 
+/** One value of an 8-aligned type (a struct, a dict entry), marshalled once to be copied into later replies. */
+export function premarshal(type: string, value: unknown): Premarshalled {
+  const t = parseSignature(type)[0];
+  if (ALIGN[t.code] !== 8) throw new Error(`a premarshalled ${t.code} could land anywhere; only 8-aligned types are position-free`);
+  const w = entryScratch;
+  w.reset(Infinity);
+  w.value(t, value);
+  const out = new Premarshalled(Buffer.from(w.buf.subarray(0, w.len)));
+  w.release();
+  return out;
+}
+
 /**
  * A dict entry's key and its value's signature, as written from an 8-aligned start (which
  * every a{sv} entry has): the same bytes wherever they land, made once per property.
