@@ -122,6 +122,11 @@ function same(a: unknown, b: unknown): boolean {
 type Type = ReturnType<typeof parseSignature>[number];
 /** Property types parsed once: the tables name a handful. */
 const PARSED = new Map<string, Type>();
+function parsedType(type: string): Type {
+  let parsed = PARSED.get(type);
+  if (!parsed) PARSED.set(type, (parsed = parseSignature(type)[0]));
+  return parsed;
+}
 const OBJECT_PATH = /^\/$|^(\/[A-Za-z0-9_]+)+$/;
 
 /**
@@ -183,6 +188,8 @@ export class ObjectServer {
   private readonly specs = new Map<string, InterfaceSpec>();
   /** interface -> property -> signature */
   private readonly propTypes = new Map<string, Map<string, string>>();
+  /** "interface.member" -> the signal's arguments and signature. */
+  private readonly signalSpecs = new Map<string, { args: InterfaceSpec['signals'][number]['args']; signature: string }>();
   /** What Get/GetAll answer and what was or will be announced: values kept here, or views of them. */
   private readonly objects = new Map<string, Map<string, PropsSource>>();
   /** Changed since the last flush: path -> interface -> property -> the value clients last saw. */
@@ -211,6 +218,7 @@ export class ObjectServer {
     for (const s of options.interfaces) {
       this.specs.set(s.name, s);
       this.propTypes.set(s.name, new Map(s.properties.map((p) => [p.name, p.type])));
+      for (const sig of s.signals) this.signalSpecs.set(`${s.name}.${sig.name}`, { args: sig.args, signature: signatureOf(sig.args) });
     }
     onMethodCall(bus.raw, (msg: dbus.Message) => {
       void this.admitted(msg as unknown as RawMessage);
@@ -319,12 +327,18 @@ export class ObjectServer {
   }
 
   emitSignal(path: string, iface: string, member: string, args: unknown[]): void {
-    const spec = this.specs.get(iface)?.signals.find((s) => s.name === member);
+    const spec = this.signalSpecs.get(`${iface}.${member}`);
     if (!spec) throw new Error(`no signal ${iface}.${member} in the tables`);
-    if (args.length !== spec.args.length) throw new Error(`${member} takes ${spec.args.length} arguments, got ${args.length}`);
-    const body = args.map((a, i) => coerce(spec.args[i].type, a));
-    body.forEach((v, i) => this.assertFits(`${member} argument ${spec.args[i].name} at ${path}`, spec.args[i].type, v));
-    this.signal(path, iface, member, signatureOf(spec.args), body);
+    const { args: specArgs, signature } = spec;
+    if (args.length !== specArgs.length) throw new Error(`${member} takes ${specArgs.length} arguments, got ${args.length}`);
+    // Once per event in a storm: the arguments are promoted in place, and a message is made only for a misfit.
+    for (let i = 0; i < args.length; i++) {
+      const { name, type } = specArgs[i];
+      const v = (args[i] = coerce(type, args[i]));
+      const why = misfit(parsedType(type), v);
+      if (why) throw new Error(`${member} argument ${name} at ${path}: ${why}`);
+    }
+    this.signal(path, iface, member, signature, args);
   }
 
   private signal(path: string, iface: string, member: string, signature: string, body: unknown[]): void {
@@ -492,9 +506,7 @@ export class ObjectServer {
   }
 
   private assertFits(what: string, type: string, value: unknown): void {
-    let parsed = PARSED.get(type);
-    if (!parsed) PARSED.set(type, (parsed = parseSignature(type)[0]));
-    const why = misfit(parsed, value);
+    const why = misfit(parsedType(type), value);
     if (why) throw new Error(`${what}: ${why}`);
   }
 

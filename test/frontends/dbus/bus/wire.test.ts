@@ -33,6 +33,14 @@ describe('marshalling', () => {
     expect(ours.equals(reference(dbus.Message.newSignal(path, iface, member, sig, body), 31337))).toBe(true);
   });
 
+  it('signals of one kind from one object (whose header is made once) each carry their own serial and body length', () => {
+    for (const [serial, names] of [[1, ['Selector']], [2, []], [0xfffffffe, ['Selector', 'ActiveGroup', 'Features']]] as const) {
+      const body = [[...names], BigInt(serial)];
+      const ours = marshalSignal(serial, path, iface, 'PolicyChanged', 'ast', body);
+      expect(ours.equals(reference(dbus.Message.newSignal(path, iface, 'PolicyChanged', 'ast', body), serial))).toBe(true);
+    }
+  });
+
   it('a method return (GetManagedObjects-shaped) equals dbus-next byte for byte', () => {
     const call = new dbus.Message({ serial: 99, sender: ':1.42', path, interface: iface, member: 'GetManagedObjects' });
     const body = [{ [path]: { [iface]: { Name: V('s', 'mpatha'), Paths: V('ao', []) } }, '/x': {} }];
