@@ -375,19 +375,92 @@ export function premarshalObject(path: string, interfaces: ObjectInterfaces): Pr
   return out;
 }
 
+/** Where a value of type `t` that starts at `at` ends: the marshaller's arithmetic, without writing a byte. */
+function measure(t: Type, v: unknown, at: number): number {
+  const aligned = (n: number) => at + ((n - (at % n)) % n);
+  switch (t.code) {
+    case 's':
+      return aligned(4) + 4 + Buffer.byteLength(String(v)) + 1;
+    case 'o':
+      return aligned(4) + 4 + String(v).length + 1;
+    case 'g':
+      return at + 1 + String(v).length + 1;
+    case 'y':
+      return at + 1;
+    case 'n':
+    case 'q':
+      return aligned(2) + 2;
+    case 'b':
+    case 'u':
+    case 'h':
+    case 'i':
+      return aligned(4) + 4;
+    case 'x':
+    case 't':
+    case 'd':
+      return aligned(8) + 8;
+    case 'v': {
+      const variant = v as Variant;
+      return measure(parseSignature(variant.signature)[0], variant.value, at + 1 + variant.signature.length + 1);
+    }
+    case '(':
+    case '{': {
+      let end = aligned(8);
+      t.children.forEach((c, i) => (end = measure(c, (v as unknown[])[i], end)));
+      return end;
+    }
+    case 'a': {
+      const child = t.children[0];
+      const start = aligned(4) + 4;
+      let end = start + ((ALIGN[child.code] - (start % ALIGN[child.code])) % ALIGN[child.code]);
+      if (child.code === '{') {
+        const entries = v instanceof Map ? v.entries() : Object.entries(v as Record<string, unknown>);
+        for (const [k, x] of entries) end = measure(child, [k, x], end);
+      } else {
+        for (const x of v as unknown[]) end = measure(child, x, end);
+      }
+      return end;
+    }
+  }
+  throw new Error(`cannot marshal type ${t.code}`);
+}
+
+/**
+ * The size of premarshalObject's entry, without making it: a GetManagedObjects that will be
+ * refused needs only the sizes, and marshalling most of a large topology's entries to learn
+ * them was most of a refusal's cost (the pages that follow make each entry as they need it).
+ */
+export function objectEntrySize(path: string, interfaces: ObjectInterfaces): number {
+  let at = 4 + path.length + 1;
+  at += (4 - (at % 4)) % 4;
+  at = align8(at + 4);
+  for (const [iface, types, values] of interfaces) {
+    at = align8(at) + 4 + Buffer.byteLength(iface) + 1;
+    at = align8(((at + 3) & ~3) + 4);
+    for (const k in values) {
+      const type = types.get(k);
+      if (type === undefined) throw new Error(`no property ${k} on ${iface} in the tables`);
+      at = measure(parseSignature(type)[0], values[k], align8(at) + keyAndSignature(k, type).length);
+    }
+  }
+  return at;
+}
+
 /**
  * A dict entry's key and its value's signature, as written from an 8-aligned start (which
  * every a{sv} entry has): the same bytes wherever they land, made once per property.
  */
-const keys = new Map<string, Buffer>();
+const keys = new Map<string, Map<string, Buffer>>();
 function keyAndSignature(key: string, type: string): Buffer {
-  const id = `${key}\0${type}`;
-  let b = keys.get(id);
+  // By type, then key: a key made by joining the two was hashed anew for every property written.
+  let byKey = keys.get(type);
+  if (byKey === undefined) keys.set(type, (byKey = new Map()));
+  let b = byKey.get(key);
   if (b === undefined) {
     const w = new Writer();
     w.str(key);
     w.sig(type);
-    keys.set(id, (b = Buffer.from(w.buf.subarray(0, w.len))));
+    byKey.set(key, (b = Buffer.from(w.buf.subarray(0, w.len))));
   }
   return b;
 }
