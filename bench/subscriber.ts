@@ -21,7 +21,8 @@ async function main(): Promise<void> {
   };
   await onSignal(bus, { iface: 'org.kernel.linux.storage.multipath1.Map' }, (s) => {
     if (s.member !== 'PathFailed' && s.member !== 'PathReinstated') return;
-    arrivals.push([String(s.args[4]), process.hrtime.bigint().toString()]);
+    // The serial is the last argument (the sd-bus emitter's trivial signal has no other).
+    arrivals.push([String(s.args[s.args.length - 1]), process.hrtime.bigint().toString()]);
     if (arrivals.length >= expect) finish();
     else arm();
   });

@@ -105,6 +105,16 @@ class Writer {
     this.buf[this.len++] = 0;
   }
 
+  /** An object path: ASCII by D-Bus's rules, so its length is its size and latin1 writes it (faster than UTF-8). */
+  ascii(s: string): void {
+    const n = s.length;
+    this.u32(n);
+    this.room(n + 1);
+    this.buf.write(s, this.len, n, 'latin1');
+    this.len += n;
+    this.buf[this.len++] = 0;
+  }
+
   bytes(b: Buffer): void {
     this.room(b.length);
     b.copy(this.buf, this.len);
@@ -127,8 +137,9 @@ class Writer {
     }
     switch (t.code) {
       case 's':
-      case 'o':
         return this.str(String(v));
+      case 'o':
+        return this.ascii(String(v));
       case 'g':
         return this.sig(String(v));
       case 'y':
@@ -217,26 +228,30 @@ export interface Header {
   destination?: string;
 }
 
-/** A complete little-endian message, or MessageTooLarge when it would exceed `limit` bytes. */
-export function marshalMessage(h: Header, signature: string, body: unknown[], limit = Infinity): Buffer {
+/** The body of a message into bodyScratch (the caller releases it), or MessageTooLarge past `limit`. */
+function marshalBody(signature: string, body: unknown[], limit: number): Writer {
   const types = parseSignature(signature);
   if (types.length !== body.length) throw new Error(`signature ${signature} has ${types.length} arguments, got ${body.length}`);
   const b = bodyScratch;
   b.reset(limit);
   try {
-    types.forEach((t, i) => b.value(t, body[i]));
+    for (let i = 0; i < types.length; i++) b.value(types[i], body[i]);
   } catch (e) {
     b.release();
     throw e;
   }
+  return b;
+}
 
+/** The header, padded to 8, with the body's length `bodyLength`, into headerScratch. */
+function marshalHeader(h: Header, signature: string, bodyLength: number): Writer {
   const w = headerScratch;
   w.reset(Infinity);
   w.u8(0x6c); // little-endian
   w.u8(h.type);
   w.u8(0);
   w.u8(1);
-  w.u32(b.len);
+  w.u32(bodyLength);
   w.u32(h.serial);
   w.u32(0);
   const fieldsStart = w.len;
@@ -255,25 +270,62 @@ export function marshalMessage(h: Header, signature: string, body: unknown[], li
   if (signature) field(8, 'g', signature);
   w.buf.writeUInt32LE(w.len - fieldsStart, 12);
   w.align(8);
-  const total = w.len + b.len;
+  return w;
+}
+
+/** The one allocation per message, of its exact size: `header` then the body `b` holds. */
+function join(header: Buffer, headerLength: number, b: Writer, limit: number): Buffer {
+  const total = headerLength + b.len;
   if (total > limit) {
     b.release();
     throw new MessageTooLarge(total, limit);
   }
-  // The one allocation per message, of its exact size.
   const out = Buffer.allocUnsafe(total);
-  w.buf.copy(out, 0, 0, w.len);
-  b.buf.copy(out, w.len, 0, b.len);
+  header.copy(out, 0, 0, headerLength);
+  b.buf.copy(out, headerLength, 0, b.len);
   b.release();
   return out;
+}
+
+/** A complete little-endian message, or MessageTooLarge when it would exceed `limit` bytes. */
+export function marshalMessage(h: Header, signature: string, body: unknown[], limit = Infinity): Buffer {
+  const b = marshalBody(signature, body, limit);
+  const w = marshalHeader(h, signature, b.len);
+  return join(w.buf, w.len, b, limit);
 }
 
 // marshalMessage runs to completion without calling out, so one pair serves every message.
 const bodyScratch = new Writer();
 const headerScratch = new Writer();
 
+/**
+ * Signal headers by path, then interface, member and signature, made once with serial and
+ * body length 0: a storm sends a few kinds of signal from each map's object over and over,
+ * and writing the header's four strings was a third of each signal's cost.
+ */
+const signalHeaders = new Map<string, { iface: string; member: string; signature: string; header: Buffer }[]>();
+/** Objects on one host: bounded in practice; the cap keeps it so. */
+const SIGNAL_HEADER_PATHS_MAX = 65_536;
+
+function signalHeader(path: string, iface: string, member: string, signature: string): Buffer {
+  let kinds = signalHeaders.get(path);
+  if (kinds === undefined) {
+    if (signalHeaders.size >= SIGNAL_HEADER_PATHS_MAX) signalHeaders.clear();
+    signalHeaders.set(path, (kinds = []));
+  }
+  for (const k of kinds) if (k.member === member && k.iface === iface && k.signature === signature) return k.header;
+  const w = marshalHeader({ type: 4, serial: 0, path, iface, member }, signature, 0);
+  const header = Buffer.from(w.buf.subarray(0, w.len));
+  kinds.push({ iface, member, signature, header });
+  return header;
+}
+
 export function marshalSignal(serial: number, path: string, iface: string, member: string, signature: string, body: unknown[], limit = Infinity): Buffer {
-  return marshalMessage({ type: 4, serial, path, iface, member }, signature, body, limit);
+  const header = signalHeader(path, iface, member, signature);
+  const out = join(header, header.length, marshalBody(signature, body, limit), limit);
+  out.writeUInt32LE(out.length - header.length, 4);
+  out.writeUInt32LE(serial >>> 0, 8);
+  return out;
 }
 
 /**
@@ -335,19 +387,92 @@ export function premarshal(type: string, value: unknown): Premarshalled {
   return out;
 }
 
+/** Where a value of type `t` that starts at `at` ends: the marshaller's arithmetic, without writing a byte. */
+function measure(t: Type, v: unknown, at: number): number {
+  const aligned = (n: number) => at + ((n - (at % n)) % n);
+  switch (t.code) {
+    case 's':
+      return aligned(4) + 4 + Buffer.byteLength(String(v)) + 1;
+    case 'o':
+      return aligned(4) + 4 + String(v).length + 1;
+    case 'g':
+      return at + 1 + String(v).length + 1;
+    case 'y':
+      return at + 1;
+    case 'n':
+    case 'q':
+      return aligned(2) + 2;
+    case 'b':
+    case 'u':
+    case 'h':
+    case 'i':
+      return aligned(4) + 4;
+    case 'x':
+    case 't':
+    case 'd':
+      return aligned(8) + 8;
+    case 'v': {
+      const variant = v as Variant;
+      return measure(parseSignature(variant.signature)[0], variant.value, at + 1 + variant.signature.length + 1);
+    }
+    case '(':
+    case '{': {
+      let end = aligned(8);
+      t.children.forEach((c, i) => (end = measure(c, (v as unknown[])[i], end)));
+      return end;
+    }
+    case 'a': {
+      const child = t.children[0];
+      const start = aligned(4) + 4;
+      let end = start + ((ALIGN[child.code] - (start % ALIGN[child.code])) % ALIGN[child.code]);
+      if (child.code === '{') {
+        const entries = v instanceof Map ? v.entries() : Object.entries(v as Record<string, unknown>);
+        for (const [k, x] of entries) end = measure(child, [k, x], end);
+      } else {
+        for (const x of v as unknown[]) end = measure(child, x, end);
+      }
+      return end;
+    }
+  }
+  throw new Error(`cannot marshal type ${t.code}`);
+}
+
+/**
+ * The size of premarshalObject's entry, without making it: a GetManagedObjects that will be
+ * refused needs only the sizes, and marshalling most of a large topology's entries to learn
+ * them was most of a refusal's cost (the pages that follow make each entry as they need it).
+ */
+export function objectEntrySize(path: string, interfaces: ObjectInterfaces): number {
+  let at = 4 + path.length + 1;
+  at += (4 - (at % 4)) % 4;
+  at = align8(at + 4);
+  for (const [iface, types, values] of interfaces) {
+    at = align8(at) + 4 + Buffer.byteLength(iface) + 1;
+    at = align8(((at + 3) & ~3) + 4);
+    for (const k in values) {
+      const type = types.get(k);
+      if (type === undefined) throw new Error(`no property ${k} on ${iface} in the tables`);
+      at = measure(parseSignature(type)[0], values[k], align8(at) + keyAndSignature(k, type).length);
+    }
+  }
+  return at;
+}
+
 /**
  * A dict entry's key and its value's signature, as written from an 8-aligned start (which
  * every a{sv} entry has): the same bytes wherever they land, made once per property.
  */
-const keys = new Map<string, Buffer>();
+const keys = new Map<string, Map<string, Buffer>>();
 function keyAndSignature(key: string, type: string): Buffer {
-  const id = `${key}\0${type}`;
-  let b = keys.get(id);
+  // By type, then key: a key made by joining the two was hashed anew for every property written.
+  let byKey = keys.get(type);
+  if (byKey === undefined) keys.set(type, (byKey = new Map()));
+  let b = byKey.get(key);
   if (b === undefined) {
     const w = new Writer();
     w.str(key);
     w.sig(type);
-    keys.set(id, (b = Buffer.from(w.buf.subarray(0, w.len))));
+    byKey.set(key, (b = Buffer.from(w.buf.subarray(0, w.len))));
   }
   return b;
 }

@@ -1,7 +1,7 @@
 // Our marshaller must produce exactly the bytes dbus-next's general one does.
 import * as dbus from 'dbus-next';
 import { describe, expect, it } from 'vitest';
-import { marshalMessage, marshalSignal, premarshalObject } from '../../../../src/frontends/dbus/bus/wire';
+import { marshalMessage, marshalSignal, objectEntrySize, premarshalObject } from '../../../../src/frontends/dbus/bus/wire';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { marshallMessage } = require('dbus-next/lib/marshall-compat') as { marshallMessage: (m: dbus.Message) => [Buffer, unknown[]] };
@@ -31,6 +31,14 @@ describe('marshalling', () => {
   it.each(signals)('signal %s(%s) equals dbus-next byte for byte', (member, sig, body) => {
     const ours = marshalSignal(31337, path, iface, member, sig, body);
     expect(ours.equals(reference(dbus.Message.newSignal(path, iface, member, sig, body), 31337))).toBe(true);
+  });
+
+  it('signals of one kind from one object (whose header is made once) each carry their own serial and body length', () => {
+    for (const [serial, names] of [[1, ['Selector']], [2, []], [0xfffffffe, ['Selector', 'ActiveGroup', 'Features']]] as const) {
+      const body = [[...names], BigInt(serial)];
+      const ours = marshalSignal(serial, path, iface, 'PolicyChanged', 'ast', body);
+      expect(ours.equals(reference(dbus.Message.newSignal(path, iface, 'PolicyChanged', 'ast', body), serial))).toBe(true);
+    }
   });
 
   it('a method return (GetManagedObjects-shaped) equals dbus-next byte for byte', () => {
@@ -74,5 +82,20 @@ describe('marshalling', () => {
     const asNumber = premarshalObject(path, [[iface, new Map([['Size', 't']]), { Size: 3 }]]);
     expect(asNumber.bytes.equals(premarshalObject(path, [[iface, new Map([['Size', 't']]), { Size: 3n }]]).bytes)).toBe(true);
     expect(() => premarshalObject(path, [[iface, new Map(), { Colour: 'blue' }]])).toThrow(/no property Colour/);
+  });
+
+  it('an entry measured without marshalling it has the size of its bytes, for every type and odd length', () => {
+    const types = new Map(Object.entries({ Name: 's', Size: 't', Priority: 'i', Marginal: 'b', Paths: 'ao', Blacklist: 'a(ss)', Number: 'u', Empty: 'as', Map: 'o', Odd: 'y', Small: 'q' }));
+    const variants: Record<string, unknown>[] = [
+      { Name: 'mpathä', Size: 3n, Priority: -1, Marginal: true, Paths: ['/p/a', '/p/bcd'], Blacklist: [['devnode', '^sd'], ['wwid', 'x']], Number: 7, Empty: [], Map: '/m', Odd: 1, Small: 2 },
+      { Odd: 255, Name: '', Small: 9, Paths: [], Size: 1 },
+      {},
+    ];
+    for (const p of ['/x', '/yy/z', path]) {
+      for (const values of variants) {
+        const ifaces: [string, Map<string, string>, Record<string, unknown>][] = [[iface, types, values], ['a.B', types, { Odd: 3 }], ['c.Dé', types, {}]];
+        expect(objectEntrySize(p, ifaces)).toBe(premarshalObject(p, ifaces).bytes.length);
+      }
+    }
   });
 });
