@@ -1,6 +1,6 @@
 // Attribute files kept open and read again from offset 0, many in one call: the NVMe
 // silent-state poll reads thousands a second, and open/read/close through fs.*Sync costs
-// about 7 us a file where a pread of a kept sysfs fd costs about 1 (kernfs formats the value
+// about 7 us a file where a pread of a kept sysfs fd costs 1.5–2 (kernfs formats the value
 // again on every read from offset 0: seq_read_iter resets its buffer there). Main thread
 // only, as all of the addon; a failed read is a value (-errno), never an exception, so one
 // device gone does not cost the others' values.

@@ -3,8 +3,9 @@
 // thousands of attributes a second uses instead of open/read/close per file; the text of each
 // read goes through the same checks as readAttribute's (attributeText).
 //
-// Cost of keeping one: an fd, and on sysfs about 4.5 KiB of kernel memory (the page seq_file
-// keeps from the first read to the close, and the open file's structures): 18 MiB for 4,000.
+// Cost of keeping one: an fd, and on sysfs 4–4.5 KiB of kernel memory (the page seq_file
+// keeps from the first read to the close, and the open file's structures; slab grew by
+// 16–17 MiB for 4,000 on Linux 6.18).
 import * as fs from 'node:fs';
 import { getSystemErrorName } from 'node:util';
 import { preadAll } from '../../native/addon';

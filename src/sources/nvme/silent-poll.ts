@@ -59,7 +59,7 @@ const ANA = new Set<string>(ANA_STATES);
 const CONTROLLER = new Set<string>(CONTROLLER_STATES);
 /** Both attributes print a short name; a longer value is refused whole. */
 const STATE_MAX = 32;
-/** Kept files per poll at most: about 37 MiB of kernel memory on sysfs (kept-attributes.ts). */
+/** Kept files per poll at most: up to 36 MiB of kernel memory on sysfs (kept-attributes.ts). */
 export const KEPT_FILES = 8192;
 
 export class SilentStatePoll {
