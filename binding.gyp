@@ -6,7 +6,8 @@
       "native/uevent_monitor.cc",
       "native/dm_ioctl.cc",
       "native/unix_connect.cc",
-      "native/malloc_tuning.cc"
+      "native/malloc_tuning.cc",
+      "native/kept_files.cc"
     ],
     "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
     "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],

@@ -32,6 +32,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   mpnative::RegisterDmIoctl(env, exports);
   mpnative::RegisterUnixSockets(env, exports);
   mpnative::RegisterMallocTuning(env, exports);
+  mpnative::RegisterKeptFiles(env, exports);
   return exports;
 }
 

@@ -18,5 +18,6 @@ void RegisterUeventMonitor(Napi::Env env, Napi::Object exports);
 void RegisterDmIoctl(Napi::Env env, Napi::Object exports);
 void RegisterUnixSockets(Napi::Env env, Napi::Object exports);
 void RegisterMallocTuning(Napi::Env env, Napi::Object exports);
+void RegisterKeptFiles(Napi::Env env, Napi::Object exports);
 
 }  // namespace mpnative

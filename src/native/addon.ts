@@ -1,5 +1,6 @@
 // The one place that loads the native addon and gives it types. The addon is a thin
-// syscall layer (netlink uevents, device-mapper ioctls, exact-length unix sockets);
+// syscall layer (netlink uevents, device-mapper ioctls, exact-length unix sockets, kept
+// files read again in one call);
 // everything it returns is raw, and every failure is a NativeError carrying errno.
 import * as path from 'node:path';
 
@@ -97,6 +98,8 @@ interface RawBinding {
   setSendBuffer(fd: number, bytes: number): number;
   setMmapThreshold(bytes: number): boolean;
   trimMemory(): boolean;
+  preadAll(fds: Int32Array, buffer: Buffer, slot: number, results: Int32Array): void;
+  fileLimit(): number;
 }
 
 let binding: RawBinding | undefined;
@@ -201,4 +204,18 @@ export function setMmapThreshold(bytes: number): boolean {
 /** glibc malloc_trim(0): freed heap pages go back to the kernel. */
 export function trimMemory(): boolean {
   return load().trimMemory();
+}
+
+/**
+ * Reads every fd of `fds` again from offset 0, in one call (see native/kept_files.cc): fd i's
+ * bytes land at `buffer[i * slot]`, at most `slot` of them, and `results[i]` is their count or
+ * -errno (-EBADF for a negative fd). Nothing is thrown for a failed read.
+ */
+export function preadAll(fds: Int32Array, buffer: Buffer, slot: number, results: Int32Array): void {
+  load().preadAll(fds, buffer, slot, results);
+}
+
+/** RLIMIT_NOFILE's soft limit (Node raises it to the hard limit at start), or -errno. */
+export function fileLimit(): number {
+  return load().fileLimit();
 }

@@ -50,6 +50,8 @@ setInterval(() => {
   if (changes.some((c) => c.kind === 'gone')) rereads = 3;
   if (rereads > 0) {
     rereads--;
+    // The old poll's kept files are closed (a gone device's were already).
+    poll.close();
     poll = read();
   }
 }, 1000);

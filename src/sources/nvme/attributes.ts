@@ -36,9 +36,19 @@ export function readAttribute(file: string, max: number): Result<string | undefi
   } finally {
     fs.closeSync(fd);
   }
-  if (n > 0 && buffer[n - 1] === 0x0a) n--;
+  return attributeText(buffer, 0, n, limit);
+}
+
+/**
+ * What a read of an attribute gave (`length` bytes at `start`, read with room for `limit` + 2):
+ * its text without the trailing newline, or why it was refused. Every read of an attribute,
+ * by path or through a kept fd (kept-attributes.ts), is checked here.
+ */
+export function attributeText(bytes: Buffer, start: number, length: number, limit: number): Result<string> {
+  let n = length;
+  if (n > 0 && bytes[start + n - 1] === 0x0a) n--;
   if (n > limit) return fail(`longer than ${limit} bytes`);
-  const text = buffer.toString('utf8', 0, n);
+  const text = bytes.toString('utf8', start, start + n);
   if (text.includes('\ufffd')) return fail(`not UTF-8: ${quoteSnippet(escapeControls(text))}`);
   if (CONTROL.test(text)) return fail(`control character in ${quoteSnippet(escapeControls(text))}`);
   return ok(text);

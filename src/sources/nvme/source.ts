@@ -62,6 +62,8 @@ export class NvmeSource implements Source {
     this.stopped = true;
     if (this.timer !== undefined) this.options.timers.clearTimeout(this.timer);
     this.timer = undefined;
+    this.poll?.close();
+    this.poll = undefined;
   }
 
   private readTree(): void {
@@ -73,6 +75,8 @@ export class NvmeSource implements Source {
     this.paths = new Map(this.reading.subsystems.flatMap((s) => s.namespaces.flatMap((ns) => ns.paths.map((p) => [p.name, p]))));
     this.controllers = new Map(this.reading.subsystems.flatMap((s) => s.controllers.map((c) => [c.name, c])));
     this.reportProblems(reading.problems);
+    // The old poll's kept files are closed before the new one opens its own.
+    this.poll?.close();
     this.poll = this.reading.subsystems.length > 0 ? new SilentStatePoll(this.reading, this.options.root) : undefined;
     this.arm();
   }

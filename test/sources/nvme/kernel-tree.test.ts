@@ -76,5 +76,6 @@ describe('the NVMe tree Linux 6.1 made for one namespace through two NVMe/TCP po
       { kind: 'controller-state', controller: 'nvme0', previous: 'live', current: 'connecting' },
       { kind: 'ana-state', path: 'nvme0c1n1', namespace: 'nvme0n1', controller: 'nvme1', previous: 'non-optimized', current: 'inaccessible' },
     ]);
+    poll.close();
   });
 });
