@@ -66,7 +66,10 @@ export class MultipathService {
       historySize: config.historySize,
       refreshInterval: config.refreshInterval,
       // multipathd first: device-mapper's answer is then at least as new as every event applied.
-      readers: [new MultipathdSource(deps.multipathd, log), ...(deps.dm ? [new DeviceMapperSource(deps.dm, log)] : [])],
+      readers: [
+        new MultipathdSource(deps.multipathd, log),
+        ...(deps.dm ? [new DeviceMapperSource(deps.dm, log, { timers, intervalMs: config.kernelPollInterval * 1000 })] : []),
+      ],
       events: this.uevents,
       multipathd: deps.multipathd,
       unreachable,

@@ -17,6 +17,8 @@ export interface ServiceConfig {
   socket?: string;
   /** Seconds between safety-net re-reads; 0 = events only. */
   refreshInterval: number;
+  /** Seconds between polls of kernel state that changes without an event; 0 = not polled. */
+  kernelPollInterval: number;
   historySize: number;
   /** Bytes asked for the netlink receive buffer. */
   netlinkBuffer: number;
@@ -32,6 +34,7 @@ export interface ServiceConfig {
 export const DEFAULT_CONFIG: ServiceConfig = Object.freeze({
   enable: false,
   refreshInterval: 60,
+  kernelPollInterval: 1,
   historySize: 4096,
   netlinkBuffer: 16 * 1024 * 1024,
   maxMessageSize: DEFAULT_MAX_MESSAGE_BYTES,
@@ -62,6 +65,11 @@ const SETTERS: Record<string, Setter> = {
     const n = integer(v, 0, 86400);
     if (n === undefined) return `refresh_interval must be seconds from 0 (events only) to 86400, not ${quoteSnippet(v)}`;
     c.refreshInterval = n;
+  },
+  kernel_poll_interval(v, c) {
+    const n = integer(v, 0, 3600);
+    if (n === undefined) return `kernel_poll_interval must be seconds from 0 (not polled) to 3600, not ${quoteSnippet(v)}`;
+    c.kernelPollInterval = n;
   },
   history_size(v, c) {
     const n = integer(v, 16, 1_000_000);
