@@ -36,8 +36,8 @@ export class DmChangeWatch {
   constructor(
     private readonly dm: DmSource,
     private readonly options: DmChangeWatchOptions,
-    /** A multipath map changed: read device-mapper again. */
-    private readonly changed: () => void,
+    /** Multipath maps changed: read these again (their names), or every one (undefined: which is not known). */
+    private readonly changed: (maps: Set<string> | undefined) => void,
   ) {}
 
   /** What the source's read listed: the state it published, which later lists are compared with. */
@@ -73,12 +73,14 @@ export class DmChangeWatch {
   /** The global counter moved. A reload moves nothing a list shows: a wakeup no listed change explains may be one. */
   private wake(): void {
     const diff = this.compare();
-    if (diff.multipath || (!diff.any && [...this.last.values()].some((d) => isMultipath(d.uuid)))) this.changed();
+    if (diff.multipath.size > 0) this.changed(diff.multipath);
+    else if (!diff.any && [...this.last.values()].some((d) => isMultipath(d.uuid))) this.changed(undefined);
   }
 
   private poll(): void {
     this.timer = undefined;
-    if (this.compare().multipath) this.changed();
+    const diff = this.compare();
+    if (diff.multipath.size > 0) this.changed(diff.multipath);
     this.schedulePoll();
   }
 
@@ -97,17 +99,17 @@ export class DmChangeWatch {
     this.timer = this.options.timers.setTimeout(() => this.poll(), this.options.pollIntervalMs);
   }
 
-  /** What changed since the last list: in a multipath map, anywhere at all. */
-  private compare(): { multipath: boolean; any: boolean } {
+  /** What changed since the last list: the multipath maps (by name), and whether anything at all did. */
+  private compare(): { multipath: Set<string>; any: boolean } {
+    const multipath = new Set<string>();
     const now = this.list();
-    if (!now) return { multipath: false, any: false };
-    let multipath = false;
+    if (!now) return { multipath, any: false };
     let any = false;
     for (const name of new Set([...this.last.keys(), ...now.keys()])) {
       const [before, after] = [this.last.get(name), now.get(name)];
       if (before?.uuid === after?.uuid && before?.state === after?.state) continue;
       any = true;
-      if (isMultipath(before?.uuid) || isMultipath(after?.uuid)) multipath = true;
+      if (isMultipath(before?.uuid) || isMultipath(after?.uuid)) multipath.add(name);
     }
     this.last = now;
     return { multipath, any };

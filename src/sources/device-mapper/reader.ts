@@ -39,9 +39,14 @@ export interface DmReadResult {
   skipped: string[];
 }
 
+/**
+ * Every multipath map's table and status; `kept` may answer for a device instead (what an
+ * earlier read found, when nothing says it changed since), so its two ioctls are spared.
+ */
 export function readDmMultipathMaps(
   dm: DmSource,
   resolveName: (devT: string) => string | undefined = sysfsDeviceName,
+  kept: (dev: DmDeviceInfo) => DmMapView | undefined = () => undefined,
 ): Result<DmReadResult> {
   let devices: DmDeviceInfo[];
   try {
@@ -54,6 +59,11 @@ export function readDmMultipathMaps(
   for (const dev of devices) {
     // Only multipathd's maps carry the mpath- uuid; skip LVM, crypt and kpartx partitions cheaply.
     if (!dev.uuid.startsWith('mpath-')) continue;
+    const view = kept(dev);
+    if (view) {
+      maps.push(view);
+      continue;
+    }
     try {
       const table = dm.dmTableStatus(dev.name, true).filter((l) => l.targetType === 'multipath');
       const status = dm.dmTableStatus(dev.name, false).filter((l) => l.targetType === 'multipath');

@@ -117,10 +117,21 @@ describe('the device-mapper watch', () => {
     const w = started(c);
     await w.advance(60_000);
     expect(c.calls).toEqual({ lists: 0, tables: 0 });
-    s.topology.switchGroup(s.topology.maps[2], 1);
+    s.topology.switchGroup(s.topology.maps[2], 2);
     await settle();
     expect(w.changes()).toBe(1);
     expect(c.calls).toEqual({ lists: 1, tables: 0 });
+    // The read that follows asks for that map's table and status alone; the others are kept.
+    const read = w.source.read();
+    expect(c.calls).toEqual({ lists: 2, tables: 2 });
+    expect(read.readings?.dm?.map((m) => [m.name, m.status.nextGroup])).toEqual([
+      ['mpatha', 1],
+      ['mpathb', 1],
+      ['mpathc', 2],
+    ]);
+    // A read the engine wants for its own reasons (a uevent, the safety net) reads every map.
+    w.source.read();
+    expect(c.calls.tables).toBe(2 + 2 * 3);
   });
 
   it('ignores another target\'s event, and takes a wakeup nothing listed explains for a reload', async () => {
@@ -138,6 +149,10 @@ describe('the device-mapper watch', () => {
     s.deletePath(s.topology.maps[0].paths[3].dev);
     await settle();
     expect(w.changes()).toBe(1);
+    // Which map was reloaded is not known: every one is read.
+    c.calls.tables = 0;
+    expect(w.source.read().readings?.dm?.[0].table.groups[1].paths).toHaveLength(1);
+    expect(c.calls.tables).toBe(2 * 3);
   });
 
   it('polls where the kernel refuses to arm the watch (before Linux 4.13), and says so', async () => {
