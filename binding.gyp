@@ -5,6 +5,8 @@
       "native/addon.cc",
       "native/uevent_monitor.cc",
       "native/dm_ioctl.cc",
+      "native/dm_events.cc",
+      "native/fd_poll.cc",
       "native/unix_connect.cc",
       "native/malloc_tuning.cc",
       "native/kept_files.cc"

@@ -23,6 +23,12 @@ Napi::Error ErrnoError(Napi::Env env, int err, const char* syscall, const std::s
   return error;
 }
 
+void Deliver(Napi::Env env, Napi::Object self, Napi::FunctionReference& fn, napi_async_context context,
+             const std::initializer_list<napi_value>& args) {
+  fn.MakeCallback(self, args, context);
+  if (env.IsExceptionPending()) napi_fatal_exception(env, env.GetAndClearPendingException().Value());
+}
+
 }  // namespace mpnative
 
 namespace {
@@ -30,6 +36,7 @@ namespace {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   mpnative::RegisterUeventMonitor(env, exports);
   mpnative::RegisterDmIoctl(env, exports);
+  mpnative::RegisterDmEvents(env, exports);
   mpnative::RegisterUnixSockets(env, exports);
   mpnative::RegisterMallocTuning(env, exports);
   mpnative::RegisterKeptFiles(env, exports);

@@ -117,6 +117,8 @@ struct Listed {
   std::string uuid;
   bool uuid_known = false;
   uint64_t dev = 0;
+  uint32_t event_nr = 0;
+  bool event_nr_known = false;
 };
 
 // Walks the dm_name_list records; stops at the first one that would run past the data.
@@ -137,6 +139,8 @@ std::vector<Listed> ParseNameList(const Reply& reply) {
     if (!StringAt(base, name_at, end, device.name)) break;
     size_t trailer = Align8(name_at + device.name.size() + 1);
     if (has_trailer && trailer + 2 * sizeof(uint32_t) <= end) {
+      std::memcpy(&device.event_nr, base + trailer, sizeof device.event_nr);
+      device.event_nr_known = true;
       uint32_t flags;
       std::memcpy(&flags, base + trailer + sizeof(uint32_t), sizeof flags);
       if ((flags & DM_NAME_LIST_FLAG_HAS_UUID) != 0) {
@@ -152,7 +156,7 @@ std::vector<Listed> ParseNameList(const Reply& reply) {
   return devices;
 }
 
-// JS main thread. dmListDevices(controlPath) -> [{ name, uuid, devT: "maj:min" }].
+// JS main thread. dmListDevices(controlPath) -> [{ name, uuid, devT: "maj:min", eventNr }].
 // A device removed between the list and its uuid lookup is left out.
 Napi::Value DmListDevices(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -171,7 +175,7 @@ Napi::Value DmListDevices(const Napi::CallbackInfo& info) {
   Napi::Array result = Napi::Array::New(env);
   uint32_t count = 0;
   for (Listed& device : ParseNameList(reply)) {
-    if (!device.uuid_known) {
+    if (!device.uuid_known || !device.event_nr_known) {
       Reply status;
       int err = RunIoctl(control.get(), DM_DEV_STATUS, device.name, 0, status);
       if (err == ENXIO) continue;
@@ -180,11 +184,13 @@ Napi::Value DmListDevices(const Napi::CallbackInfo& info) {
         return env.Undefined();
       }
       device.uuid.assign(status.header().uuid, strnlen(status.header().uuid, DM_UUID_LEN));
+      device.event_nr = status.header().event_nr;
     }
     Napi::Object entry = Napi::Object::New(env);
     entry.Set("name", device.name);
     entry.Set("uuid", device.uuid);
     entry.Set("devT", DevT(device.dev));
+    entry.Set("eventNr", Napi::Number::New(env, device.event_nr));
     result.Set(count++, entry);
   }
   return result;

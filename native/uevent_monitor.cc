@@ -2,6 +2,7 @@
 // Node loop. Only datagrams the kernel itself sent (port 0, uid 0) are delivered:
 // anyone may unicast to our port, and a forged PATH_REINSTATED must not count.
 #include "addon.h"
+#include "fd_poll.h"
 
 #include <linux/netlink.h>
 #include <sys/socket.h>
@@ -23,32 +24,6 @@ constexpr int kMaxDatagramsPerWakeup = 256;
 // Kernel uevents are a few KiB at most; anything cut short by this is dropped.
 constexpr size_t kDatagramBufferBytes = 64 * 1024;
 constexpr uint32_t kKernelUeventGroup = 1;
-
-class UeventMonitor;
-
-// Owned by libuv from uv_close until the close callback, which can come after the
-// monitor has been finalized, or be started by an exiting environment.
-struct PollHandle {
-  uv_poll_t poll;
-  int fd = -1;
-  UeventMonitor* owner = nullptr;
-  napi_async_cleanup_hook_handle cleanup_hook = nullptr;
-};
-
-void OnHandleClosed(uv_handle_t* handle) {
-  auto* h = static_cast<PollHandle*>(handle->data);
-  if (h->cleanup_hook != nullptr) napi_remove_async_cleanup_hook(h->cleanup_hook);
-  delete h;
-}
-
-// The fd may be closed right after uv_close: libuv has already stopped polling it.
-void RequestClose(PollHandle* h) {
-  auto* handle = reinterpret_cast<uv_handle_t*>(&h->poll);
-  if (uv_is_closing(handle)) return;
-  uv_close(handle, OnHandleClosed);
-  close(h->fd);
-  h->fd = -1;
-}
 
 // Returns the bound socket, or -errno with *failed naming the call that failed.
 int OpenSocket(double requested_receive_buffer, const char** failed) {
@@ -137,28 +112,11 @@ class UeventMonitor : public Napi::ObjectWrap<UeventMonitor> {
     }
     port_id_ = local.nl_pid;
 
-    uv_loop_t* loop = nullptr;
-    napi_get_uv_event_loop(env, &loop);
-    auto* h = new PollHandle();
-    h->fd = fd;
-    h->poll.data = h;
-    int rc = uv_poll_init(loop, &h->poll, fd);
+    int rc = StartPoll(env, fd, this, OnPoll, &handle_, &failed);
     if (rc != 0) {
-      close(fd);
-      delete h;
-      ErrnoError(env, -rc, "uv_poll_init", "").ThrowAsJavaScriptException();
+      ErrnoError(env, -rc, failed, "").ThrowAsJavaScriptException();
       return;
     }
-    rc = uv_poll_start(&h->poll, UV_READABLE, OnReadable);
-    if (rc != 0) {
-      RequestClose(h);
-      ErrnoError(env, -rc, "uv_poll_start", "").ThrowAsJavaScriptException();
-      return;
-    }
-    // A worker's loop must be free of handles when it exits, even if JS never closed us.
-    napi_add_async_cleanup_hook(env, OnEnvironmentExit, h, &h->cleanup_hook);
-    h->owner = this;
-    handle_ = h;
 
     napi_async_init(env, nullptr, Napi::String::New(env, "UeventMonitor"), &async_context_);
     on_datagram_ = Napi::Persistent(info[1].As<Napi::Function>());
@@ -175,26 +133,11 @@ class UeventMonitor : public Napi::ObjectWrap<UeventMonitor> {
   }
 
  private:
-  static void OnEnvironmentExit(napi_async_cleanup_hook_handle, void* arg) {
-    auto* h = static_cast<PollHandle*>(arg);
-    if (h->owner != nullptr) {
-      h->owner->ReleaseHandle();
-    } else {
-      RequestClose(h);
-    }
-  }
-
-  static void OnReadable(uv_poll_t* poll, int status, int) {
-    auto* h = static_cast<PollHandle*>(poll->data);
-    if (h->owner != nullptr) h->owner->Drain(status);
-  }
+  static void OnPoll(void* owner, int status) { static_cast<UeventMonitor*>(owner)->Drain(status); }
 
   void ReleaseHandle() {
     closed_ = true;
-    if (handle_ == nullptr) return;
-    handle_->owner = nullptr;
-    RequestClose(handle_);
-    handle_ = nullptr;
+    ReleasePoll(&handle_);
   }
 
   // JS main thread. Safe at any time, including from inside one of our callbacks:
@@ -306,7 +249,7 @@ class UeventMonitor : public Napi::ObjectWrap<UeventMonitor> {
       Deliver(self, on_error_, {ErrnoError(env, err, "recvmsg", "NETLINK_KOBJECT_UEVENT").Value()});
       if (closed_) return false;
     }
-    int rc = uv_poll_start(&handle_->poll, UV_READABLE, OnReadable);
+    int rc = RestartPoll(handle_);
     if (rc != 0) {
       Deliver(self, on_error_, {ErrnoError(env, -rc, "uv_poll_start", "").Value()});
       return false;
@@ -314,14 +257,8 @@ class UeventMonitor : public Napi::ObjectWrap<UeventMonitor> {
     return true;
   }
 
-  // A throwing handler is an uncaught exception, exactly as in an EventEmitter listener.
   void Deliver(Napi::Object self, Napi::FunctionReference& fn, const std::initializer_list<napi_value>& args) {
-    Napi::Env env = Env();
-    fn.MakeCallback(self, args, async_context_);
-    if (env.IsExceptionPending()) {
-      Napi::Error error = env.GetAndClearPendingException();
-      napi_fatal_exception(env, error.Value());
-    }
+    mpnative::Deliver(Env(), self, fn, async_context_, args);
   }
 
   PollHandle* handle_ = nullptr;

@@ -71,7 +71,7 @@ export class MultipathService {
       // multipathd first: device-mapper's answer is then at least as new as every event applied.
       readers: [
         new MultipathdSource(deps.multipathd, log),
-        ...(deps.dm ? [new DeviceMapperSource(deps.dm, log)] : []),
+        ...(deps.dm ? [new DeviceMapperSource(deps.dm, log, { timers, intervalMs: config.kernelPollInterval * 1000 })] : []),
         ...(deps.nvme ? [new NvmeSource({ ...deps.nvme, log, timers })] : []),
       ],
       events: this.uevents,

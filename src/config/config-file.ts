@@ -17,7 +17,10 @@ export interface ServiceConfig {
   socket?: string;
   /** Seconds between safety-net re-reads; 0 = events only. */
   refreshInterval: number;
-  /** Seconds between two polls of the state the kernel changes without an event (NVMe ANA and controller states); 0 = none. */
+  /**
+   * Seconds between polls of kernel state that changes without an event (NVMe ANA and
+   * controller states; device-mapper's device list where it cannot be watched); 0 = not polled.
+   */
   kernelPollInterval: number;
   historySize: number;
   /** Bytes asked for the netlink receive buffer. */
@@ -68,7 +71,7 @@ const SETTERS: Record<string, Setter> = {
   },
   kernel_poll_interval(v, c) {
     const n = integer(v, 0, 3600);
-    if (n === undefined) return `kernel_poll_interval must be seconds from 0 (no poll) to 3600, not ${quoteSnippet(v)}`;
+    if (n === undefined) return `kernel_poll_interval must be seconds from 0 (not polled) to 3600, not ${quoteSnippet(v)}`;
     c.kernelPollInterval = n;
   },
   history_size(v, c) {

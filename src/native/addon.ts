@@ -1,6 +1,6 @@
 // The one place that loads the native addon and gives it types. The addon is a thin
-// syscall layer (netlink uevents, device-mapper ioctls, exact-length unix sockets, kept
-// files read again in one call);
+// syscall layer (netlink uevents, device-mapper ioctls and events, exact-length unix sockets,
+// kept files read again in one call);
 // everything it returns is raw, and every failure is a NativeError carrying errno.
 import * as path from 'node:path';
 
@@ -58,6 +58,13 @@ export interface DmDeviceInfo {
   uuid: string;
   /** "major:minor" */
   devT: string;
+  /** The device's event counter: moves on each table event (a dm-mpath path failed or reinstated, a group switched). */
+  eventNr: number;
+}
+
+/** device-mapper's global event counter, watched (openDmEventWatch). */
+export interface DmEventWatch {
+  close(): void;
 }
 
 export interface DmTargetLine {
@@ -89,6 +96,7 @@ interface RawBinding {
   };
   dmListDevices(controlPath: string): DmDeviceInfo[];
   dmTableStatus(controlPath: string, name: string, table: boolean): DmTargetLine[];
+  openDmEventWatch(controlPath: string, onEvent: () => void, onError: (e: NativeError) => void): { close(): void };
   connectUnixStream(address: string): number;
   listenUnixStream(address: string, backlog: number): number;
   peerCredentials(fd: number): PeerCredentials;
@@ -160,6 +168,16 @@ export function dmListDevices(controlPath = DM_CONTROL_PATH): DmDeviceInfo[] {
 
 export function dmTableStatus(name: string, table: boolean, controlPath = DM_CONTROL_PATH): DmTargetLine[] {
   return wrap(() => load().dmTableStatus(controlPath, name, table));
+}
+
+/**
+ * Calls `onEvent` each time device-mapper's global event counter has moved: a table event on
+ * any device (dm-mpath: a path failed or reinstated, switch_group), a table swapped by a
+ * resume, a device created, removed or renamed. Several moves may make one call. Throws
+ * ENOTTY or EINVAL where the kernel cannot (before Linux 4.13). `onError`: the watch stopped.
+ */
+export function openDmEventWatch(onEvent: () => void, onError: (e: NativeError) => void, controlPath = DM_CONTROL_PATH): DmEventWatch {
+  return wrap(() => load().openDmEventWatch(controlPath, onEvent, (e) => onError(toNativeError(e))));
 }
 
 /** Connect a SOCK_STREAM unix socket; "@name" is abstract with the exact length. Returns the fd. */

@@ -4,7 +4,7 @@
 // would produce. It can be told to hang or to die.
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import { listenUnixStream, NativeError, type DmDeviceInfo, type DmTargetLine } from '../native/addon';
+import { listenUnixStream, NativeError, type DmDeviceInfo, type DmEventWatch, type DmTargetLine } from '../native/addon';
 import { encodeFrame, FrameReader } from '../sources/multipathd/framing';
 import { parseCommand } from './commands';
 import { SIM_SHOW_CONFIG } from './show-config';
@@ -40,6 +40,8 @@ export class MultipathdSimulator {
   private hangUps = 0;
   private delayed = 0;
   private accepted = 0;
+  private readonly dmWatchers = new Set<() => void>();
+  private dmEventPending = false;
 
   constructor(
     private readonly options: {
@@ -55,6 +57,15 @@ export class MultipathdSimulator {
   ) {
     const t = options.topology;
     this.topo = new SimTopology(t === undefined || t === 'small' ? SMALL : t);
+    // As the kernel wakes a poller: after the change, several changes in one turn waking it once.
+    this.topo.onDmEvent = () => {
+      if (this.dmEventPending || this.dmWatchers.size === 0) return;
+      this.dmEventPending = true;
+      setImmediate(() => {
+        this.dmEventPending = false;
+        for (const w of [...this.dmWatchers]) w();
+      });
+    };
   }
 
   /** The simulated host itself, for tests that rearrange it (move a device, repeat a WWID). */
@@ -153,6 +164,11 @@ export class MultipathdSimulator {
     return this.topo.reconfigures;
   }
 
+  /** The SCSI device behind path `dev` was deleted: multipathd reloads its map without it. */
+  deletePath(dev: string): Buffer[] {
+    return this.topo.deletePath(dev);
+  }
+
   removeMap(name: string): Buffer[] {
     return this.topo.setPresent(name, false);
   }
@@ -183,7 +199,13 @@ export class MultipathdSimulator {
 
   // The device-mapper view, shaped like the addon's reader.
   dmListDevices(): DmDeviceInfo[] {
-    return this.topo.maps.filter((m) => m.present).map((m) => ({ name: m.name, uuid: `mpath-${m.wwid}`, devT: `254:${m.minor}` }));
+    return this.topo.maps.filter((m) => m.present).map((m) => ({ name: m.name, uuid: `mpath-${m.wwid}`, devT: `254:${m.minor}`, eventNr: m.eventNr }));
+  }
+
+  /** device-mapper's global event, as the addon's openDmEventWatch reports it. */
+  watchEvents(onEvent: () => void): DmEventWatch {
+    this.dmWatchers.add(onEvent);
+    return { close: () => this.dmWatchers.delete(onEvent) };
   }
 
   dmTableStatus(name: string, table: boolean): DmTargetLine[] {

@@ -46,6 +46,8 @@ export interface SimMap {
   diskSectors: number;
   mapLoads: number;
   dmSeqnum: number;
+  /** The dm device's event counter: table events move it (a path failed or reinstated, switch_group); a reload does not. */
+  eventNr: number;
   diskseq: number;
   pathFaults: number;
   present: boolean;
@@ -58,6 +60,8 @@ const DM_COOKIE = '6291456';
 
 export class SimTopology {
   readonly maps: SimMap[] = [];
+  /** device-mapper's global event (dm_issue_global_event): a table event, a reload, a device created or removed. */
+  onDmEvent: () => void = () => undefined;
   vendor: string;
   product: string;
   /** Times multipathd was told to reconfigure. */
@@ -96,6 +100,7 @@ export class SimTopology {
         diskSectors: SIZE_SECTORS,
         mapLoads: 1,
         dmSeqnum: 0,
+        eventNr: 0,
         diskseq: 0,
         pathFaults: 0,
         present: true,
@@ -131,6 +136,7 @@ export class SimTopology {
     }
     this.chooseGroup(map);
     map.dmSeqnum++;
+    this.tableEvent(map);
     const valid = map.paths.filter((p) => !p.failed).length;
     return [
       this.datagram('change', map, {
@@ -154,6 +160,7 @@ export class SimTopology {
     const map = this.findMap(name);
     if (!map || map.present === present) return [];
     map.present = present;
+    this.onDmEvent();
     if (!present) return [this.datagram('remove', map, { DM_COOKIE }), this.datagram('remove', map, {})];
     for (const p of map.paths) {
       p.failed = false;
@@ -167,6 +174,7 @@ export class SimTopology {
       sizeSectors: map.diskSectors,
       mapLoads: 1,
       dmSeqnum: 0,
+      eventNr: 0,
       pathFaults: 0,
       diskseq: ++this.lastDiskseq,
     });
@@ -176,13 +184,36 @@ export class SimTopology {
   /**
    * `switchgroup map M group N` as multipathd 0.9.4 does it: the dm message "switch_group N".
    * dm-mpath drops its current group and names N next until I/O picks it; it sends no uevent
-   * for this (only a dm event, which DM_DEV_WAIT sees). false: no such group (EINVAL).
+   * for this (only a dm table event: the map's event counter moves). false: no such group (EINVAL).
    */
   switchGroup(map: SimMap, group: number): boolean {
     if (!Number.isInteger(group) || group < 1 || group > map.groups) return false;
     map.activeGroup = 0;
     map.nextGroup = group;
+    this.tableEvent(map);
     return true;
+  }
+
+  /**
+   * A path's SCSI device was deleted (echo 1 > /sys/block/sdX/device/delete): multipathd
+   * reloads its map without it. The resume is announced by a change event carrying
+   * libdevmapper's cookie; the map's event counter does not move (a reload is no table event).
+   */
+  deletePath(dev: string): Buffer[] {
+    const hit = this.findPath(dev);
+    if (!hit) return [];
+    const { map, path } = hit;
+    map.paths = map.paths.filter((p) => p !== path);
+    // multipathd builds the groups again: one left empty is gone, and those after it move up.
+    if (!map.paths.some((p) => p.group === path.group)) {
+      const renumber = (g: number) => (g === path.group ? 0 : g > path.group ? g - 1 : g);
+      for (const p of map.paths) p.group = renumber(p.group);
+      map.groups--;
+      map.activeGroup = renumber(map.activeGroup);
+      map.nextGroup = renumber(map.nextGroup);
+    }
+    this.chooseGroup(map);
+    return this.reload(map);
   }
 
   /**
@@ -220,8 +251,7 @@ export class SimTopology {
       map.noPathRetry = this.noPathRetry;
       if (map.queueIfNoPath === queues(map.noPathRetry)) continue;
       map.queueIfNoPath = !map.queueIfNoPath;
-      map.mapLoads++;
-      reloaded.push(this.datagram('change', map, { DM_COOKIE }));
+      reloaded.push(...this.reload(map));
     }
     return reloaded;
   }
@@ -234,8 +264,20 @@ export class SimTopology {
   resize(map: SimMap): Buffer[] {
     if (map.diskSectors === map.sizeSectors) return [];
     map.sizeSectors = map.diskSectors;
+    return this.reload(map);
+  }
+
+  /** A new table loaded and resumed: dm_swap_table's global event, and the resume's change event. */
+  private reload(map: SimMap): Buffer[] {
     map.mapLoads++;
+    this.onDmEvent();
     return [this.datagram('change', map, { DM_COOKIE })];
+  }
+
+  /** dm_table_event(): the map's event counter moves, and device-mapper's global one. */
+  private tableEvent(map: SimMap): void {
+    map.eventNr++;
+    this.onDmEvent();
   }
 
   /**

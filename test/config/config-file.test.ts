@@ -4,7 +4,7 @@ import { DEFAULT_CONFIG, parseConfigFile } from '../../src/config/config-file';
 const parse = (text: string) => parseConfigFile(text, '/etc/multipath-dbus.conf');
 
 describe('parseConfigFile', () => {
-  it('publishes nothing unless told to: defaults are off, 60 s, a 1 s kernel poll, 4096 events, 16 MiB, 30 MiB messages, info', () => {
+  it('publishes nothing unless told to: defaults are off, 60 s, a kernel poll each second, 4096 events, 16 MiB, 30 MiB messages, info', () => {
     expect(DEFAULT_CONFIG).toEqual({
       enable: false,
       refreshInterval: 60,
@@ -83,7 +83,7 @@ describe('parseConfigFile', () => {
     ['history_size = 1e3', '1: history_size must be'],
     ['refresh_interval = 86401', '1: refresh_interval must be'],
     ['refresh_interval = -1', '1: refresh_interval must be'],
-    ['kernel_poll_interval = 3601', '1: kernel_poll_interval must be'],
+    ['kernel_poll_interval = 3601', '1: kernel_poll_interval must be seconds from 0 (not polled) to 3600'],
     ['kernel_poll_interval = 0.5', '1: kernel_poll_interval must be'],
     ['netlink_buffer = 63K', '1: netlink_buffer must be 64K to 1G'],
     ['netlink_buffer = 2G', '1: netlink_buffer must be 64K to 1G'],

@@ -77,7 +77,7 @@ export async function scriptedService(
   const conn = await connectBus(bus.address);
   const service = new MultipathService({
     bus: conn,
-    config: { ...DEFAULT_CONFIG, enable: true, refreshInterval: 0, ...config },
+    config: { ...DEFAULT_CONFIG, enable: true, refreshInterval: 0, kernelPollInterval: 0, ...config },
     log: createLogger('debug', (l) => logs.push(l), false),
     dm: undefined,
     openMonitor: undefined,

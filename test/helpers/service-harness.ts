@@ -62,6 +62,12 @@ export interface HarnessOptions {
   budget?: BudgetLimits;
   /** Native NVMe multipath read from this sysfs tree (a simulated one), polled this often. */
   nvme?: ServiceDeps['nvme'];
+  /**
+   * The simulator's device-mapper event counter watched, as on a kernel since 4.13 (default:
+   * not; neither is it polled unless the config sets kernelPollInterval): changes no uevent
+   * announces are then published without a read of multipathd.
+   */
+  dmEvents?: boolean;
   /** The service's own waits, where a test needs them shorter than the defaults. */
   timing?: Pick<ServiceDeps, 'manageTimeoutMs' | 'unprivilegedRefreshIntervalMs'>;
 }
@@ -102,11 +108,11 @@ export async function startHarness(
     const conn = await connectBus(bus.address);
     const service = new MultipathService({
       bus: conn,
-      config: { ...DEFAULT_CONFIG, enable: true, refreshInterval: 0, ...config },
+      config: { ...DEFAULT_CONFIG, enable: true, refreshInterval: 0, kernelPollInterval: 0, ...config },
       log,
       // The simulator runs in this process, as whoever runs the tests.
       multipathd: new MultipathdClient({ socket, timeoutMs: 1500, expectedUid: process.getuid?.(), warn: (m) => log.warning(m) }),
-      dm: sim,
+      dm: options.dmEvents ? sim : { dmListDevices: () => sim.dmListDevices(), dmTableStatus: (name, table) => sim.dmTableStatus(name, table) },
       nvme: options.nvme,
       openMonitor: options.simulatedMonitor ? simulated : openMonitor,
       minRefreshIntervalMs: 50,

@@ -2,7 +2,7 @@
 // while multipathd is down or hung, so it is the truth for path and group state.
 import * as fs from 'node:fs';
 import * as addon from '../../native/addon';
-import type { DmDeviceInfo, DmTargetLine } from '../../native/addon';
+import type { DmDeviceInfo, DmEventWatch, DmTargetLine } from '../../native/addon';
 import type { Result } from '../../util/result';
 import { parseMultipathStatus, parseMultipathTable } from './multipath-status';
 import type { DmMapView } from '../../model/readings';
@@ -11,11 +11,14 @@ import type { DmMapView } from '../../model/readings';
 export interface DmSource {
   dmListDevices(): DmDeviceInfo[];
   dmTableStatus(name: string, table: boolean): DmTargetLine[];
+  /** device-mapper's global event counter, watched; absent (or throwing) where it cannot be: then it is polled. */
+  watchEvents?(onEvent: () => void, onError: (e: Error) => void): DmEventWatch;
 }
 
 export const kernelDm: DmSource = {
   dmListDevices: () => addon.dmListDevices(),
   dmTableStatus: (name, table) => addon.dmTableStatus(name, table),
+  watchEvents: (onEvent, onError) => addon.openDmEventWatch(onEvent, onError),
 };
 
 /** dev_t -> kernel name through /sys/dev/block, for paths multipathd has not named for us. */
@@ -29,14 +32,21 @@ function sysfsDeviceName(devT: string): string | undefined {
 }
 
 export interface DmReadResult {
+  /** Every device-mapper device, as listed. */
+  devices: DmDeviceInfo[];
   maps: DmMapView[];
   /** Maps skipped because their lines did not parse (map name: reason). */
   skipped: string[];
 }
 
+/**
+ * Every multipath map's table and status; `kept` may answer for a device instead (what an
+ * earlier read found, when nothing says it changed since), so its two ioctls are spared.
+ */
 export function readDmMultipathMaps(
   dm: DmSource,
   resolveName: (devT: string) => string | undefined = sysfsDeviceName,
+  kept: (dev: DmDeviceInfo) => DmMapView | undefined = () => undefined,
 ): Result<DmReadResult> {
   let devices: DmDeviceInfo[];
   try {
@@ -49,6 +59,11 @@ export function readDmMultipathMaps(
   for (const dev of devices) {
     // Only multipathd's maps carry the mpath- uuid; skip LVM, crypt and kpartx partitions cheaply.
     if (!dev.uuid.startsWith('mpath-')) continue;
+    const view = kept(dev);
+    if (view) {
+      maps.push(view);
+      continue;
+    }
     try {
       const table = dm.dmTableStatus(dev.name, true).filter((l) => l.targetType === 'multipath');
       const status = dm.dmTableStatus(dev.name, false).filter((l) => l.targetType === 'multipath');
@@ -76,5 +91,5 @@ export function readDmMultipathMaps(
       skipped.push(`${dev.name}: ${(e as Error).message}`);
     }
   }
-  return { ok: true, value: { maps, skipped } };
+  return { ok: true, value: { devices, maps, skipped } };
 }

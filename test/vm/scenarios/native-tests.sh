@@ -9,6 +9,7 @@
 
 S=native-tests
 vm_modprobe dm_mod
+vm_modprobe dm_multipath
 report=/tmp/native-tests.json
 (cd "$VM_REPO" && node node_modules/vitest/vitest.mjs run test/native --reporter=json --outputFile.json="$report") >&2
 node "$VM_REPO/.ci/vitest-totals.js" "$report" "$VM_REPO/README.md" --each | while read -r name status detail; do
