@@ -4,6 +4,7 @@
 // controller is live and its ANA state lets I/O through (the kernel's own rule, multipath.c
 // __nvme_find_path: optimized first, non-optimized when no optimized path is left).
 import type { NvmeController, NvmeNamespace, NvmePath, NvmeReading, NvmeSubsystem } from './nvme-reading';
+import { sameInputs, type Built } from './built-from';
 import type { RepairWarn } from './clean-values';
 import type { GroupDmState, GroupState, MapState, PathState, Topology } from './topology';
 
@@ -18,9 +19,13 @@ export function nvmePathUsable(path: Pick<NvmePath, 'anaState' | 'anaGroup'>, co
 /** The group number of a path: its ANA group id, or 1 on a controller without ANA (one group). */
 const groupOf = (p: NvmePath): number => p.anaGroup ?? 1;
 
-/** Every namespace that has a WWID, as a map; a WWID seen twice is published once (`warn`). */
-export function buildNvmeMaps(reading: NvmeReading, previous: Topology, warn: RepairWarn): MapState[] {
-  const out = new Map<string, MapState>();
+/**
+ * Every namespace that has a WWID, as a map; a WWID seen twice is published once (`warn`). A
+ * namespace whose reading, controllers and subsystem values are the very ones its map was
+ * built from keeps that map (the source replaces only what a poll found changed).
+ */
+export function buildNvmeMaps(reading: NvmeReading, previous: Topology, warn: RepairWarn): Built[] {
+  const out = new Map<string, Built>();
   for (const subsystem of reading.subsystems) {
     const controllers = new Map(subsystem.controllers.map((c) => [c.name, c]));
     for (const ns of subsystem.namespaces) {
@@ -30,10 +35,12 @@ export function buildNvmeMaps(reading: NvmeReading, previous: Topology, warn: Re
       }
       const taken = out.get(ns.wwid);
       if (taken) {
-        warn(`NVMe namespaces ${taken.name} and ${ns.name} report WWID ${ns.wwid}: publishing ${taken.name} only`);
+        warn(`NVMe namespaces ${taken.map.name} and ${ns.name} report WWID ${ns.wwid}: publishing ${taken.map.name} only`);
         continue;
       }
-      out.set(ns.wwid, namespaceMap(subsystem, ns, controllers, previous.get(ns.wwid)));
+      const from = [ns, subsystem.controllers, subsystem.nqn, subsystem.model, subsystem.firmwareRev, subsystem.ioPolicy];
+      const prev = previous.get(ns.wwid);
+      out.set(ns.wwid, prev && sameInputs(prev, from) ? { map: prev } : { map: namespaceMap(subsystem, ns, controllers, prev), from });
     }
   }
   return [...out.values()];

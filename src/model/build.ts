@@ -4,6 +4,7 @@
 import { cleanText } from './value-limits';
 import { cleanMap, type RepairWarn } from './clean-values';
 import { buildNvmeMaps } from './build-nvme';
+import { builtFrom, madeFrom, type Built } from './built-from';
 import { pathKey, type GroupDmState, type GroupState, type MapState, type PathState, type Topology } from './topology';
 import type { DmMapView, MpdGroup, MpdMap, MpdPath, SourceReadings } from './readings';
 
@@ -21,20 +22,32 @@ export function buildTopology(readings: SourceReadings, previous: Topology, warn
   if (readings.multipathd === undefined && readings.dm === undefined && readings.nvme === undefined) return previous;
   const next = new Map<string, MapState>();
   const owners = new Map<string, string>();
-  const add = (map: MapState) => {
-    if (next.has(map.wwid)) warn(`WWID ${map.wwid} is both dm-multipath map ${next.get(map.wwid)!.name} and NVMe namespace ${map.name}: publishing ${next.get(map.wwid)!.name}`);
-    else next.set(map.wwid, claimPaths(cleanMap(map, warn), owners, warn));
+  const add = ({ map, from }: Built) => {
+    if (next.has(map.wwid)) {
+      warn(`WWID ${map.wwid} is both dm-multipath map ${next.get(map.wwid)!.name} and NVMe namespace ${map.name}: publishing ${next.get(map.wwid)!.name}`);
+      return;
+    }
+    // A map kept as it was is clean already; one built now is made to fit.
+    const kept = from === undefined ? map : madeFrom(claimPaths(cleanMap(map, warn), owners, warn), from);
+    if (from === undefined) claimPaths(kept, owners, warn);
+    next.set(map.wwid, kept);
   };
   // A source not read this time leaves its kind of map as it was.
+  const previousOf = (kind: MapState['kind']) => [...previous.values()].filter((m) => m.kind === kind).map((map): Built => ({ map }));
   const dmRead = readings.multipathd !== undefined || readings.dm !== undefined;
-  const dm = dmRead ? buildDmMaps(readings, previous, warn) : [...previous.values()].filter((m) => m.kind === 'dm-multipath');
-  const nvme = readings.nvme ? buildNvmeMaps(readings.nvme, previous, warn) : [...previous.values()].filter((m) => m.kind === 'nvme');
+  const dm = dmRead ? buildDmMaps(readings, previous, warn) : previousOf('dm-multipath');
+  const nvme = readings.nvme ? buildNvmeMaps(readings.nvme, previous, warn) : previousOf('nvme');
   for (const m of [...dm, ...nvme]) add(m);
   return next;
 }
 
-/** The dm-multipath maps that multipathd's and device-mapper's readings describe. */
-function buildDmMaps(readings: SourceReadings, previous: Topology, warn: RepairWarn): MapState[] {
+/**
+ * The dm-multipath maps that multipathd's and device-mapper's readings describe. A map whose
+ * device-mapper view is the one it was built from, read without multipathd or with the same
+ * multipathd entry, is kept as it was: a read of the few maps whose kernel state moved leaves
+ * the other views as they were, and costs those maps nothing.
+ */
+function buildDmMaps(readings: SourceReadings, previous: Topology, warn: RepairWarn): Built[] {
   const mpdByWwid = new Map<string, MpdMap>();
   for (const m of readings.multipathd ?? []) if (m.wwid) keepOne(mpdByWwid, cleanText(m.wwid), m, previous, 'multipathd', warn);
   const dmByWwid = new Map<string, DmMapView>();
@@ -51,10 +64,16 @@ function buildDmMaps(readings: SourceReadings, previous: Topology, warn: RepairW
     wwids = mpdByWwid.keys();
   }
 
-  const maps: MapState[] = [];
+  const maps: Built[] = [];
   for (const wwid of wwids) {
-    const map = buildMap(wwid, mpdByWwid.get(wwid), dmByWwid.get(wwid), previous.get(wwid));
-    if (map) maps.push(map);
+    const [mpd, dm, prev] = [mpdByWwid.get(wwid), dmByWwid.get(wwid), previous.get(wwid)];
+    const was = prev && builtFrom(prev);
+    if (prev && dm && was?.[1] === dm && (readings.multipathd === undefined || was[0] === mpd)) {
+      maps.push({ map: prev });
+      continue;
+    }
+    const map = buildMap(wwid, mpd, dm, prev);
+    if (map) maps.push({ map, from: [mpd, dm] });
   }
   return maps;
 }

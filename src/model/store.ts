@@ -6,6 +6,7 @@ import { applyPathEvent } from './apply-event';
 import { buildTopology } from './build';
 import type { RepairWarn } from './clean-values';
 import { diffMap, type Transition } from './diff';
+import { builtFrom, madeFrom } from './built-from';
 import { sameMap } from './equal';
 import type { MapState, Topology } from './topology';
 import type { SourceReadings } from './readings';
@@ -58,6 +59,9 @@ export class TopologyStore {
       const prev = this.maps.get(wwid);
       if (prev && sameMap(prev, n)) {
         kept.set(wwid, prev);
+        // What n was built from built prev as well: the next read with the same objects keeps it at once.
+        const from = builtFrom(n);
+        if (from && prev !== n) madeFrom(prev, from);
         continue;
       }
       kept.set(wwid, n);

@@ -40,10 +40,28 @@ describe('NVMe namespaces as maps', () => {
     expect(m).toMatchObject({ kind: 'nvme', name: 'nvme0n1', subsystemNqn: r.subsystems[0].nqn, ioPolicy: 'numa', devT: '259:0' });
     expect([...m.paths.keys()]).toEqual(['nvme0c0n1', 'nvme0c1n1']);
     expect(m.groups).toEqual([{ number: 1, selector: '', priority: 0, dmState: 'active', marginal: false, paths: ['nvme0c0n1', 'nvme0c1n1'] }]);
-    r.subsystems[0].namespaces[0].paths[0].anaState = 'inaccessible';
-    const degraded = buildTopology({ nvme: r }, t).get(NS1)!;
+    const [ns] = r.subsystems[0].namespaces;
+    const changed = { ...r, subsystems: [{ ...r.subsystems[0], namespaces: [{ ...ns, paths: [{ ...ns.paths[0], anaState: 'inaccessible' as const }, ns.paths[1]] }] }] };
+    const degraded = buildTopology({ nvme: changed }, t).get(NS1)!;
     expect(mapHealth(degraded)).toBe('degraded');
     expect(degraded.groups[0].dmState).toBe('enabled');
+  });
+
+  it('a namespace read from the very objects its map was built from keeps that map; only the one that changed is built', () => {
+    const r = reading({ namespaces: 3 });
+    const t = buildTopology({ nvme: r }, new Map());
+    const s = r.subsystems[0];
+    const [a, b, c] = s.namespaces;
+    const moved = { ...b, paths: b.paths.map((p, i) => (i === 0 ? { ...p, anaState: 'non-optimized' as const } : p)) };
+    const next = buildTopology({ nvme: { ...r, subsystems: [{ ...s, namespaces: [a, moved, c] }] } }, t);
+    expect(next.get(a.wwid)).toBe(t.get(a.wwid));
+    expect(next.get(c.wwid)).toBe(t.get(c.wwid));
+    expect(next.get(b.wwid)).not.toBe(t.get(b.wwid));
+    expect(next.get(b.wwid)!.paths.get(b.paths[0].name)!.anaState).toBe('non-optimized');
+    // A controller's state concerns every namespace with a path through it.
+    const down = buildTopology({ nvme: { ...r, subsystems: [{ ...s, namespaces: [a, moved, c], controllers: [s.controllers[0], { ...s.controllers[1], state: 'connecting' as const }] }] } }, next);
+    for (const ns of [a, c]) expect(down.get(ns.wwid)).not.toBe(next.get(ns.wwid));
+    expect(mapHealth(down.get(a.wwid)!)).toBe('degraded');
   });
 
   it('a read of one kind alone keeps the other kind as it was', () => {

@@ -5,7 +5,7 @@
 // reading and announced with changed() so the engine reads this source alone. Without native
 // multipath or without a subsystem there is nothing to poll, and no timer runs.
 import type { SourceEvents, Source, SourceRead, Timers } from '../../core/ports';
-import type { NvmeController, NvmePath, NvmeReading } from '../../model/nvme-reading';
+import type { AnaState, ControllerState, NvmePath, NvmeReading, NvmeSubsystem } from '../../model/nvme-reading';
 import type { KernelEvent } from '../../model/readings';
 import type { Logger } from '../../util/log';
 import { readNvme } from './reader';
@@ -31,9 +31,6 @@ export class NvmeSource implements Source {
   private timer: unknown;
   private events: SourceEvents | undefined;
   private stopped = false;
-  /** The reading's paths and controllers by kernel name, where the poll's findings are written. */
-  private paths = new Map<string, NvmePath>();
-  private controllers = new Map<string, NvmeController>();
   private problemsReported = new Set<string>();
 
   constructor(private readonly options: NvmeSourceOptions) {}
@@ -72,8 +69,6 @@ export class NvmeSource implements Source {
     // Native multipath off: the kernel shows each controller's namespaces on their own, and
     // multipathd may gather them into dm maps; there is nothing here to publish.
     this.reading = reading.nativeMultipath === false ? { ...EMPTY, nativeMultipath: false } : reading;
-    this.paths = new Map(this.reading.subsystems.flatMap((s) => s.namespaces.flatMap((ns) => ns.paths.map((p) => [p.name, p]))));
-    this.controllers = new Map(this.reading.subsystems.flatMap((s) => s.controllers.map((c) => [c.name, c])));
     this.reportProblems(reading.problems);
     // The old poll's kept files are closed before the new one opens its own.
     this.poll?.close();
@@ -94,8 +89,10 @@ export class NvmeSource implements Source {
       this.timer = undefined;
       try {
         const changes = this.poll?.poll() ?? [];
-        for (const c of changes) this.apply(c);
-        if (changes.length > 0) this.events?.changed();
+        if (changes.length > 0) {
+          this.apply(changes);
+          this.events?.changed();
+        }
       } catch (e) {
         // A bug here must not end the service, nor leave the model behind: read it all again.
         this.options.log.error(`NVMe poll failed: ${(e as Error).message}; re-reading sysfs`);
@@ -106,16 +103,25 @@ export class NvmeSource implements Source {
     }, this.options.pollIntervalMs);
   }
 
-  private apply(c: SilentChange): void {
-    if (c.kind === 'ana-state') {
-      const p = this.paths.get(c.path);
-      if (p) p.anaState = c.current;
-    } else if (c.kind === 'controller-state') {
-      const ctrl = this.controllers.get(c.controller);
-      if (ctrl) ctrl.state = c.current;
-    } else {
+  /**
+   * The poll's findings written into a new reading: only the namespaces and controller lists
+   * they touch are new objects, so the model rebuilds only the maps concerned (built-from.ts).
+   */
+  private apply(changes: SilentChange[]): void {
+    const ana = new Map<string, AnaState>();
+    const controller = new Map<string, ControllerState>();
+    for (const c of changes) {
+      if (c.kind === 'ana-state') ana.set(c.path, c.current);
+      else if (c.kind === 'controller-state') controller.set(c.controller, c.current);
       // A device left: its uevent is coming, but the tree is read again regardless.
-      this.readAll = true;
+      else this.readAll = true;
     }
+    const path = (p: NvmePath): NvmePath => (ana.has(p.name) ? { ...p, anaState: ana.get(p.name)! } : p);
+    const subsystems = this.reading.subsystems.map((s): NvmeSubsystem => {
+      const controllers = s.controllers.some((c) => controller.has(c.name)) ? s.controllers.map((c) => (controller.has(c.name) ? { ...c, state: controller.get(c.name)! } : c)) : s.controllers;
+      const namespaces = s.namespaces.map((ns) => (ns.paths.some((p) => ana.has(p.name)) ? { ...ns, paths: ns.paths.map(path) } : ns));
+      return { ...s, controllers, namespaces };
+    });
+    this.reading = { ...this.reading, subsystems };
   }
 }
