@@ -273,6 +273,17 @@ vm_wait_line() { # file ERE timeout_s [after_line=0]: prints the first matching 
 	done
 }
 
+vm_after() { # file ERE timeout_s command...: runs the command, then waits for the first line
+	# matching ERE written after it started; prints "<ms from the start to the line> <the line
+	# without its ms prefix>" (for logs whose lines start with their ms, as vm_watch_signals writes)
+	local file=$1 re=$2 timeout=$3 from t0 line
+	from=$(vm_lines "$file")
+	t0=$(vm_now_ms)
+	"${@:4}" >&2
+	line=$(vm_wait_line "$file" "$re" "$timeout" "$from") || return 1
+	echo "$((${line%% *} - t0)) ${line#* }"
+}
+
 vm_as_nobody() { # command...: run as an unprivileged uid (65534) with no groups
 	setpriv --reuid=65534 --regid=65534 --clear-groups -- "$@"
 }

@@ -49,15 +49,8 @@ else
 	vm_fail "$S.coldplug" "expected one namespace, 2 live paths optimized/non-optimized in group 2: ${read_line:-no reading}"
 fi
 
-# until_change ERE SECONDS: the watcher's first matching line from now on, and its delay
-until_change() {
-	local from t0 line
-	from=$(vm_lines "$WATCH")
-	t0=$(vm_now_ms)
-	"${@:3}" >&2
-	line=$(vm_wait_line "$WATCH" "$1" "$2" "$from") || return 1
-	echo "$((${line%% *} - t0)) ${line#* }"
-}
+# until_change ERE SECONDS COMMAND...: the watcher's first matching line after COMMAND, and its delay
+until_change() { vm_after "$WATCH" "$@"; }
 
 before=$(uevents)
 if seen=$(until_change "CHANGE ana-state $path2 non-optimized inaccessible" 15 nvme_port_ana 2 inaccessible); then
