@@ -123,6 +123,16 @@ function readController(name: string, dir: string, problems: string[]): NvmeCont
   };
 }
 
+/**
+ * The paths under one controller now (nvmeXcYnZ), in order; undefined when it is gone. The
+ * kernel adds a controller's paths when it scans its namespaces, after the controller's own
+ * uevents, and a path raises none: only a listing shows that the scan is done.
+ */
+export function controllerPaths(root: string, controller: string): string[] | undefined {
+  const entries = list(`${root}/class/nvme/${controller}`);
+  return entries && sortByNumbers(entries.filter((e) => PATH.test(e)));
+}
+
 function list(dir: string): string[] | undefined {
   try {
     return fs.readdirSync(dir);

@@ -8,7 +8,7 @@ import type { SourceEvents, Source, SourceRead, Timers } from '../../core/ports'
 import type { AnaState, ControllerState, NvmePath, NvmeReading, NvmeSubsystem } from '../../model/nvme-reading';
 import type { KernelEvent } from '../../model/readings';
 import type { Logger } from '../../util/log';
-import { readNvme } from './reader';
+import { controllerPaths, readNvme } from './reader';
 import { SilentStatePoll, type SilentChange } from './silent-poll';
 
 export interface NvmeSourceOptions {
@@ -21,6 +21,9 @@ export interface NvmeSourceOptions {
 }
 
 const EMPTY: NvmeReading = { nativeMultipath: undefined, subsystems: [], problems: [] };
+// Polls after an NVMe uevent on which each controller's paths are listed: the namespace scan
+// that adds a connecting controller's paths runs after its last uevent, and adds them silently.
+const SETTLE_POLLS = 5;
 
 export class NvmeSource implements Source {
   readonly name = 'nvme';
@@ -32,6 +35,8 @@ export class NvmeSource implements Source {
   private events: SourceEvents | undefined;
   private stopped = false;
   private problemsReported = new Set<string>();
+  /** Polls left on which the controllers' paths are listed (see SETTLE_POLLS). */
+  private settling = 0;
 
   constructor(private readonly options: NvmeSourceOptions) {}
 
@@ -47,6 +52,7 @@ export class NvmeSource implements Source {
   wants(ev: KernelEvent): boolean {
     if (ev.kind !== 'nvme') return false;
     this.readAll = true;
+    this.settling = SETTLE_POLLS;
     return true;
   }
 
@@ -89,10 +95,12 @@ export class NvmeSource implements Source {
       this.timer = undefined;
       try {
         const changes = this.poll?.poll() ?? [];
-        if (changes.length > 0) {
-          this.apply(changes);
-          this.events?.changed();
+        if (changes.length > 0) this.apply(changes);
+        if (this.settling > 0) {
+          this.settling--;
+          if (this.pathsMoved()) this.readAll = true;
         }
+        if (changes.length > 0 || this.readAll) this.events?.changed();
       } catch (e) {
         // A bug here must not end the service, nor leave the model behind: read it all again.
         this.options.log.error(`NVMe poll failed: ${(e as Error).message}; re-reading sysfs`);
@@ -101,6 +109,18 @@ export class NvmeSource implements Source {
       }
       this.arm();
     }, this.options.pollIntervalMs);
+  }
+
+  /** Whether some controller's paths are not the ones the reading has (a scan added or removed some). */
+  private pathsMoved(): boolean {
+    for (const s of this.reading.subsystems) {
+      for (const c of s.controllers) {
+        const read = s.namespaces.flatMap((ns) => ns.paths.filter((p) => p.controller === c.name).map((p) => p.name)).sort();
+        const now = controllerPaths(this.options.root, c.name)?.sort();
+        if (now !== undefined && now.join() !== read.join()) return true;
+      }
+    }
+    return false;
   }
 
   /**

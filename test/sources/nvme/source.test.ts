@@ -72,6 +72,24 @@ describe('NvmeSource', () => {
     expect(s.read().readings!.nvme!.subsystems[0].controllers.map((c) => c.name)).toEqual(['nvme0']);
   });
 
+  it('paths a controller gains after its last uevent (the namespace scan adds them silently) are read on the polls after it', async () => {
+    const n = sim({ namespaces: 2 });
+    const { s, advance, changed } = source(n.root, 1000);
+    s.read();
+    // nvme1 reconnects: its uevent comes before the scan has added its path to namespace 2.
+    const dir = fs.realpathSync(path.join(n.root, 'class/nvme/nvme1'));
+    fs.renameSync(path.join(dir, 'nvme0c1n2'), path.join(n.root, 'aside'));
+    expect(s.wants({ kind: 'nvme', action: 'change', device: 'nvme1', seqnum: 3 })).toBe(true);
+    const paths = () => s.read().readings!.nvme!.subsystems[0].namespaces.map((ns) => ns.paths.map((p) => p.name));
+    expect(paths()).toEqual([['nvme0c0n1', 'nvme0c1n1'], ['nvme0c0n2']]);
+    await advance(1000);
+    expect(changed()).toBe(0);
+    fs.renameSync(path.join(n.root, 'aside'), path.join(dir, 'nvme0c1n2'));
+    await advance(1000);
+    expect(changed()).toBe(1);
+    expect(paths()).toEqual([['nvme0c0n1', 'nvme0c1n1'], ['nvme0c0n2', 'nvme0c1n2']]);
+  });
+
   it('a value the kernel would never print costs that field and one warning, logged once while it lasts', () => {
     const n = sim({ namespaces: 1 });
     fs.writeFileSync(path.join(n.root, 'class/nvme/nvme1/transport'), 'tcp\x1b[31m\n');
