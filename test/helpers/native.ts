@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { expect } from 'vitest';
-import { NativeError } from '../../src/native/addon';
+import { dmListDevices, NativeError } from '../../src/native/addon';
 
 /** The NativeError a call throws (fails the test if it throws anything else, or nothing). */
 export function thrown(fn: () => unknown): NativeError {
@@ -13,6 +13,16 @@ export function thrown(fn: () => unknown): NativeError {
     return e as NativeError;
   }
   throw new Error('expected a NativeError, nothing was thrown');
+}
+
+/** Why this machine's kernel cannot be asked about device-mapper, or undefined when it answers. */
+export function noDeviceMapper(): string | undefined {
+  try {
+    dmListDevices();
+    return undefined;
+  } catch (e) {
+    return (e as Error).message;
+  }
 }
 
 // /dev/null's device: a "change" on it makes udev re-apply its mode, nothing more.

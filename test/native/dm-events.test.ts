@@ -7,16 +7,8 @@ import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { dmListDevices, openDmEventWatch, type DmEventWatch } from '../../src/native/addon';
-import { thrown } from '../helpers/native';
+import { noDeviceMapper, thrown } from '../helpers/native';
 
-function noDeviceMapper(): string | undefined {
-  try {
-    dmListDevices();
-    return undefined;
-  } catch (e) {
-    return (e as Error).message;
-  }
-}
 const dmAbsent = noDeviceMapper();
 
 const open: DmEventWatch[] = [];

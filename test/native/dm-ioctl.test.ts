@@ -7,17 +7,8 @@ import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { DM_CONTROL_PATH, dmListDevices, dmTableStatus, NativeError } from '../../src/native/addon';
-import { thrown } from '../helpers/native';
+import { noDeviceMapper, thrown } from '../helpers/native';
 
-/** Why this machine's kernel cannot be asked, or undefined when device-mapper answers. */
-function noDeviceMapper(): string | undefined {
-  try {
-    dmListDevices();
-    return undefined;
-  } catch (e) {
-    return (e as Error).message;
-  }
-}
 const dmAbsent = noDeviceMapper();
 
 

@@ -76,7 +76,7 @@ describe('serve and a real journald', () => {
       );
       expect(x.code, x.stderr).toBe(0);
       expect(x.stdout).toContain(`Subject: Multipath path ${p.dev} of ${map.name} failed`);
-      expect(x.stdout).toContain(`The kernel's dm-multipath failed path ${p.dev} (dev_t ${p.devT})`);
+      expect(x.stdout).toContain(`The kernel failed path ${p.dev} of multipath map ${map.name}`);
     } finally {
       child.kill('SIGTERM');
     }
