@@ -12,6 +12,9 @@ export const CONFIG_FILE = '/etc/multipath-dbus.conf';
 
 export type Health = 'optimal' | 'degraded' | 'failed' | 'unknown';
 
+/** A dm-multipath map, or a native NVMe multipath namespace (whose management methods answer NotSupported). */
+export type Kind = 'dm-multipath' | 'nvme';
+
 export interface ManagerProps {
   Version: string;
   InstanceId: string;
@@ -42,6 +45,10 @@ export interface MapProps {
   PathFaults: number;
   PathGroups: string[];
   Paths: string[];
+  Kind: Kind;
+  /** NVMe only ("" for dm): the subsystem's NQN and its I/O policy (numa, round-robin, queue-depth). */
+  SubsystemNqn: string;
+  IoPolicy: string;
 }
 
 export interface GroupProps {
@@ -70,6 +77,12 @@ export interface PathProps {
   FailCount: number;
   Map: string;
   PathGroup: string;
+  /** NVMe only ("" for dm): the path's ANA state, its controller (nvme1) with that controller's state, transport and address. */
+  AnaState: string;
+  Controller: string;
+  ControllerState: string;
+  Transport: string;
+  Address: string;
 }
 
 /** Everything the page knows about the service's objects, keyed by object path. */

@@ -27,9 +27,10 @@ import SearchIcon from '@patternfly/react-icons/dist/esm/icons/search-icon';
 import { failPath, reinstatePath, resize, setQueueing, switchGroup, type Action } from './actions';
 import { N_, _, format } from './cockpit';
 import { HealthLabel, PathPips, PathStateLabel } from './health';
+import { NVME_UNMANAGED, NvmeMenu, NvmePathsTable } from './nvme';
 import { StorageLink } from './storage-link';
 import type { Objects } from './api';
-import { HEALTH_ORDER, detailsLoaded, formatBytes, lastElement, mapGroups, queueingOn, type GroupRow, type MapRow } from './view';
+import { HEALTH_ORDER, detailsLoaded, formatBytes, isNvme, lastElement, mapGroups, queueingOn, type GroupRow, type MapRow } from './view';
 
 type Column = { title: string; width: ThProps['width']; key: (m: MapRow) => string | number };
 const COLUMNS: Column[] = [
@@ -165,8 +166,14 @@ export function MapsTable({ maps, objects, act, expand }: Props) {
                   <Tr data-map={m.Name} data-health={m.Health} className={`mp-map mp-map-${m.Health}`}>
                     <Td expand={{ rowIndex, isExpanded, onToggle: () => toggle(m.path), expandId: `mp-expand-${m.Name}` }} />
                     <Td dataLabel={_('Name')} className="mp-name">
-                      {m.Name}
-                      {m.SysfsName && <StorageLink sysfs={m.SysfsName} />}
+                      {/* An NVMe namespace's name is its head device's: the name itself is the link. */}
+                      {m.SysfsName && m.SysfsName === m.Name ? <StorageLink sysfs={m.SysfsName} asName /> : m.Name}
+                      {isNvme(m) && (
+                        <Label isCompact color="purple" className="mp-kind" data-kind-label="nvme">
+                          {_('NVMe')}
+                        </Label>
+                      )}
+                      {m.SysfsName && m.SysfsName !== m.Name && <StorageLink sysfs={m.SysfsName} />}
                     </Td>
                     <Td dataLabel={_('WWID')} className="mp-mono" modifier="breakWord">
                       {m.Wwid}
@@ -185,12 +192,16 @@ export function MapsTable({ maps, objects, act, expand }: Props) {
                       <PathPips total={m.NumPaths} valid={m.ValidPaths} />
                     </Td>
                     <Td isActionCell>
-                      <ActionsColumn
-                        items={[
-                          { title: queueingOn(m.Queueing) ? _('Disable queueing…') : _('Restore queueing…'), onClick: () => act(setQueueing(m)) },
-                          { title: _('Resize…'), onClick: () => act(resize(m)) },
-                        ]}
-                      />
+                      {isNvme(m) ? (
+                        <NvmeMenu />
+                      ) : (
+                        <ActionsColumn
+                          items={[
+                            { title: queueingOn(m.Queueing) ? _('Disable queueing…') : _('Restore queueing…'), onClick: () => act(setQueueing(m)) },
+                            { title: _('Resize…'), onClick: () => act(resize(m)) },
+                          ]}
+                        />
+                      )}
                     </Td>
                   </Tr>
                   <Tr isExpanded={isExpanded}>
@@ -212,13 +223,19 @@ function MapDetails({ map, objects, act, expand }: { map: MapRow; objects: Objec
   // After every render: a path added to the map, or a new session, is read too.
   useEffect(() => expand(map.path));
   const groups = mapGroups(objects, map);
-  const facts: [string, string][] = [
-    [_('Features'), map.Features],
-    [_('Hardware handler'), map.HardwareHandler],
-    [_('Queueing'), map.Queueing],
-    [_('Failback'), map.Failback],
-    [_('Path faults'), String(map.PathFaults ?? 0)],
-  ];
+  const nvme = isNvme(map);
+  const facts: [string, string][] = nvme
+    ? [
+        [_('Subsystem NQN'), map.SubsystemNqn],
+        [_('I/O policy'), map.IoPolicy],
+      ]
+    : [
+        [_('Features'), map.Features],
+        [_('Hardware handler'), map.HardwareHandler],
+        [_('Queueing'), map.Queueing],
+        [_('Failback'), map.Failback],
+        [_('Path faults'), String(map.PathFaults ?? 0)],
+      ];
   return (
     <div className="mp-details" data-details={map.Name}>
       <LabelGroup className="mp-facts" numLabels={facts.length}>
@@ -231,7 +248,9 @@ function MapDetails({ map, objects, act, expand }: { map: MapRow; objects: Objec
           ))}
       </LabelGroup>
       {!detailsLoaded(objects, map) && <Spinner size="md" aria-label={format(_('Loading the paths of $0'), map.Name)} />}
-      {groups.length > 0 && !groups.some((g) => g.DmState === 'active') && (
+      {nvme && <div className="mp-sub mp-unmanaged">{_(NVME_UNMANAGED)}</div>}
+      {/* An NVMe group is active only with an optimized usable path: none active is no pending switch. */}
+      {!nvme && groups.length > 0 && !groups.some((g) => g.DmState === 'active') && (
         <div className="mp-sub mp-no-active">{_('No path group is active: the kernel takes the one it names next at the next I/O.')}</div>
       )}
       {groups.map((g) => (
@@ -243,22 +262,25 @@ function MapDetails({ map, objects, act, expand }: { map: MapRow; objects: Objec
 
 function GroupDetails({ map, group, act }: { map: MapRow; group: GroupRow; act: (a: Action) => void }) {
   const active = group.DmState === 'active';
+  const nvme = isNvme(map);
   return (
     <div className={`mp-group${active ? ' mp-group-active' : ''}`} data-group={group.Number}>
       <Flex className="mp-group-head" alignItems={{ default: 'alignItemsCenter' }}>
         <FlexItem>
-          <strong>{format(_('Path group $0'), group.Number)}</strong>
+          <strong>{format(nvme ? _('ANA group $0') : _('Path group $0'), group.Number)}</strong>
         </FlexItem>
         <FlexItem>
           <Label isCompact color={active ? 'blue' : group.DmState === 'disabled' ? 'grey' : 'teal'}>
             {group.DmState}
           </Label>
         </FlexItem>
-        <FlexItem className="mp-sub">
-          {format(_('$0 · priority $1'), group.Selector, group.Priority)}
-          {group.Marginal ? ` · ${_('marginal')}` : ''}
-        </FlexItem>
-        {!active && (
+        {!nvme && (
+          <FlexItem className="mp-sub">
+            {format(_('$0 · priority $1'), group.Selector, group.Priority)}
+            {group.Marginal ? ` · ${_('marginal')}` : ''}
+          </FlexItem>
+        )}
+        {!nvme && !active && (
           <FlexItem align={{ default: 'alignRight' }}>
             <Button variant="secondary" size="sm" onClick={() => act(switchGroup(map, group))}>
               {_('Switch to this group')}
@@ -266,59 +288,65 @@ function GroupDetails({ map, group, act }: { map: MapRow; group: GroupRow; act: 
           </FlexItem>
         )}
       </Flex>
-      <Table aria-label={format(_('Paths of group $0'), group.Number)} variant="compact" borders={false} className="mp-paths-table">
-        <Thead>
-          <Tr>
-            <Th>{_('Device')}</Th>
-            <Th>{_('State')}</Th>
-            <Th>{_('Checker')}</Th>
-            <Th>{_('Priority')}</Th>
-            <Th>{_('Host WWPN')}</Th>
-            <Th>{_('Target WWPN')}</Th>
-            <Th>{_('Fail count')}</Th>
-            <Th screenReaderText={_('Actions')} />
-          </Tr>
-        </Thead>
-        <Tbody>
-          {group.paths.map((p) => {
-            const failed = p.DmState === 'failed';
-            return (
-              <Tr key={p.path} data-path={p.Device} data-state={p.DmState} className={failed ? 'mp-path mp-path-failed' : 'mp-path'}>
-                <Td dataLabel={_('Device')} className="mp-mono">
-                  {p.Device}
-                  <span className="mp-sub">{p.DevT}</span>
-                </Td>
-                <Td dataLabel={_('State')}>
-                  <PathStateLabel path={p} />
-                </Td>
-                <Td dataLabel={_('Checker')}>
-                  {known(p.CheckerState)}
-                  {p.Checker && <span className="mp-sub">{p.Checker}</span>}
-                </Td>
-                <Td dataLabel={_('Priority')}>{p.Priority}</Td>
-                <Td dataLabel={_('Host WWPN')} className="mp-mono">
-                  {known(p.HostWwpn)}
-                </Td>
-                <Td dataLabel={_('Target WWPN')} className="mp-mono">
-                  {known(p.TargetWwpn)}
-                </Td>
-                <Td dataLabel={_('Fail count')}>{p.FailCount}</Td>
-                <Td dataLabel={_('Action')} modifier="fitContent">
-                  {failed ? (
-                    <Button variant="link" size="sm" isInline onClick={() => act(reinstatePath(map, p))}>
-                      {_('Reinstate')}
-                    </Button>
-                  ) : (
-                    <Button variant="link" size="sm" isInline isDanger onClick={() => act(failPath(map, p))}>
-                      {_('Fail')}
-                    </Button>
-                  )}
-                </Td>
-              </Tr>
-            );
-          })}
-        </Tbody>
-      </Table>
+      {nvme ? <NvmePathsTable group={group} /> : <DmPathsTable map={map} group={group} act={act} />}
     </div>
+  );
+}
+
+function DmPathsTable({ map, group, act }: { map: MapRow; group: GroupRow; act: (a: Action) => void }) {
+  return (
+    <Table aria-label={format(_('Paths of group $0'), group.Number)} variant="compact" borders={false} className="mp-paths-table">
+      <Thead>
+        <Tr>
+          <Th>{_('Device')}</Th>
+          <Th>{_('State')}</Th>
+          <Th>{_('Checker')}</Th>
+          <Th>{_('Priority')}</Th>
+          <Th>{_('Host WWPN')}</Th>
+          <Th>{_('Target WWPN')}</Th>
+          <Th>{_('Fail count')}</Th>
+          <Th screenReaderText={_('Actions')} />
+        </Tr>
+      </Thead>
+      <Tbody>
+        {group.paths.map((p) => {
+          const failed = p.DmState === 'failed';
+          return (
+            <Tr key={p.path} data-path={p.Device} data-state={p.DmState} className={failed ? 'mp-path mp-path-failed' : 'mp-path'}>
+              <Td dataLabel={_('Device')} className="mp-mono">
+                {p.Device}
+                <span className="mp-sub">{p.DevT}</span>
+              </Td>
+              <Td dataLabel={_('State')}>
+                <PathStateLabel path={p} />
+              </Td>
+              <Td dataLabel={_('Checker')}>
+                {known(p.CheckerState)}
+                {p.Checker && <span className="mp-sub">{p.Checker}</span>}
+              </Td>
+              <Td dataLabel={_('Priority')}>{p.Priority}</Td>
+              <Td dataLabel={_('Host WWPN')} className="mp-mono">
+                {known(p.HostWwpn)}
+              </Td>
+              <Td dataLabel={_('Target WWPN')} className="mp-mono">
+                {known(p.TargetWwpn)}
+              </Td>
+              <Td dataLabel={_('Fail count')}>{p.FailCount}</Td>
+              <Td dataLabel={_('Action')} modifier="fitContent">
+                {failed ? (
+                  <Button variant="link" size="sm" isInline onClick={() => act(reinstatePath(map, p))}>
+                    {_('Reinstate')}
+                  </Button>
+                ) : (
+                  <Button variant="link" size="sm" isInline isDanger onClick={() => act(failPath(map, p))}>
+                    {_('Fail')}
+                  </Button>
+                )}
+              </Td>
+            </Tr>
+          );
+        })}
+      </Tbody>
+    </Table>
   );
 }

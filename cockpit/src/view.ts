@@ -85,6 +85,9 @@ export function formatBytes(n: number): string {
   return `${n >= 100 || i === 0 ? Math.round(n) : n.toFixed(1)} ${units[i]}`;
 }
 
+/** A native NVMe multipath namespace: the kernel's own, which multipathd does not manage. */
+export const isNvme = (m: MapProps): boolean => m.Kind === 'nvme';
+
 /** Queueing as multipathd prints it: "off", "-", "on", "5 chk"… */
 export const queueingOn = (q: string): boolean => q !== '' && q !== '-' && q !== 'off';
 

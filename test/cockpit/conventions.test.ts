@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../helpers/service-harness';
-import { openCockpit, PAGE_DIR, type CockpitSession } from '../helpers/cockpit';
+import { accessibilityProblems, openCockpit, PAGE_DIR, type CockpitSession } from '../helpers/cockpit';
 import { extract } from '../../cockpit/po.mjs';
 
 let h: Harness;
@@ -33,17 +33,6 @@ async function open(width: number, init?: () => void): Promise<Page> {
   await page.goto(cockpit.ws.pageUrl);
   await page.locator(`tr[data-map="${map().name}"][data-health="optimal"]`).waitFor({ timeout: 10_000 });
   return page;
-}
-
-/** axe-core's serious and critical findings on what the page shows now, as "rule: target". */
-async function accessibilityProblems(page: Page): Promise<string[]> {
-  // Evaluated, not added as a script: Cockpit's Content-Security-Policy (rightly) refuses inline scripts.
-  await page.evaluate(fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8'));
-  const violations = await page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run(): Promise<{ violations: { id: string; impact: string; nodes: { target: string[] }[] }[] }> } }).axe;
-    return (await axe.run()).violations;
-  });
-  return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').flatMap((v) => v.nodes.map((n) => `${v.id}: ${n.target.join(' ')}`));
 }
 
 describe('the Cockpit page and Cockpit conventions', () => {

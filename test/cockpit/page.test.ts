@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callMethod } from '../../src/frontends/dbus/bus/connection';
 import { MANAGER_IFACE } from '../../src/frontends/dbus/api';
 import { BUS_NAME, ROOT_PATH, startHarness, type Harness } from '../helpers/service-harness';
-import { openCockpit, type CockpitSession } from '../helpers/cockpit';
+import { msUntilShown, openCockpit, type CockpitSession } from '../helpers/cockpit';
 
 /** Set to a file name (docs/cockpit.png) to keep the screenshot the README shows. */
 const SCREENSHOT = process.env.COCKPIT_SCREENSHOT;
@@ -47,25 +47,9 @@ describe('the Cockpit page', () => {
     await expect.poll(() => pathRow(dev).getAttribute('data-state')).toBe('active');
     const events = await cockpit.page.locator('tr[data-kind]').count();
 
-    // The moment the DOM shows both, taken in the page by a MutationObserver armed before
-    // the kernel event (Playwright's own polling would add up to half a second).
-    await cockpit.page.evaluate(
-      ([dev, name]) => {
-        const shown = () => document.querySelector(`tr[data-path="${dev}"][data-state="failed"]`) && document.querySelector(`tr[data-map="${name}"][data-health="degraded"]`);
-        (window as unknown as { turned: Promise<number> }).turned = new Promise((resolve) => {
-          const obs = new MutationObserver(() => {
-            if (!shown()) return;
-            obs.disconnect();
-            resolve(Date.now());
-          });
-          obs.observe(document.body, { subtree: true, childList: true, attributes: true });
-        });
-      },
-      [dev, map.name],
+    const ms = await msUntilShown(cockpit.page, [`tr[data-path="${dev}"][data-state="failed"]`, `tr[data-map="${map.name}"][data-health="degraded"]`], () =>
+      h.kernel(h.sim.failPath(dev)),
     );
-    const t0 = Date.now();
-    h.kernel(h.sim.failPath(dev));
-    const ms = (await cockpit.page.evaluate(() => (window as unknown as { turned: Promise<number> }).turned)) - t0;
     console.log(`failed path shown red, map degraded: ${ms} ms after the kernel event`);
     // Usually 0.1-0.6 s; the bound is for a machine three times slower than that, loaded.
     expect(ms).toBeLessThan(3000);

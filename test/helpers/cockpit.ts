@@ -161,3 +161,36 @@ export async function openCockpit(systemBus: string): Promise<CockpitSession> {
     },
   };
 }
+
+/** axe-core's serious and critical findings on what the page shows now, as "rule: target". */
+export async function accessibilityProblems(page: Page): Promise<string[]> {
+  // Evaluated, not added as a script: Cockpit's Content-Security-Policy (rightly) refuses inline scripts.
+  await page.evaluate(fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8'));
+  const violations = await page.evaluate(async () => {
+    const axe = (window as unknown as { axe: { run(): Promise<{ violations: { id: string; impact: string; nodes: { target: string[] }[] }[] }> } }).axe;
+    return (await axe.run()).violations;
+  });
+  return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').flatMap((v) => v.nodes.map((n) => `${v.id}: ${n.target.join(' ')}`));
+}
+
+/**
+ * Milliseconds from `cause()` until the page shows an element for every one of `selectors`,
+ * taken in the page by a MutationObserver armed before the cause (Playwright's own polling
+ * would add up to half a second).
+ */
+export async function msUntilShown(page: Page, selectors: string[], cause: () => void): Promise<number> {
+  await page.evaluate((selectors) => {
+    const shown = () => selectors.every((s) => document.querySelector(s));
+    (window as unknown as { shownAt: Promise<number> }).shownAt = new Promise((resolve) => {
+      const obs = new MutationObserver(() => {
+        if (!shown()) return;
+        obs.disconnect();
+        resolve(Date.now());
+      });
+      obs.observe(document.body, { subtree: true, childList: true, attributes: true });
+    });
+  }, selectors);
+  const t0 = Date.now();
+  cause();
+  return (await page.evaluate(() => (window as unknown as { shownAt: Promise<number> }).shownAt)) - t0;
+}
