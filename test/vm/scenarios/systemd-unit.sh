@@ -101,7 +101,7 @@ if line=$(vm_journal_wait 20 '"MESSAGE":"serving ' _SYSTEMD_UNIT="$U" PRIORITY=6
 	line=${line%%$'\n'*}
 	msg=$(echo "$line" | sed -nE 's/.*"MESSAGE":"([^"]*)".*/\1/p')
 	case "$msg" in
-	*"multipathd available, kernel events on, device-mapper on") vm_pass "$S.journal" "journal, priority info: $msg" ;;
+	*"multipathd available, kernel events on, device-mapper on, NVMe on") vm_pass "$S.journal" "journal, priority info: $msg" ;;
 	*) vm_fail "$S.journal" "$msg" ;;
 	esac
 else
