@@ -1,10 +1,10 @@
 // Soak: a million kernel path events through the real service on a private dbus-daemon, in
 // bursts, with RSS sampled after warm-up and at the end. `npm run soak [-- EVENTS]`.
 // Passes when RSS grew less than 5 % between the two samples. The service and the simulator
-// are tsc's dist/ (bench/compiled.ts), run with the launcher's young generation, so the
-// rate is a figure too.
+// are tsc's dist/ (bench/compiled.ts), run with the launcher's young generation and what
+// `serve` does after each reading (src/cli/release-memory.ts), so the rate is a figure too.
 import { startPrivateBus } from '../src/cli/private-bus';
-import { connectBus, createLogger, DEFAULT_CONFIG, disconnect, MultipathdClient, MultipathdSimulator, MultipathService } from '../bench/compiled';
+import { connectBus, createLogger, DEFAULT_CONFIG, disconnect, MultipathdClient, MultipathdSimulator, MultipathService, releaseMemory } from '../bench/compiled';
 
 const TOTAL = Number(process.argv[2] ?? 1_000_000);
 const BURST = 1000;
@@ -27,6 +27,7 @@ async function main(): Promise<void> {
     multipathd: new MultipathdClient({ socket }),
     dm: sim,
     openMonitor: undefined,
+    releaseMemory,
   });
   await service.start();
   const devs = sim.maps().flatMap((m) => m.paths.map((p) => p.dev));
