@@ -22,9 +22,10 @@ const CLI = path.join(__dirname, '..', 'bin', 'multipath-dbus');
 const sleep = (t: number) => new Promise((r) => setTimeout(r, t));
 
 /** The real service in its own process; resolves once it owns its name. */
-export async function startServe(bus: PrivateBus, socket: string, extra: string[] = []): Promise<ChildProcess> {
+export async function startServe(bus: PrivateBus, socket: string, extra: string[] = [], env?: NodeJS.ProcessEnv): Promise<ChildProcess> {
   const child = spawn(CLI, ['serve', '--enable', '--no-kernel', '--bus', bus.address, '--socket', socket, '--refresh-interval', '0', '--config', '/nonexistent', '--log-level', 'error', ...extra], {
     stdio: 'inherit',
+    env,
   });
   const client = await connectBus(bus.address);
   try {

@@ -9,6 +9,8 @@ import type * as Client from '../src/sources/multipathd/client';
 import type * as MapsJson from '../src/sources/multipathd/maps-json';
 import type * as Service from '../src/cli/service';
 import type * as Log from '../src/util/log';
+import type * as Simulator from '../src/sim/simulator';
+import type * as ReleaseMemory from '../src/cli/release-memory';
 
 export const { callMethod, connectBus, disconnect, getManagedObjects, onSignal } = require('../dist/frontends/dbus/bus/connection') as typeof Connection;
 export type { BusConnection } from '../src/frontends/dbus/bus/connection';
@@ -18,3 +20,5 @@ export const { parseShowMaps } = require('../dist/sources/multipathd/maps-json')
 export const { MultipathService } = require('../dist/cli/service') as typeof Service;
 export type MultipathService = Service.MultipathService;
 export const { createLogger } = require('../dist/util/log') as typeof Log;
+export const { MultipathdSimulator } = require('../dist/sim/simulator') as typeof Simulator;
+export const { releaseMemory } = require('../dist/cli/release-memory') as typeof ReleaseMemory;

@@ -9,6 +9,7 @@
 // service. BENCH_ONLY=read,refusals picks the sections. Writes bench/results/large.json.
 import { execFile, execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { BUS_NAME, MANAGER_IFACE, PATH_IFACE, pathObjectPath, ROOT_PATH } from '../src/frontends/dbus/api';
 import { callMethod, connectBus, disconnect, type BusConnection } from '../src/frontends/dbus/bus/connection';
@@ -17,17 +18,18 @@ import { MultipathdSimulator, type SimTopologyOptions } from '../src/sim/simulat
 import { fetchPages } from '../src/cli/client';
 import { NOBODY } from '../test/helpers/dbus-daemon';
 import { hammer, startServe, stopServe } from './callers';
-import { cpuMs, rssBytes } from './proc';
+import { cpuMs, heapReportEnv, memoryOf, nodeFloor, v8HeapOf, type Memory } from './proc';
 import { buildReference, referencePolicy, requireReferences, startReferenceServer, type Objects } from './sdbus-reference';
 
 const OUT = path.join(__dirname, 'results');
 const CLI = path.join(__dirname, '..', 'bin', 'multipath-dbus');
-const mib = (b: number) => Math.round((b / 1048576) * 10) / 10;
 const sleep = (t: number) => new Promise((r) => setTimeout(r, t));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 /** BENCH_ONLY=read,refusals: these sections only. */
 const ONLY = new Set((process.env.BENCH_ONLY ?? 'read,refusals').split(','));
 let OBJECTS = '';
+/** RSS at 8,192 x 4, settled after start (issue 24). */
+const RSS_GOAL_MIB = 150;
 
 /** sd-bus serving `objects`: its CPU for one whole GetManagedObjects through busctl, and its RSS. */
 async function reference(objects: Objects) {
@@ -37,7 +39,7 @@ async function reference(objects: Objects) {
     const c0 = cpuMs(ref.child.pid!);
     const t0 = Date.now();
     execFileSync('busctl', [`--address=${bus.address}`, 'call', ref.name, ref.managerPath, 'org.freedesktop.DBus.ObjectManager', 'GetManagedObjects'], { stdio: ['ignore', 'ignore', 'inherit'], maxBuffer: 1 << 30 });
-    return { getManagedObjectsMs: Date.now() - t0, serviceCpuMs: cpuMs(ref.child.pid!) - c0, rssMiB: mib(rssBytes(ref.child.pid!)) };
+    return { getManagedObjectsMs: Date.now() - t0, serviceCpuMs: cpuMs(ref.child.pid!) - c0, ...memoryOf(ref.child.pid!) };
   } finally {
     await ref.stop();
     await bus.stop();
@@ -49,12 +51,14 @@ async function large(topology: SimTopologyOptions) {
   const socket = `@multipath-dbus-bench-large-${process.pid}`;
   const sim = new MultipathdSimulator({ socket, topology });
   await sim.listen();
+  const reports = fs.mkdtempSync(path.join(os.tmpdir(), 'multipath-dbus-bench-report-'));
   const t0 = Date.now();
-  const child = await startServe(bus, socket);
+  const child = await startServe(bus, socket, [], heapReportEnv(reports));
   const readyMs = Date.now() - t0;
   try {
     await sleep(2000);
-    const rssSettled = rssBytes(child.pid!);
+    const settled = memoryOf(child.pid!);
+    const v8HeapSettled = await v8HeapOf(child.pid!, reports);
     const client = await connectBus(bus.address);
     let gmo: string;
     // A client asks for everything first; what that costs the service counts with the pages it then reads.
@@ -92,8 +96,10 @@ async function large(topology: SimTopologyOptions) {
     return {
       topology: `${topology.maps}x${topology.pathsPerMap}`,
       readyMs,
-      rssSettledMiB: mib(rssSettled),
-      rssAfterReadsMiB: mib(rssBytes(child.pid!)),
+      settled,
+      v8HeapSettled,
+      afterReads: memoryOf(child.pid!),
+      v8HeapAfterReads: await v8HeapOf(child.pid!, reports),
       getManagedObjects: gmo,
       getManagedObjectsMs: gmoMs,
       objects: objects.size,
@@ -110,6 +116,7 @@ async function large(topology: SimTopologyOptions) {
     await stopServe(child);
     await sim.close();
     await bus.stop();
+    fs.rmSync(reports, { recursive: true, force: true });
   }
 }
 
@@ -195,16 +202,19 @@ async function main(): Promise<void> {
   if (ONLY.has('read')) {
     requireReferences();
     OBJECTS = buildReference('sdbus-objects');
+    const floor: Memory = await nodeFloor();
     for (const t of [
       { maps: 8192, pathsPerMap: 4 },
       { maps: 2048, pathsPerMap: 16, groupsPerMap: 2 },
     ]) {
       const r = await large(t);
       results.push(r);
+      const goal = t.maps === 8192 ? ` (goal <= ${RSS_GOAL_MIB} MiB settled: ${r.settled.rssMiB <= RSS_GOAL_MIB ? 'met' : 'NOT met'})` : '';
       process.stdout.write(
-        `${r.topology}: ready ${r.readyMs} ms, rss ${r.rssSettledMiB} MiB settled / ${r.rssAfterReadsMiB} MiB after the reads; ` +
+        `${r.topology}: ready ${r.readyMs} ms, rss ${r.settled.rssMiB} MiB settled${goal} / ${r.afterReads.rssMiB} MiB after the reads (pss ${r.settled.pssMiB} / ${r.afterReads.pssMiB}; ` +
+          `V8 heap ${r.v8HeapSettled.usedMiB} used of ${r.v8HeapSettled.totalMiB} / ${r.v8HeapAfterReads.usedMiB} of ${r.v8HeapAfterReads.totalMiB} MiB; node alone rss ${floor.rssMiB}, pss ${floor.pssMiB} MiB); ` +
           `GetManagedObjects in ${r.getManagedObjectsMs} ms: ${r.getManagedObjects.slice(0, 120)}; ` +
-          `all ${r.objects} objects in pages ${r.pagesMs} ms (service ${r.pagesServiceCpuMs} cpu-ms, ${r.readServiceCpuMs} with the refused GetManagedObjects before them; sd-bus answering them in one GetManagedObjects ${r.sdBus.serviceCpuMs} cpu-ms, ours/sd-bus ${r.readCpuVsSdBus.toFixed(2)} (goal <= 1.0), its rss ${r.sdBus.rssMiB} MiB); show --json ${r.showJsonMs} ms (${r.showMaps} maps); name still owned: ${r.stillOwned}\n`,
+          `all ${r.objects} objects in pages ${r.pagesMs} ms (service ${r.pagesServiceCpuMs} cpu-ms, ${r.readServiceCpuMs} with the refused GetManagedObjects before them; sd-bus answering them in one GetManagedObjects ${r.sdBus.serviceCpuMs} cpu-ms, ours/sd-bus ${r.readCpuVsSdBus.toFixed(2)} (goal <= 1.0), its rss ${r.sdBus.rssMiB} MiB, pss ${r.sdBus.pssMiB}); show --json ${r.showJsonMs} ms (${r.showMaps} maps); name still owned: ${r.stillOwned}\n`,
       );
     }
   }

@@ -10,7 +10,7 @@ import { BUS_NAME, MANAGER_IFACE, ROOT_PATH } from '../src/frontends/dbus/api';
 import { startPrivateBus, type PrivateBus } from '../src/cli/private-bus';
 import { MultipathdSimulator, type SimTopologyOptions } from '../src/sim/simulator';
 import { callMethod, connectBus, createLogger, DEFAULT_CONFIG, disconnect, getManagedObjects, MultipathdClient, onSignal, parseShowMaps, type BusConnection } from './compiled';
-import { cpuMs, rssBytes } from './proc';
+import { cpuMs, heapReportEnv, memoryOf, nodeFloor, v8HeapOf } from './proc';
 import { buildReference, canonical, referencePolicy, requireReferences, startReferenceServer } from './sdbus-reference';
 import { MultipathService } from '../src/cli/service';
 
@@ -20,6 +20,8 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const READS = Number(process.env.BENCH_READS ?? 10);
 /** Storms: ours over sd-bus's rate, in every run (issue 24). */
 const STORM_GOAL = 0.95;
+/** RSS at 1,000 x 4 after the reads (issue 24). */
+const RSS_GOAL_MIB = 64;
 /** Single events 10 ms apart, for ours and for sd-bus. */
 const LATENCY_SAMPLES = 1000;
 /** BENCH_ONLY=storm,scale,latency,idle: these sections only. */
@@ -207,8 +209,9 @@ async function scale(topology: SimTopologyOptions) {
   const sim = new MultipathdSimulator({ socket, topology });
   await sim.listen();
   const busctl = (...a: string[]) => [`--address=${bus.address}`, ...a];
+  const reports = fs.mkdtempSync(path.join(os.tmpdir(), 'multipath-dbus-bench-report-'));
   const t0 = now();
-  const child = spawn(path.join(__dirname, '..', 'bin', 'multipath-dbus'), ['serve', '--enable', '--no-kernel', '--bus', bus.address, '--socket', socket, '--refresh-interval', '0', '--config', '/nonexistent', '--log-level', 'error'], { stdio: 'inherit' });
+  const child = spawn(path.join(__dirname, '..', 'bin', 'multipath-dbus'), ['serve', '--enable', '--no-kernel', '--bus', bus.address, '--socket', socket, '--refresh-interval', '0', '--config', '/nonexistent', '--log-level', 'error'], { stdio: 'inherit', env: heapReportEnv(reports) });
   try {
     const client = await connectBus(bus.address);
     for (;;) {
@@ -235,9 +238,10 @@ async function scale(topology: SimTopologyOptions) {
       refresh.push(ms(now() - t));
     }
     // Right after the reads, before V8 gives any of their garbage back.
-    const rss = rssBytes(child.pid!);
+    const memory = memoryOf(child.pid!);
     await sleep(2000);
-    const rssSettled = rssBytes(child.pid!);
+    const settled = memoryOf(child.pid!);
+    const v8Heap = await v8HeapOf(child.pid!, reports);
     const mpd = new MultipathdClient({ socket, expectedUid: process.getuid?.() });
     const poll: number[] = [];
     let bytes = 0;
@@ -262,8 +266,11 @@ async function scale(topology: SimTopologyOptions) {
       noChangeRefreshSignals: signals,
       showMapsJsonRoundTripMs: median(poll),
       showMapsJsonBytes: bytes,
-      rssMiB: mib(rss),
-      rssSettledMiB: mib(rssSettled),
+      rssMiB: memory.rssMiB,
+      pssMiB: memory.pssMiB,
+      rssSettledMiB: settled.rssMiB,
+      pssSettledMiB: settled.pssMiB,
+      v8Heap,
       reference,
       getManagedObjectsCpuVsSdBus: gmoServiceCpuMs / reference.getManagedObjectsServiceCpuMs,
     };
@@ -272,6 +279,7 @@ async function scale(topology: SimTopologyOptions) {
     await new Promise((r) => child.once('exit', r));
     await sim.close();
     await bus.stop();
+    fs.rmSync(reports, { recursive: true, force: true });
   }
 }
 
@@ -288,7 +296,7 @@ async function referenceReads(client: BusConnection, address: string) {
     if (!same) for (const [who, text] of [['ours', ours], ['sdbus', theirs]]) fs.writeFileSync(path.join(OUT, `objects-${who}.json`), text.replace(/\],\["\//g, '],\n["/'));
     const c0 = cpuMs(ref.child.pid!);
     for (let i = 0; i < READS; i++) timed('busctl', [`--address=${address}`, 'call', ref.name, ref.managerPath, 'org.freedesktop.DBus.ObjectManager', 'GetManagedObjects']);
-    return { objects: ref.objects, sameReply: same, getManagedObjectsServiceCpuMs: (cpuMs(ref.child.pid!) - c0) / READS, rssMiB: mib(rssBytes(ref.child.pid!)) };
+    return { objects: ref.objects, sameReply: same, getManagedObjectsServiceCpuMs: (cpuMs(ref.child.pid!) - c0) / READS, ...memoryOf(ref.child.pid!) };
   } finally {
     await ref.stop();
   }
@@ -412,12 +420,19 @@ async function main(): Promise<void> {
   results.storm = storm;
 
   const scales = ONLY.has('scale') ? [await scale({ maps: 1000, pathsPerMap: 4 }), await scale({ maps: 2500, pathsPerMap: 4 })] : [];
+  const floor = ONLY.has('scale') ? await nodeFloor() : undefined;
   for (const s of scales) {
     const r = s.reference;
-    say(`scale ${s.maps}x4: ready ${s.readyMs.toFixed(0)} ms, GetManagedObjects ${s.getManagedObjectsMs.toFixed(0)} ms through busctl (service ${s.getManagedObjectsServiceCpuMs.toFixed(0)} + dbus-daemon ${s.getManagedObjectsDaemonCpuMs.toFixed(0)} cpu-ms; ${s.objects} objects), no-change refresh ${s.noChangeRefreshMs.toFixed(0)} ms with ${s.noChangeRefreshSignals} signals, show maps json round trip ${s.showMapsJsonRoundTripMs.toFixed(0)} ms (${s.showMapsJsonBytes} bytes), rss ${s.rssMiB} MiB right after the reads, ${s.rssSettledMiB} MiB 2 s later`);
-    say(`  sd-bus (C) serving the same ${r.objects} objects${r.sameReply ? ' (same reply)' : ` (REPLY DIFFERS: diff ${OUT}/objects-ours.json ${OUT}/objects-sdbus.json)`}: GetManagedObjects ${r.getManagedObjectsServiceCpuMs.toFixed(0)} cpu-ms, rss ${r.rssMiB} MiB; ours/sd-bus ${s.getManagedObjectsCpuVsSdBus.toFixed(2)} (goal <= 1.5)${s.maps === 1000 ? `; rss ${s.rssMiB} MiB (goal <= 100)` : ''}`);
+    say(`scale ${s.maps}x4: ready ${s.readyMs.toFixed(0)} ms, GetManagedObjects ${s.getManagedObjectsMs.toFixed(0)} ms through busctl (service ${s.getManagedObjectsServiceCpuMs.toFixed(0)} + dbus-daemon ${s.getManagedObjectsDaemonCpuMs.toFixed(0)} cpu-ms; ${s.objects} objects), no-change refresh ${s.noChangeRefreshMs.toFixed(0)} ms with ${s.noChangeRefreshSignals} signals, show maps json round trip ${s.showMapsJsonRoundTripMs.toFixed(0)} ms (${s.showMapsJsonBytes} bytes)`);
+    say(
+      `  memory: rss ${s.rssMiB} MiB (pss ${s.pssMiB}) right after the reads, ${s.rssSettledMiB} MiB (pss ${s.pssSettledMiB}) 2 s later, V8 heap ${s.v8Heap.usedMiB} used / ${s.v8Heap.totalMiB} MiB; ` +
+        `node alone (launcher's flags, a timer) rss ${floor!.rssMiB} MiB (pss ${floor!.pssMiB}); sd-bus rss ${r.rssMiB} MiB (pss ${r.pssMiB})` +
+        (s.maps === 1000 ? `; goal rss <= ${RSS_GOAL_MIB} MiB after the reads: ${s.rssMiB <= RSS_GOAL_MIB ? 'met' : 'NOT met'}` : ''),
+    );
+    say(`  sd-bus (C) serving the same ${r.objects} objects${r.sameReply ? ' (same reply)' : ` (REPLY DIFFERS: diff ${OUT}/objects-ours.json ${OUT}/objects-sdbus.json)`}: GetManagedObjects ${r.getManagedObjectsServiceCpuMs.toFixed(0)} cpu-ms; ours/sd-bus ${s.getManagedObjectsCpuVsSdBus.toFixed(2)} (goal <= 1.5)`);
   }
   results.scale = scales;
+  results.nodeFloor = floor;
 
   if (ONLY.has('latency')) await latencies(results, scales[0]?.showMapsJsonRoundTripMs ?? NaN, say);
   if (ONLY.has('idle')) {

@@ -5,7 +5,8 @@ import { kernelDm } from '../sources/device-mapper/reader';
 import { loadConfig } from '../config/load';
 import type { ServiceConfig } from '../config/config-file';
 import { MultipathdClient } from '../sources/multipathd/client';
-import { openUeventMonitor, setMmapThreshold, trimMemory } from '../native/addon';
+import { openUeventMonitor, setMmapThreshold } from '../native/addon';
+import { releaseMemory } from './release-memory';
 import { MultipathService } from './service';
 import { createLogger } from '../util/log';
 import type { ListenAddress } from '../config/listen-address';
@@ -25,16 +26,6 @@ export interface ServeOptions {
   kernel: boolean;
   metricsListen?: ListenAddress;
   metricsTextfile?: string;
-}
-
-/**
- * After each reading, its megabytes of garbage are collected at once (the launcher runs
- * node with --expose-gc; about 5 ms at 1,000 maps) and freed malloc pages go back to the
- * kernel, instead of staying resident until V8 next decides to collect.
- */
-function releaseMemory(): void {
-  (globalThis as { gc?: () => void }).gc?.();
-  trimMemory();
 }
 
 export async function serve(opts: ServeOptions): Promise<number> {

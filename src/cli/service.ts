@@ -94,6 +94,7 @@ export class MultipathService {
       maxMessageSize: config.maxMessageSize,
       maxOutboundBytes: deps.maxOutboundBytes,
       budget: deps.budget,
+      releaseMemory: deps.releaseMemory,
     });
     for (const sink of deps.sinks ?? []) this.engine.addSink(sink);
   }

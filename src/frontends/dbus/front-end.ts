@@ -38,6 +38,8 @@ export interface DBusFrontEndOptions {
   maxOutboundBytes?: number;
   /** Reply budget of each unprivileged uid (default DEFAULT_BUDGET). */
   budget?: BudgetLimits;
+  /** Called when garbage worth collecting now was made (the kept GetManagedObjects entries let go). */
+  releaseMemory?: () => void;
 }
 
 export class DBusFrontEnd {
@@ -68,6 +70,7 @@ export class DBusFrontEnd {
         log.warning(`did not send ${what}: ${e.message}; telling clients to re-read`);
         this.resyncAfterBurst();
       },
+      onEntriesReleased: options.releaseMemory,
       tooLargeHints: {
         'org.freedesktop.DBus.ObjectManager.GetManagedObjects': `read the objects in pieces with ${MANAGER_IFACE}.GetManagedObjectsPage (see its introspection)`,
       },

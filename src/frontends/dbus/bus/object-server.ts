@@ -76,6 +76,13 @@ export interface ObjectServerOptions {
    */
   admit?: (sender: string) => Promise<number>;
   charge?: (uid: number, bytes: number) => void;
+  /**
+   * How long the marshalled GetManagedObjects entries are kept after the last call that
+   * used them (default ENTRIES_KEPT_MS); then only their sizes stay, for refusals.
+   */
+  entriesKeptMs?: number;
+  /** The kept entries were let go: their memory is garbage now (serve collects it). */
+  onEntriesReleased?: () => void;
 }
 
 /** One page of the managed objects (see Manager.GetManagedObjectsPage). */
@@ -84,6 +91,13 @@ export interface ObjectPage {
   objects: Premarshalled[];
   next: string;
 }
+
+/**
+ * A client's pages follow each other within milliseconds, and a hammering caller's calls
+ * too: the entries serve those. Kept longer they are the reply's size again in memory
+ * (7.6 MiB at 1,000 x 4, 48 MiB at 8,192 x 4) for a read that may not come for hours.
+ */
+export const ENTRIES_KEPT_MS = 2000;
 
 /** Bytes that may wait for the bus daemon before signals are dropped (then the caller says Resynchronized). */
 export const DEFAULT_MAX_OUTBOUND_BYTES = 16 * 1024 * 1024;
@@ -213,6 +227,8 @@ export class ObjectServer {
   private readonly unsized = new Set<string>();
   /** The managed objects' paths in byte order, while the set of objects does not change. */
   private sorted: string[] | undefined;
+  /** Lets the entries go ENTRIES_KEPT_MS after the last call that used them. */
+  private entriesTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly bus: BusConnection,
@@ -390,6 +406,7 @@ export class ObjectServer {
       count++;
       objects.push(entry);
     }
+    this.entriesUsed();
     if (count === 0 && i < sorted.length) {
       throw new DBusError(
         `${ERR}LimitsExceeded`,
@@ -423,6 +440,18 @@ export class ObjectServer {
     this.entries.set(path, e);
     if (this.unsized.delete(path)) this.keptEntryBytes += align8(e.bytes.length);
     return e;
+  }
+
+  private entriesUsed(): void {
+    if (this.entriesTimer) this.entriesTimer.refresh();
+    else this.entriesTimer = setTimeout(() => this.releaseEntries(), this.options.entriesKeptMs ?? ENTRIES_KEPT_MS).unref();
+  }
+
+  /** Each kept entry becomes its size: the running total and refusals stay as they were. */
+  private releaseEntries(): void {
+    this.entriesTimer = undefined;
+    for (const [path, e] of this.entries) if (typeof e === 'object') this.entries.set(path, e.bytes.length);
+    this.options.onEntriesReleased?.();
   }
 
   /** The object at `path` is new, changed or gone: its entry is no longer what GetManagedObjects would send. */
@@ -620,6 +649,7 @@ export class ObjectServer {
           }
           const out: Premarshalled[] = [];
           for (const p of this.objects.keys()) if (this.managed(p)) out.push(this.entry(p));
+          this.entriesUsed();
           return this.reply(msg, 'a{oa{sa{sv}}}', [out]);
         }
         break;
