@@ -107,7 +107,7 @@ describe('what else states the API agrees with the contract', () => {
   it("the Cockpit page's property types (cockpit/src/api.ts) name contract properties, with the TypeScript type of their D-Bus type", () => {
     const source = fs.readFileSync(path.join(REPO, 'cockpit/src/api.ts'), 'utf8');
     const ifaceOf: Record<string, string> = { ManagerProps: 'Manager', MapProps: 'Map', GroupProps: 'PathGroup', PathProps: 'Path' };
-    const tsType = (dbus: string) => (/^[so]$/.test(dbus) ? /^(string|Health)$/ : dbus === 'b' ? /^boolean$/ : /^[utiqnxy]$/.test(dbus) ? /^number$/ : /^a[os]$/.test(dbus) ? /^string\[\]$/ : /^never$/);
+    const tsType = (dbus: string) => (/^[so]$/.test(dbus) ? /^(string|Health|Kind)$/ : dbus === 'b' ? /^boolean$/ : /^[utiqnxy]$/.test(dbus) ? /^number$/ : /^a[os]$/.test(dbus) ? /^string\[\]$/ : /^never$/);
     const seen = new Set<string>();
     for (const block of source.matchAll(/export interface (\w+Props) \{([^}]*)\}/g)) {
       const iface = ifaceOf[block[1]];
