@@ -28,7 +28,7 @@ export interface ServeOptions {
 }
 
 /**
- * After each reading, its megabytes of garbage are collected at once (the launcher runs
+ * After each read of every source, its megabytes of garbage are collected at once (the launcher runs
  * node with --expose-gc; about 5 ms at 1,000 maps) and freed malloc pages go back to the
  * kernel, instead of staying resident until V8 next decides to collect.
  */
