@@ -25,7 +25,11 @@ export function buildTopology(readings: SourceReadings, previous: Topology, warn
     return same;
   }
   // A source not read this time leaves its kind of map as it was.
-  const previousOf = (kind: MapState['kind']) => [...previous.values()].filter((m) => m.kind === kind).map((map): Built => ({ map }));
+  const previousOf = (kind: MapState['kind']) => {
+    const kept: Built[] = [];
+    for (const map of previous.values()) if (map.kind === kind) kept.push({ map });
+    return kept;
+  };
   const dmRead = readings.multipathd !== undefined || readings.dm !== undefined;
   const dm = dmRead ? buildDmMaps(readings, previous, warn) : previousOf('dm-multipath');
   const nvme = readings.nvme ? buildNvmeMaps(readings.nvme, previous, warn) : previousOf('nvme');
