@@ -52,25 +52,24 @@ export class TopologyStore {
   /** Replace the state with a fresh reading; returns only the maps that really changed. `warn` hears each value clean-values.ts repaired. */
   applyReadings(readings: SourceReadings, warn?: RepairWarn): MapChange[] {
     const next = buildTopology(readings, this.maps, warn);
-    if (next === this.maps) return [];
     const changes: MapChange[] = [];
-    const kept = new Map<string, MapState>();
     for (const [wwid, n] of next) {
       const prev = this.maps.get(wwid);
+      if (prev === n) continue;
       if (prev && sameMap(prev, n)) {
-        kept.set(wwid, prev);
+        // The snapshot clients hold stays (replacing a key's value keeps its place in the map).
+        next.set(wwid, prev);
         // What n was built from built prev as well: the next read with the same objects keeps it at once.
         const from = builtFrom(n);
-        if (from && prev !== n) madeFrom(prev, from);
+        if (from) madeFrom(prev, from);
         continue;
       }
-      kept.set(wwid, n);
       changes.push({ wwid, prev, next: n, transitions: diffMap(prev, n) });
     }
     for (const [wwid, prev] of this.maps) {
       if (!next.has(wwid)) changes.push({ wwid, prev, next: undefined, transitions: diffMap(prev, undefined) });
     }
-    this.maps = kept;
+    this.maps = next;
     return changes;
   }
 }

@@ -95,12 +95,18 @@ export function validPaths(map: MapState): number {
   return n;
 }
 
+/** Each snapshot's health, worked out once: the manager's is asked at every burst, of every map. */
+const healthOf = new WeakMap<MapState, Health>();
+
 export function mapHealth(map: MapState): Health {
-  const total = map.paths.size;
-  if (total === 0) return 'unknown';
-  const valid = validPaths(map);
-  if (valid === 0) return 'failed';
-  return valid === total ? 'optimal' : 'degraded';
+  let health = healthOf.get(map);
+  if (health === undefined) {
+    const total = map.paths.size;
+    const valid = validPaths(map);
+    health = total === 0 ? 'unknown' : valid === 0 ? 'failed' : valid === total ? 'optimal' : 'degraded';
+    healthOf.set(map, health);
+  }
+  return health;
 }
 
 /** The manager's health: the worst of its maps ('optimal' when there are none). */

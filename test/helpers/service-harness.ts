@@ -68,8 +68,8 @@ export interface HarnessOptions {
    * announces are then published without a read of multipathd.
    */
   dmEvents?: boolean;
-  /** The service's own waits, where a test needs them shorter than the defaults. */
-  timing?: Pick<ServiceDeps, 'manageTimeoutMs' | 'unprivilegedRefreshIntervalMs'>;
+  /** The service's own waits, where a test needs them shorter than the defaults; what it runs after a read of every source. */
+  timing?: Pick<ServiceDeps, 'manageTimeoutMs' | 'unprivilegedRefreshIntervalMs' | 'releaseMemory'>;
 }
 
 export const CLI = path.resolve(__dirname, '..', '..', 'bin', 'multipath-dbus');

@@ -14,6 +14,11 @@ export class Publisher implements Sink {
   private readonly exported = new Map<string, Set<string>>();
   /** Owner by object: each exported path has exactly one map. */
   private readonly owners = new Map<string, string>();
+  /**
+   * The Manager's Maps and Paths as last published, the same arrays while no object comes or
+   * goes: a burst that changes one map's values does not list (and compare) 5,000 names again.
+   */
+  private listed: { maps: string[]; paths: string[] } | undefined;
 
   constructor(
     private readonly server: ObjectServer,
@@ -59,8 +64,10 @@ export class Publisher implements Sink {
     for (const [wwid, objects] of next) {
       for (const path of this.exported.get(wwid) ?? []) if (!objects.has(path)) this.release(path, wwid);
     }
+    if (b.full) this.listed = undefined;
     for (const [wwid, objects] of next) {
       for (const [path, object] of objects) this.claim(path, wwid, object);
+      if (!sameNames(this.exported.get(wwid), objects)) this.listed = undefined;
       if (objects.size > 0) this.exported.set(wwid, new Set(objects.keys()));
       else this.exported.delete(wwid);
     }
@@ -98,12 +105,14 @@ export class Publisher implements Sink {
   }
 
   private managerProps({ topology, manager: m, eventSerial }: Burst): Props {
-    const maps: string[] = [];
-    const paths: string[] = [];
-    for (const map of topology.values()) {
-      maps.push(mapObjectPath(map.wwid));
-      for (const p of map.paths.values()) paths.push(pathObjectFor(p));
+    if (!this.listed) {
+      this.listed = { maps: [], paths: [] };
+      for (const map of topology.values()) {
+        this.listed.maps.push(mapObjectPath(map.wwid));
+        for (const p of map.paths.values()) this.listed.paths.push(pathObjectFor(p));
+      }
     }
+    const { maps, paths } = this.listed;
     const s = m.settings;
     return {
       Version: m.version,
@@ -121,4 +130,11 @@ export class Publisher implements Sink {
       BlacklistExceptions: (s?.blacklistExceptions ?? []).map((b) => [b.kind, b.pattern]),
     };
   }
+}
+
+/** Whether a map's objects are the ones it had (`before`: their paths; undefined: none). */
+function sameNames(before: ReadonlySet<string> | undefined, objects: ReadonlyMap<string, MapObject>): boolean {
+  if ((before?.size ?? 0) !== objects.size) return false;
+  for (const path of objects.keys()) if (!before!.has(path)) return false;
+  return true;
 }

@@ -20,15 +20,13 @@ export interface DmChangeWatchOptions {
   log: Logger;
 }
 
-/** Device name -> its uuid, and what a list says of it that moves ("devT eventNr"). */
-type Listing = Map<string, { uuid: string; state: string }>;
-
 const isMultipath = (uuid: string | undefined) => uuid?.startsWith('mpath-') ?? false;
 
 export class DmChangeWatch {
   /** Lists taken so far (each one DM_LIST_DEVICES), beside the source's reads: the whole cost while maps are quiet. */
   lists = 0;
-  private last: Listing = new Map();
+  /** The devices as last listed, in the kernel's order. */
+  private last: DmDeviceInfo[] = [];
   private watch: DmEventWatch | undefined;
   private timer: unknown;
   private stopped = false;
@@ -42,7 +40,7 @@ export class DmChangeWatch {
 
   /** What the source's read listed: the state it published, which later lists are compared with. */
   seen(devices: DmDeviceInfo[]): void {
-    this.last = listing(devices);
+    this.last = devices;
   }
 
   start(): void {
@@ -74,7 +72,7 @@ export class DmChangeWatch {
   private wake(): void {
     const diff = this.compare();
     if (diff.multipath.size > 0) this.changed(diff.multipath);
-    else if (!diff.any && [...this.last.values()].some((d) => isMultipath(d.uuid))) this.changed(undefined);
+    else if (!diff.any && this.last.some((d) => isMultipath(d.uuid))) this.changed(undefined);
   }
 
   private poll(): void {
@@ -99,33 +97,41 @@ export class DmChangeWatch {
     this.timer = this.options.timers.setTimeout(() => this.poll(), this.options.pollIntervalMs);
   }
 
-  /** What changed since the last list: the multipath maps (by name), and whether anything at all did. */
+  /**
+   * What changed since the last list: the multipath maps (by name), and whether anything at
+   * all did. The kernel lists its devices in the same order while none comes or goes: the two
+   * lists are compared side by side, and by name only when they are not alike.
+   */
   private compare(): { multipath: Set<string>; any: boolean } {
     const multipath = new Set<string>();
     const now = this.list();
     if (!now) return { multipath, any: false };
-    let any = false;
-    for (const name of new Set([...this.last.keys(), ...now.keys()])) {
-      const [before, after] = [this.last.get(name), now.get(name)];
-      if (before?.uuid === after?.uuid && before?.state === after?.state) continue;
-      any = true;
-      if (isMultipath(before?.uuid) || isMultipath(after?.uuid)) multipath.add(name);
-    }
+    const before = this.last;
     this.last = now;
+    let any = false;
+    const differ = (name: string, was: DmDeviceInfo | undefined, is: DmDeviceInfo | undefined) => {
+      if (was?.uuid === is?.uuid && was?.devT === is?.devT && was?.eventNr === is?.eventNr) return;
+      any = true;
+      if (isMultipath(was?.uuid) || isMultipath(is?.uuid)) multipath.add(name);
+    };
+    if (before.length === now.length && now.every((d, i) => d.name === before[i].name)) {
+      for (let i = 0; i < now.length; i++) differ(now[i].name, before[i], now[i]);
+      return { multipath, any };
+    }
+    const [was, is] = [byName(before), byName(now)];
+    for (const name of new Set([...was.keys(), ...is.keys()])) differ(name, was.get(name), is.get(name));
     return { multipath, any };
   }
 
   /** undefined when device-mapper cannot be listed now (the source's read says so). */
-  private list(): Listing | undefined {
+  private list(): DmDeviceInfo[] | undefined {
     this.lists++;
     try {
-      return listing(this.dm.dmListDevices());
+      return this.dm.dmListDevices();
     } catch {
       return undefined;
     }
   }
 }
 
-function listing(devices: DmDeviceInfo[]): Listing {
-  return new Map(devices.map((d) => [d.name, { uuid: d.uuid, state: `${d.devT} ${d.eventNr}` }]));
-}
+const byName = (devices: DmDeviceInfo[]) => new Map(devices.map((d) => [d.name, d]));

@@ -5,14 +5,15 @@
 // and multipathd is not asked. While nothing changes, nothing is read.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SourceEvents } from '../../../src/core/ports';
-import { MAP_IFACE, mapObjectPath, pathObjectPath } from '../../../src/frontends/dbus/api';
+import { MANAGER_IFACE, MAP_IFACE, mapObjectPath, pathObjectPath, ROOT_PATH } from '../../../src/frontends/dbus/api';
+import { callMethod } from '../../../src/frontends/dbus/bus/connection';
 import { NativeError, type DmDeviceInfo } from '../../../src/native/addon';
 import { MultipathdSimulator } from '../../../src/sim/simulator';
 import type { DmSource } from '../../../src/sources/device-mapper/reader';
 import { DeviceMapperSource } from '../../../src/sources/device-mapper/source';
 import { createLogger } from '../../../src/util/log';
 import { fakeTimers, settle } from '../../helpers/fake-timers';
-import { startHarness, type Harness, type Signal } from '../../helpers/service-harness';
+import { BUS_NAME, startHarness, type Harness, type Signal } from '../../helpers/service-harness';
 
 const ONE_MAP = { maps: 1, pathsPerMap: 2, groupsPerMap: 2 };
 
@@ -58,6 +59,20 @@ describe.skipIf(process.getuid?.() !== 0)('a map change no uevent announces, on 
     expect(switched).toBeLessThan(1000);
     expect(reloaded).toBeLessThan(1000);
     expect([...h.service.topology.values()].flatMap((m) => [...m.paths.values()].map((p) => p.device))).toEqual([map.paths[0].dev]);
+  });
+
+  it("the watch's read of one map costs no full collection; a read of every source (Refresh) still collects", async () => {
+    let collections = 0;
+    h = await startHarness(ONE_MAP, {}, undefined, { dmEvents: true, timing: { releaseMemory: () => collections++ } });
+    expect(collections).toBe(1);
+    const map = h.sim.topology.maps[0];
+    for (const group of [2, 1]) {
+      const before = h.signals.length;
+      await timed(h, () => h!.sim.topology.switchGroup(map, group), (s) => activeGroupChanged(map.wwid)(s.slice(before)), `PolicyChanged(ActiveGroup) to group ${group}`);
+    }
+    expect(collections).toBe(1);
+    await callMethod(h.client, BUS_NAME, ROOT_PATH, MANAGER_IFACE, 'Refresh', '', []);
+    expect(collections).toBe(2);
   });
 });
 
