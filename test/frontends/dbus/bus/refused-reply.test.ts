@@ -5,10 +5,9 @@
 // costs are this process's CPU (server and client alike), as ratios to Properties.Get
 // measured in the same run, so a slower machine changes both sides alike.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BUS_NAME, MANAGER, MAP, PATH, PATH_GROUP, PATH_IFACE, pathObjectPath, ROOT_PATH } from '../../../../src/frontends/dbus/api';
-import { callMethod, connectBus, disconnect, requestName, type BusConnection } from '../../../../src/frontends/dbus/bus/connection';
-import { ObjectServer, type Props } from '../../../../src/frontends/dbus/bus/object-server';
-import { startPrivateBus, type PrivateBus } from '../../../helpers/dbus-daemon';
+import { BUS_NAME, PATH_IFACE, pathObjectPath } from '../../../../src/frontends/dbus/api';
+import { callMethod } from '../../../../src/frontends/dbus/bus/connection';
+import { exportPathObjects, pathDevice as dev, pathValues as values, type PathObjects } from '../../../helpers/path-objects';
 
 const OBJECTS = 16_000;
 /** About two thirds of the objects' entries: a refusal used to walk that many. */
@@ -16,43 +15,14 @@ const LIMIT = 8 * 1024 * 1024;
 const CALLS = 160;
 const IN_FLIGHT = 16;
 
-const dev = (i: number) => `sd${i.toString(36)}`;
-const values = (i: number, checker = 'tur'): Props => ({
-  ...Object.fromEntries(PATH.properties.map((p) => [p.name, { s: 'x', o: ROOT_PATH, u: 1, i: -1, t: 1n, b: true }[p.type]])),
-  Device: dev(i),
-  DevT: `8:${i}`,
-  Checker: checker,
-});
-
-let bus: PrivateBus;
-let serverConn: BusConnection;
-let client: BusConnection;
-let server: ObjectServer;
-const charged: number[] = [];
-
+let o: PathObjects;
 beforeAll(async () => {
-  bus = await startPrivateBus();
-  serverConn = await connectBus(bus.address);
-  serverConn.maxMessageBytes = LIMIT;
-  server = new ObjectServer(serverConn, {
-    objectManagerPath: ROOT_PATH,
-    interfaces: [MANAGER, MAP, PATH_GROUP, PATH],
-    handlers: {},
-    admit: async () => 1000,
-    charge: (_uid, bytes) => charged.push(bytes),
-  });
-  for (let i = 0; i < OBJECTS; i++) server.setObject(pathObjectPath(dev(i)), new Map([[PATH_IFACE, values(i)]]));
-  await requestName(serverConn, BUS_NAME);
-  client = await connectBus(bus.address);
+  o = await exportPathObjects(OBJECTS, {}, LIMIT);
 }, 60_000);
 
-afterAll(async () => {
-  if (client) disconnect(client);
-  if (serverConn) disconnect(serverConn);
-  await bus?.stop();
-});
+afterAll(async () => o?.stop());
 
-const getManagedObjects = () => callMethod(client, BUS_NAME, ROOT_PATH, 'org.freedesktop.DBus.ObjectManager', 'GetManagedObjects', '', []);
+const getManagedObjects = () => o.getManagedObjects();
 const outcome = (p: Promise<unknown>) => p.then(
   () => 'answered',
   (e: Error) => (/LimitsExceeded/.test(e.message) ? 'refused' : e.message),
@@ -76,7 +46,7 @@ describe('a GetManagedObjects too large to send', () => {
   it('is refused for about what a Properties.Get costs, however many objects there are', async () => {
     // The first refusal marshals the entries it needs to know (kept for later replies and pages).
     expect(await outcome(getManagedObjects())).toBe('refused');
-    const get = () => callMethod(client, BUS_NAME, pathObjectPath(dev(0)), 'org.freedesktop.DBus.Properties', 'Get', 'ss', [PATH_IFACE, 'DevT']);
+    const get = () => callMethod(o.client, BUS_NAME, pathObjectPath(dev(0)), 'org.freedesktop.DBus.Properties', 'Get', 'ss', [PATH_IFACE, 'DevT']);
     const gets = await cpuOf(get);
     const refusals = await cpuOf(getManagedObjects);
     expect([...gets.outcomes]).toEqual(['answered']);
@@ -86,23 +56,23 @@ describe('a GetManagedObjects too large to send', () => {
   }, 60_000);
 
   it('is charged what it marshalled: the entries it made the first time, nothing more while nothing changes', async () => {
-    server.setObject(pathObjectPath(dev(1)), new Map([[PATH_IFACE, values(1, 'directio')]]));
-    charged.length = 0;
+    o.server.setObject(pathObjectPath(dev(1)), new Map([[PATH_IFACE, values(1, 'directio')]]));
+    o.charged.length = 0;
     expect(await outcome(getManagedObjects())).toBe('refused');
     // At most the one changed entry (if the known total fell below the limit without it).
-    expect(charged.length).toBe(1);
-    expect(charged[0]).toBeLessThan(4096);
+    expect(o.charged.length).toBe(1);
+    expect(o.charged[0]).toBeLessThan(4096);
     expect(await outcome(getManagedObjects())).toBe('refused');
-    expect(charged[1]).toBe(0);
+    expect(o.charged[1]).toBe(0);
   });
 
   it('follows the objects: answered once enough are removed, refused again when one grows past the limit', async () => {
     const KEPT = 1000;
-    for (let i = KEPT; i < OBJECTS; i++) server.removeObject(pathObjectPath(dev(i)));
+    for (let i = KEPT; i < OBJECTS; i++) o.server.removeObject(pathObjectPath(dev(i)));
     expect(await outcome(getManagedObjects())).toBe('answered');
-    server.setObject(pathObjectPath(dev(0)), new Map([[PATH_IFACE, values(0, 'v'.repeat(LIMIT))]]));
+    o.server.setObject(pathObjectPath(dev(0)), new Map([[PATH_IFACE, values(0, 'v'.repeat(LIMIT))]]));
     expect(await outcome(getManagedObjects())).toBe('refused');
-    server.setObject(pathObjectPath(dev(0)), new Map([[PATH_IFACE, values(0)]]));
+    o.server.setObject(pathObjectPath(dev(0)), new Map([[PATH_IFACE, values(0)]]));
     const [objects] = (await getManagedObjects()) as [Record<string, unknown>];
     expect(Object.keys(objects)).toHaveLength(KEPT);
   });
