@@ -8,7 +8,7 @@ import type { KernelEvent } from '../model/readings';
 import type { MultipathSettings, SourceReadings } from '../model/readings';
 import { TopologyStore } from '../model/store';
 import type { Topology } from '../model/topology';
-import type { Logger } from '../util/log';
+import { onceWhileLasting, type Logger } from '../util/log';
 import { VERSION } from '../version';
 import { Coalescer } from './coalescer';
 import { Commands, type Unreachable } from './commands/commands';
@@ -78,13 +78,15 @@ export class Engine {
   /** Events lost, by reason, since start. */
   private readonly lost = new Map<string, number>();
   private settings: MultipathSettings | undefined;
-  private repairsReported = new Set<string>();
+  /** Each repair once while it lasts: a read every second must not log the same line each time. */
+  private readonly reportRepairs: (messages: string[]) => void;
   private safetyTimer: unknown;
   private retryTimer: unknown;
   private stopped = false;
 
   constructor(private readonly options: EngineOptions) {
     const log = options.log;
+    this.reportRepairs = onceWhileLasting((m) => log.warning(m));
     this.timers = options.timers ?? realTimers;
     // A bug leaves the published state unknown: rebuild it and tell clients to re-read.
     this.errors = new InternalErrors(log, () => {
@@ -311,13 +313,6 @@ export class Engine {
     for (const reason of confirmed) this.pendingResync.delete(reason);
     if (confirmed.length > 0) this.stream.resynchronized(confirmed.join(','));
     if (this.pendingResync.size > 0) this.refresher.schedule();
-  }
-
-  /** Each repair once while it lasts: a read every second must not log the same line each time. */
-  private reportRepairs(messages: string[]): void {
-    const now = new Set(messages);
-    for (const m of now) if (!this.repairsReported.has(m)) this.options.log.warning(m);
-    this.repairsReported = now;
   }
 
   private scheduleRetry(ms: number): void {

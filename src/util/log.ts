@@ -32,6 +32,20 @@ export function createLogger(
   return { error: at('error'), warning: at('warning'), notice: at('notice'), info: at('info'), debug: at('debug') };
 }
 
+/**
+ * Says each message once while it lasts: called with what a read found (a value repaired, a map
+ * skipped), it logs what the previous call did not have, so a read every second does not repeat
+ * the same line, and a problem that goes and comes back is told again.
+ */
+export function onceWhileLasting(log: (msg: string) => void): (messages: Iterable<string>) => void {
+  let reported = new Set<string>();
+  return (messages) => {
+    const now = new Set(messages);
+    for (const m of now) if (!reported.has(m)) log(m);
+    reported = now;
+  };
+}
+
 /** A logger that says the same thing at most once per window, with a count of what it held back. */
 export function rateLimited(log: (msg: string) => void, windowMs: number, now: () => number = Date.now): (msg: string) => void {
   let windowStart = -Infinity;

@@ -7,7 +7,7 @@
 import type { SourceEvents, Source, SourceRead, Timers } from '../../core/ports';
 import type { AnaState, ControllerState, NvmePath, NvmeReading, NvmeSubsystem } from '../../model/nvme-reading';
 import type { KernelEvent } from '../../model/readings';
-import type { Logger } from '../../util/log';
+import { onceWhileLasting, type Logger } from '../../util/log';
 import { controllerPaths, readNvme } from './reader';
 import { SilentStatePoll, type SilentChange } from './silent-poll';
 
@@ -34,11 +34,14 @@ export class NvmeSource implements Source {
   private timer: unknown;
   private events: SourceEvents | undefined;
   private stopped = false;
-  private problemsReported = new Set<string>();
+  /** Each unreadable or refused value once while it lasts (its text is escaped by the reader). */
+  private readonly reportProblems: (problems: string[]) => void;
   /** Polls left on which the controllers' paths are listed (see SETTLE_POLLS). */
   private settling = 0;
 
-  constructor(private readonly options: NvmeSourceOptions) {}
+  constructor(private readonly options: NvmeSourceOptions) {
+    this.reportProblems = onceWhileLasting((p) => options.log.warning(`NVMe sysfs: ${p}`));
+  }
 
   read(): SourceRead {
     if (this.readAll) this.readTree();
@@ -80,13 +83,6 @@ export class NvmeSource implements Source {
     this.poll?.close();
     this.poll = this.reading.subsystems.length > 0 ? new SilentStatePoll(this.reading, this.options.root) : undefined;
     this.arm();
-  }
-
-  /** Each unreadable or refused value once while it lasts (its text is escaped by the reader). */
-  private reportProblems(problems: string[]): void {
-    const now = new Set(problems);
-    for (const p of now) if (!this.problemsReported.has(p)) this.options.log.warning(`NVMe sysfs: ${p}`);
-    this.problemsReported = now;
   }
 
   private arm(): void {
