@@ -5,7 +5,7 @@
 // the read that follows asks the kernel only about the maps the watch named.
 import type { Source, SourceEvents, SourceRead, Timers } from '../../core/ports';
 import type { DmMapView } from '../../model/readings';
-import type { Logger } from '../../util/log';
+import { onceWhileLasting, type Logger } from '../../util/log';
 import { DmChangeWatch } from './change-watch';
 import { readDmMultipathMaps, type DmSource } from './reader';
 import type { DmDeviceInfo } from '../../native/addon';
@@ -14,8 +14,11 @@ export class DeviceMapperSource implements Source {
   readonly name = 'device-mapper';
   private failureLogged = false;
   private watch: DmChangeWatch | undefined;
-  /** What the last read found, by map name. */
+  /** What the last read found, by map name, and each device's event counter when it was read. */
   private views = new Map<string, DmMapView>();
+  private eventNrs = new Map<string, number>();
+  /** A map that does not parse is skipped on every read: said once while it lasts. */
+  private readonly reportSkipped = onceWhileLasting((s) => this.log.warning(`device-mapper: skipped ${s}`));
   /**
    * What the watch said changed since the last read: those maps are read again and the others
    * kept; 'all' (a change the watch could not place), or nothing said (a read the engine
@@ -41,7 +44,9 @@ export class DeviceMapperSource implements Source {
       changed instanceof Set
         ? (d: DmDeviceInfo) => {
             const view = this.views.get(d.name);
-            return !changed.has(d.name) && view?.uuid === d.uuid && view.devT === d.devT ? view : undefined;
+            // Kept only as read at this very counter: a map that moved since the watch's list (or
+            // between two polls) is read again, not hidden behind the list this read records.
+            return !changed.has(d.name) && view?.uuid === d.uuid && view.devT === d.devT && this.eventNrs.get(d.name) === d.eventNr ? view : undefined;
           }
         : undefined;
     const r = readDmMultipathMaps(this.dm, undefined, kept);
@@ -53,7 +58,8 @@ export class DeviceMapperSource implements Source {
     this.failureLogged = false;
     this.watch?.seen(r.value.devices);
     this.views = new Map(r.value.maps.map((m) => [m.name, m]));
-    for (const s of r.value.skipped) this.log.warning(`device-mapper: skipped ${s}`);
+    this.eventNrs = new Map(r.value.devices.map((d) => [d.name, d.eventNr]));
+    this.reportSkipped(r.value.skipped);
     return { readings: { dm: r.value.maps } };
   }
 
