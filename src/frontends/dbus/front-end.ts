@@ -24,6 +24,8 @@ const UNKNOWN_UID = -1;
  * (stopped, hung, dying with us) must not keep the process from exiting.
  */
 const RELEASE_NAME_TIMEOUT_MS = 500;
+/** Kept GetManagedObjects entries let go that make a collection worth it (1,000 x 4 lets go of about 5.5 MiB). */
+const RELEASE_WORTH_COLLECTING = 1024 * 1024;
 
 export interface DBusFrontEndOptions {
   bus: BusConnection;
@@ -70,7 +72,11 @@ export class DBusFrontEnd {
         log.warning(`did not send ${what}: ${e.message}; telling clients to re-read`);
         this.resyncAfterBurst();
       },
-      onEntriesReleased: options.releaseMemory,
+      // Worth a collection only when a large read let go of megabytes: a caller paging a few
+      // objects now and then must not buy the service a full collection every 2 s.
+      onEntriesReleased: (bytes) => {
+        if (bytes >= RELEASE_WORTH_COLLECTING) options.releaseMemory?.();
+      },
       tooLargeHints: {
         'org.freedesktop.DBus.ObjectManager.GetManagedObjects': `read the objects in pieces with ${MANAGER_IFACE}.GetManagedObjectsPage (see its introspection)`,
       },
@@ -106,6 +112,7 @@ export class DBusFrontEnd {
 
   async stop(): Promise<void> {
     this.budgets.stop();
+    this.server.stop();
     if (this.options.bus.connected) {
       // Neither waits longer than the release: a bus that stopped answering must not hold up the exit.
       this.options.callers.stop().catch(() => undefined);

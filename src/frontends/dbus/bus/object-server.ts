@@ -81,8 +81,8 @@ export interface ObjectServerOptions {
    * used them (default ENTRIES_KEPT_MS); then only their sizes stay, for refusals.
    */
   entriesKeptMs?: number;
-  /** The kept entries were let go: their memory is garbage now (serve collects it). */
-  onEntriesReleased?: () => void;
+  /** The kept entries were let go: `bytes` of them are garbage now (serve collects them). */
+  onEntriesReleased?: (bytes: number) => void;
 }
 
 /** One page of the managed objects (see Manager.GetManagedObjectsPage). */
@@ -97,7 +97,7 @@ export interface ObjectPage {
  * too: the entries serve those. Kept longer they are the reply's size again in memory
  * (7.6 MiB at 1,000 x 4, 48 MiB at 8,192 x 4) for a read that may not come for hours.
  */
-export const ENTRIES_KEPT_MS = 2000;
+const ENTRIES_KEPT_MS = 2000;
 
 /** Bytes that may wait for the bus daemon before signals are dropped (then the caller says Resynchronized). */
 export const DEFAULT_MAX_OUTBOUND_BYTES = 16 * 1024 * 1024;
@@ -450,8 +450,19 @@ export class ObjectServer {
   /** Each kept entry becomes its size: the running total and refusals stay as they were. */
   private releaseEntries(): void {
     this.entriesTimer = undefined;
-    for (const [path, e] of this.entries) if (typeof e === 'object') this.entries.set(path, e.bytes.length);
-    this.options.onEntriesReleased?.();
+    let bytes = 0;
+    for (const [path, e] of this.entries) {
+      if (typeof e !== 'object') continue;
+      bytes += e.bytes.length;
+      this.entries.set(path, e.bytes.length);
+    }
+    this.options.onEntriesReleased?.(bytes);
+  }
+
+  /** Nothing left to fire once the front end stops. */
+  stop(): void {
+    if (this.entriesTimer) clearTimeout(this.entriesTimer);
+    this.entriesTimer = undefined;
   }
 
   /** The object at `path` is new, changed or gone: its entry is no longer what GetManagedObjects would send. */
