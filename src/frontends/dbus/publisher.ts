@@ -98,8 +98,8 @@ export class Publisher implements Sink {
     for (const path of [...this.server.paths()]) if (path !== ROOT_PATH && !wanted.has(path)) this.server.removeObject(path);
     this.owners.clear();
     this.exported.clear();
+    // claim() names each wanted object again as the burst exports it.
     this.names.clear();
-    for (const [, objects] of next) for (const [path, { named }] of objects) this.names.set(path, named);
     for (const [path, wwid] of wanted) this.owners.set(path, wwid);
     for (const [wwid, objects] of next) this.exported.set(wwid, new Set(objects.keys()));
   }

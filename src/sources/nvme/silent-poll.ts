@@ -60,7 +60,7 @@ const CONTROLLER = new Set<string>(CONTROLLER_STATES);
 /** Both attributes print a short name; a longer value is refused whole. */
 const STATE_MAX = 32;
 /** Kept files per poll at most: up to 36 MiB of kernel memory on sysfs (kept-attributes.ts). */
-export const KEPT_FILES = 8192;
+const KEPT_FILES = 8192;
 
 export class SilentStatePoll {
   private readonly controllers: WatchedController[] = [];
